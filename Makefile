@@ -1,0 +1,39 @@
+# usvc — the two commands that matter: `make run` and `make test`.
+.PHONY: run test components build check fmt clippy bench release clean
+
+CARGO ?= cargo
+COMPONENTS_DIR ?= target/components
+
+## Build the components, then serve on embedded defaults (SQLite under ./data, no other service).
+run: components
+	USVC_COMPONENTS_DIR=$(COMPONENTS_DIR) $(CARGO) run --release -p usvc-host --bin usvc
+
+## Build the components, then run every test: unit, component (wasmtime) and integration
+## (HTTP against SQLite and the PostgreSQL on 127.0.0.1:5432).
+test: components
+	$(CARGO) test --workspace --no-fail-fast
+
+## Compile every crate under components/ into a Wasm component in $(COMPONENTS_DIR).
+components:
+	USVC_COMPONENTS_OUT=$(COMPONENTS_DIR) scripts/build-components.sh
+
+build:
+	$(CARGO) build --release -p usvc-host
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy: components
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Format, lint and test: what CI runs.
+check: components
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace --no-fail-fast
+
+bench: components
+	$(CARGO) bench -p usvc-host --bench onboarding
+
+clean:
+	$(CARGO) clean

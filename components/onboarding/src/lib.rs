@@ -1,0 +1,39 @@
+//! The compliance team's onboarding policy, as a component of the `onboarding` world: which
+//! applicants may open an account, and how an address is confirmed.
+//!
+//! This file only wires the generated bindings to the flows; the decisions live in `rules`, and
+//! the two exported calls in `registration` and `confirmation`. Nothing here keeps state between
+//! calls: the host gives every call a fresh instance.
+
+mod confirmation;
+mod log;
+mod registration;
+mod rules;
+mod settings;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "onboarding",
+    // Also generate the wasi:config and wasi:logging bindings (from wit/deps) in this crate.
+    generate_all,
+});
+
+// The rest of the crate names the exported types through these, so that only this line knows
+// where the bindings put them.
+use exports::usvc::host::registration::Guest;
+pub(crate) use exports::usvc::host::registration::{Application, Confirmation};
+use usvc::host::types::Violation;
+
+struct OnboardingPolicy;
+
+impl Guest for OnboardingPolicy {
+    fn register(application: Application) -> Result<(), Vec<Violation>> {
+        registration::register(&application)
+    }
+
+    fn confirm_email(email: String, code: String) -> Confirmation {
+        confirmation::confirm_email(&email, &code)
+    }
+}
+
+export!(OnboardingPolicy);

@@ -1,0 +1,241 @@
+//! The component test kit: load a compiled component into the real usvc runtime, backed by an
+//! in-memory SQLite database, a fixed clock and a recording notifier, then call its exports and
+//! assert on what it decided, wrote, published and sent.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use usvc_testkit::TestKit;
+//! let kit = TestKit::builder().today(2026, 6, 15).setting("allowed-countries", "GB").build().await;
+//! // kit.register(application).await, kit.users().await, kit.events().await, kit.notices() ...
+//! # }
+//! ```
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use time::{Date, Month, OffsetDateTime, Time};
+use usvc::{
+    auth::password::PasswordHasher,
+    capabilities::Capabilities,
+    clock::FixedClock,
+    config::{Config, DEFAULT_ALLOWED_COUNTRIES, PasswordHashing},
+    notify::{Notification, Notifier},
+    runtime::{CallError, ComponentKind, Runtime},
+    store::{self, credentials, outbox, users},
+};
+
+pub use usvc::notify::Notice;
+pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
+pub use usvc::store::outbox::Event;
+pub use usvc::store::users::{User, UserStatus};
+
+/// A message the component caused to be sent (after its call committed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentNotice {
+    pub user_id: String,
+    pub email: String,
+    pub notice: Notice,
+    /// The plaintext one-time code, for email verification notices.
+    pub code: Option<String>,
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Notification>>);
+
+#[async_trait::async_trait]
+impl Notifier for Recorder {
+    async fn deliver(&self, n: &Notification) -> anyhow::Result<()> {
+        self.0.lock().unwrap().push(n.clone());
+        Ok(())
+    }
+}
+
+/// The directory compiled components are read from: `USVC_COMPONENTS_DIR`, or the workspace's
+/// `target/components` (where `make components` puts them).
+pub fn components_dir() -> PathBuf {
+    std::env::var_os("USVC_COMPONENTS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
+    })
+}
+
+pub struct TestKitBuilder {
+    now: OffsetDateTime,
+    settings: Vec<(String, String)>,
+    component: Option<PathBuf>,
+    kind: ComponentKind,
+    deadline: Duration,
+    memory_bytes: usize,
+}
+
+impl TestKitBuilder {
+    /// Fixes the clock at noon UTC on that date (default: 2026-06-15).
+    pub fn today(mut self, year: i32, month: u8, day: u8) -> Self {
+        let month = Month::try_from(month).expect("a month between 1 and 12");
+        let date = Date::from_calendar_date(year, month, day).expect("a real calendar date");
+        self.now = date.with_time(Time::MIDNIGHT + time::Duration::hours(12)).assume_utc();
+        self
+    }
+
+    /// A `wasi:config` setting for the component (replacing the default of the same key).
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.settings.retain(|(k, _)| k != key);
+        self.settings.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The component file to load (default: `<kind>.wasm` in [`components_dir`]).
+    pub fn component(mut self, path: impl AsRef<Path>) -> Self {
+        self.component = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// The call deadline (default 2 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The memory cap of one instance (default 64 MiB).
+    pub fn memory_cap(mut self, bytes: usize) -> Self {
+        self.memory_bytes = bytes;
+        self
+    }
+
+    pub async fn build(self) -> TestKit {
+        self.try_build().await.unwrap_or_else(|e| panic!("test kit: {e:#}"))
+    }
+
+    pub async fn try_build(self) -> anyhow::Result<TestKit> {
+        let path = self
+            .component
+            .unwrap_or_else(|| components_dir().join(format!("{}.wasm", self.kind.name())));
+        anyhow::ensure!(
+            path.exists(),
+            "{} does not exist: build the components first (`make components`)",
+            path.display()
+        );
+        let mut limits = Config::embedded().runtime;
+        limits.call_deadline = self.deadline;
+        limits.memory_bytes = self.memory_bytes;
+        limits.max_concurrent_calls = 4;
+        let runtime = Runtime::new(limits)?;
+        runtime.registry().load_file(self.kind, &path)?;
+
+        let db = store::connect("sqlite::memory:", 1).await?;
+        let clock = FixedClock::at(self.now);
+        let recorder = Arc::new(Recorder::default());
+        let settings = [(
+            self.kind.name().to_owned(),
+            self.settings.into_iter().collect(),
+        )]
+        .into_iter()
+        .collect();
+        // Cheap Argon2id parameters: the kit tests decisions, not hashing cost.
+        let hashing = PasswordHashing { memory_kib: 256, iterations: 1, parallelism: 1, max_concurrent: 2 };
+        let caps = Arc::new(Capabilities::new(
+            db,
+            Arc::new(clock.clone()),
+            PasswordHasher::new(&hashing)?,
+            recorder.clone(),
+            &settings,
+        ));
+        Ok(TestKit { runtime, caps, clock, recorder })
+    }
+}
+
+pub struct TestKit {
+    runtime: Runtime,
+    caps: Arc<Capabilities>,
+    clock: FixedClock,
+    recorder: Arc<Recorder>,
+}
+
+impl TestKit {
+    pub fn builder() -> TestKitBuilder {
+        TestKitBuilder {
+            now: Date::from_calendar_date(2026, Month::June, 15)
+                .expect("valid date")
+                .with_time(Time::MIDNIGHT + time::Duration::hours(12))
+                .assume_utc(),
+            settings: vec![("allowed-countries".to_owned(), "GB,DE,FR,IE,NL,ES,IT".to_owned())],
+            component: None,
+            kind: ComponentKind::Onboarding,
+            deadline: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+        }
+    }
+
+    /// The onboarding component from the components directory, with every default.
+    pub async fn onboarding() -> TestKit {
+        Self::builder().build().await
+    }
+
+    /// Registers an applicant; panics with the failure if the component traps or times out.
+    pub async fn register(&self, application: Application) -> Result<(), Vec<Violation>> {
+        self.try_register(application).await.unwrap_or_else(|e| panic!("register failed: {e}"))
+    }
+
+    /// Registers an applicant, returning a trap, timeout or memory blow-up as an error.
+    pub async fn try_register(
+        &self,
+        application: Application,
+    ) -> Result<Result<(), Vec<Violation>>, CallError> {
+        self.runtime.register(&self.caps, application).await
+    }
+
+    pub async fn confirm_email(&self, email: &str, code: &str) -> Confirmation {
+        self.runtime
+            .confirm_email(&self.caps, email.to_owned(), code.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("confirm-email failed: {e}"))
+    }
+
+    /// Every customer, in creation order.
+    pub async fn users(&self) -> Vec<User> {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        users::list(&mut conn).await.expect("listing users")
+    }
+
+    /// Every committed event, oldest first.
+    pub async fn events(&self) -> Vec<Event> {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        outbox::all(&mut conn).await.expect("listing events")
+    }
+
+    /// Every notice delivered so far, oldest first.
+    pub fn notices(&self) -> Vec<SentNotice> {
+        self.recorder
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| SentNotice {
+                user_id: n.user_id.clone(),
+                email: n.to.clone(),
+                notice: n.notice,
+                code: n.code.clone(),
+            })
+            .collect()
+    }
+
+    /// Whether `password` matches the customer's stored hash.
+    pub async fn password_matches(&self, user_id: &str, password: &str) -> bool {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        let stored = credentials::password_hash(&mut conn, user_id).await.expect("reading hash");
+        drop(conn);
+        self.caps.passwords.verify(password.to_owned(), stored).await.expect("verifying")
+    }
+
+    /// Moves the fixed clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// The default allow-list the production configuration uses.
+    pub fn production_countries() -> &'static str {
+        DEFAULT_ALLOWED_COUNTRIES
+    }
+}

@@ -1,0 +1,90 @@
+//! Start-up: builds the whole service from a [`Config`] — database, runtime and components,
+//! capabilities, HTTP — bound to its port, so tests start the real thing on port 0.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{password::PasswordHasher, tokens::TokenIssuer},
+    capabilities::Capabilities,
+    clock::{Clock, SystemClock},
+    config::{Config, Mode},
+    events::{EventBus, OutboxRelay},
+    http::{self, AppState},
+    notify::{DevMailbox, Fanout, LogNotifier, Notifier},
+    runtime::Runtime,
+    store,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    relay: OutboxRelay,
+    pub state: AppState,
+    pub events: EventBus,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        if config.mode == Mode::Development {
+            tracing::warn!("development mode: per-process signing key and /dev/mailbox enabled");
+        }
+        let db = store::connect(&config.database_url, config.database_max_connections).await?;
+        let runtime = Runtime::new(config.runtime.clone())?;
+        let loaded = runtime
+            .registry()
+            .load_dir(&config.components_dir)
+            .with_context(|| format!("loading components from {}", config.components_dir.display()))?;
+        for component in &loaded {
+            tracing::info!(kind = %component.kind, digest = %component.digest, size = component.size, "component loaded");
+        }
+        if loaded.is_empty() {
+            tracing::warn!(dir = %config.components_dir.display(), "no components found; run `make components`");
+        }
+
+        let mailbox = (config.mode == Mode::Development).then(|| Arc::new(DevMailbox::default()));
+        let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(LogNotifier)];
+        if let Some(mailbox) = &mailbox {
+            notifiers.push(mailbox.clone());
+        }
+        let caps = Arc::new(Capabilities::new(
+            db.clone(),
+            clock.clone(),
+            PasswordHasher::new(&config.password_hashing)?,
+            Arc::new(Fanout(notifiers)),
+            &config.component_settings,
+        ));
+        let events = EventBus::default();
+        let relay = OutboxRelay::new(db, events.clone(), clock);
+        let state = AppState {
+            runtime: Arc::new(runtime),
+            caps,
+            tokens: Arc::new(TokenIssuer::new(&config.tokens)?),
+            mailbox,
+        };
+        let router = http::router(state.clone(), config.mode, config.max_body_bytes);
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding {}", config.http_addr))?;
+        Ok(Self { listener, router, relay, state, events })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "usvc listening");
+        let relay = tokio::spawn(self.relay.run());
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        relay.abort();
+        served.context("serving HTTP")
+    }
+}

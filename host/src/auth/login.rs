@@ -1,0 +1,80 @@
+//! Password login: checks the password, opens a session and issues the token pair.
+
+use crate::{
+    auth::{password::PasswordHasher, sha256_hex, tokens::{TokenIssuer, new_refresh_token}},
+    clock::Clock,
+    store::{Database, credentials, sessions, users::{self, UserStatus}},
+};
+
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub session_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email or wrong password: deliberately one error.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("email address not verified")]
+    EmailNotVerified,
+    #[error("account is {0}")]
+    AccountUnavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for LoginError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+pub async fn login(
+    db: &Database,
+    hasher: &PasswordHasher,
+    tokens: &TokenIssuer,
+    clock: &dyn Clock,
+    email: &str,
+    password: String,
+) -> Result<TokenPair, LoginError> {
+    let email = email.trim().to_lowercase();
+    let mut conn = db.acquire().await?;
+    let user = users::find_by_email(&mut conn, &email).await?;
+    let stored = match &user {
+        Some(user) => credentials::password_hash(&mut conn, &user.id).await?,
+        None => None,
+    };
+    drop(conn);
+    // Always one Argon2id verification, so timing does not tell known from unknown emails.
+    let matches = hasher.verify(password, stored).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => return Err(LoginError::InvalidCredentials),
+    };
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::PendingVerification => return Err(LoginError::EmailNotVerified),
+        UserStatus::Locked => return Err(LoginError::AccountUnavailable("locked")),
+        UserStatus::Closed => return Err(LoginError::AccountUnavailable("closed")),
+    }
+
+    let now = clock.unix();
+    let refresh_token = new_refresh_token();
+    let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
+    let mut tx = db.begin().await?;
+    let session_id = sessions::create(&mut tx, &user.id, now, refresh_expires).await?;
+    sessions::add_refresh_token(&mut tx, &session_id, &sha256_hex(&refresh_token), now, refresh_expires)
+        .await?;
+    tx.commit().await?;
+    let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
+    Ok(TokenPair {
+        access_token,
+        expires_in: tokens.access_ttl.as_secs(),
+        refresh_token,
+        session_id,
+    })
+}

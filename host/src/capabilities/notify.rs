@@ -1,0 +1,34 @@
+//! `usvc:host/notify`: renders a notice for a customer and queues it until the call commits.
+//! For an email-verification notice the host issues the one-time code itself.
+
+use crate::auth::codes;
+use crate::notify::{Notice as HostNotice, Notification};
+use crate::runtime::{
+    CallState,
+    bindings::usvc::host::notify::{Host, Notice},
+};
+use crate::store::users;
+
+use super::failed;
+
+impl Host for CallState {
+    async fn send(&mut self, to: String, notice: Notice) -> wasmtime::Result<()> {
+        let now = self.caps.clock.unix();
+        let conn = self.conn().await.map_err(failed("notify.send"))?;
+        let Some(user) = users::get(conn, &to).await.map_err(failed("notify.send"))? else {
+            wasmtime::bail!("notify.send: no customer {to}");
+        };
+        let (notice, code) = match notice {
+            Notice::EmailVerification => {
+                let code = codes::issue_email_code(conn, &user.id, now)
+                    .await
+                    .map_err(failed("notify.send"))?;
+                (HostNotice::EmailVerification, Some(code))
+            }
+            Notice::RegistrationAttempted => (HostNotice::RegistrationAttempted, None),
+            Notice::Welcome => (HostNotice::Welcome, None),
+        };
+        self.work.notifications.push(Notification::render(&user.id, &user.email, notice, code));
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Configuration: read once from the environment at start-up, with embedded defaults that run the
+//! service with no external system at all.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// Whether the service runs for a developer (dev mailbox, generated keys) or for customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub http_addr: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub components_dir: PathBuf,
+    pub runtime: RuntimeLimits,
+    /// Settings handed to components through `wasi:config`, per component kind.
+    pub component_settings: BTreeMap<String, BTreeMap<String, String>>,
+    pub tokens: TokenConfig,
+    pub password_hashing: PasswordHashing,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// What one component call may use before it is stopped.
+#[derive(Debug, Clone)]
+pub struct RuntimeLimits {
+    /// Wall-clock budget of one call, host work included.
+    pub call_deadline: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// Calls running at once; further calls wait for a slot.
+    pub max_concurrent_calls: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// PKCS#8 PEM of the Ed25519 signing key; generated per process when absent (development only).
+    pub signing_key_pem: Option<String>,
+}
+
+/// Argon2id cost, OWASP's recommendation by default (m = 19 MiB, t = 2, p = 1).
+#[derive(Debug, Clone)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; the rest queue, so logins cannot starve other requests.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// Countries served when no allow-list is configured: the EEA, Switzerland and the United Kingdom.
+pub const DEFAULT_ALLOWED_COUNTRIES: &str = "AT,BE,BG,CH,CY,CZ,DE,DK,EE,ES,FI,FR,GB,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK";
+
+impl Config {
+    /// Defaults for a developer's machine: SQLite under `./data`, components from
+    /// `target/components`, development mode.
+    pub fn embedded() -> Self {
+        let mut onboarding = BTreeMap::new();
+        onboarding.insert("allowed-countries".to_owned(), DEFAULT_ALLOWED_COUNTRIES.to_owned());
+        Self {
+            mode: Mode::Development,
+            http_addr: "127.0.0.1:8080".parse().expect("valid literal address"),
+            database_url: "sqlite://data/usvc.db".to_owned(),
+            database_max_connections: 10,
+            components_dir: PathBuf::from("target/components"),
+            runtime: RuntimeLimits {
+                call_deadline: Duration::from_secs(5),
+                memory_bytes: 64 << 20,
+                max_concurrent_calls: 64,
+            },
+            component_settings: BTreeMap::from([("onboarding".to_owned(), onboarding)]),
+            tokens: TokenConfig {
+                issuer: "usvc".to_owned(),
+                audience: "usvc".to_owned(),
+                access_ttl: Duration::from_secs(15 * 60),
+                refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+                signing_key_pem: None,
+            },
+            password_hashing: PasswordHashing::default(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    /// The embedded defaults overridden by `USVC_*` variables and `DATABASE_URL`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let mut config = Self::embedded();
+        for (key, value) in vars {
+            config.apply(&key, value).with_context(|| format!("invalid {key}"))?;
+        }
+        if config.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
+            bail!("USVC_JWT_SIGNING_KEY is required in production mode");
+        }
+        Ok(config)
+    }
+
+    fn apply(&mut self, key: &str, value: String) -> anyhow::Result<()> {
+        match key {
+            "USVC_MODE" => {
+                self.mode = match value.as_str() {
+                    "development" | "dev" => Mode::Development,
+                    "production" | "prod" => Mode::Production,
+                    _ => bail!("expected `development` or `production`"),
+                }
+            }
+            "USVC_HTTP_ADDR" => self.http_addr = value.parse()?,
+            "DATABASE_URL" => self.database_url = value,
+            "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
+            "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
+            "USVC_CALL_DEADLINE_MS" => {
+                self.runtime.call_deadline = Duration::from_millis(value.parse()?)
+            }
+            "USVC_COMPONENT_MEMORY_MIB" => {
+                self.runtime.memory_bytes = value.parse::<usize>()? << 20
+            }
+            "USVC_MAX_CONCURRENT_CALLS" => self.runtime.max_concurrent_calls = value.parse()?,
+            "USVC_JWT_ISSUER" => self.tokens.issuer = value,
+            "USVC_JWT_AUDIENCE" => self.tokens.audience = value,
+            "USVC_ACCESS_TOKEN_TTL_SECS" => {
+                self.tokens.access_ttl = Duration::from_secs(value.parse()?)
+            }
+            "USVC_REFRESH_TOKEN_TTL_SECS" => {
+                self.tokens.refresh_ttl = Duration::from_secs(value.parse()?)
+            }
+            "USVC_JWT_SIGNING_KEY" => self.tokens.signing_key_pem = Some(value),
+            "USVC_ARGON2_MEMORY_KIB" => self.password_hashing.memory_kib = value.parse()?,
+            "USVC_ARGON2_ITERATIONS" => self.password_hashing.iterations = value.parse()?,
+            "USVC_ARGON2_PARALLELISM" => self.password_hashing.parallelism = value.parse()?,
+            "USVC_MAX_CONCURRENT_HASHES" => self.password_hashing.max_concurrent = value.parse()?,
+            "USVC_MAX_BODY_BYTES" => self.max_body_bytes = value.parse()?,
+            _ => {
+                // USVC_COMPONENT_<KIND>__<SETTING>: a component setting, e.g.
+                // USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES=GB,DE.
+                if let Some(rest) = key.strip_prefix("USVC_COMPONENT_")
+                    && let Some((kind, setting)) = rest.split_once("__")
+                {
+                    let kebab = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+                    self.component_settings
+                        .entry(kebab(kind))
+                        .or_default()
+                        .insert(kebab(setting), value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn component_settings_come_from_prefixed_variables() {
+        let config =
+            Config::from_vars(vars(&[("USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES", "GB")]))
+                .unwrap();
+        assert_eq!(config.component_settings["onboarding"]["allowed-countries"], "GB");
+    }
+
+    #[test]
+    fn production_mode_requires_a_signing_key() {
+        let err = Config::from_vars(vars(&[("USVC_MODE", "production")])).unwrap_err();
+        assert!(err.to_string().contains("USVC_JWT_SIGNING_KEY"));
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_variable() {
+        let err = Config::from_vars(vars(&[("USVC_HTTP_ADDR", "nonsense")])).unwrap_err();
+        assert!(err.to_string().contains("USVC_HTTP_ADDR"));
+    }
+}

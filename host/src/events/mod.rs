@@ -1,0 +1,68 @@
+//! Event delivery: the outbox relay and the in-process bus it publishes to when no broker is
+//! configured. Delivery is at least once; subscribers deduplicate by event id.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{Notify, broadcast};
+
+use crate::{clock::Clock, store::{Database, outbox::{self, Event}}};
+
+/// In-process publish/subscribe for events, used when no broker is configured.
+#[derive(Clone)]
+pub struct EventBus(broadcast::Sender<Event>);
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self(broadcast::channel(1024).0)
+    }
+}
+
+impl EventBus {
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.0.subscribe()
+    }
+}
+
+/// Moves committed outbox events to the bus, oldest first, then marks them published.
+pub struct OutboxRelay {
+    db: Database,
+    bus: EventBus,
+    clock: Arc<dyn Clock>,
+    pub wake: Arc<Notify>,
+}
+
+const POLL: Duration = Duration::from_millis(500);
+const BATCH: i64 = 100;
+
+impl OutboxRelay {
+    pub fn new(db: Database, bus: EventBus, clock: Arc<dyn Clock>) -> Self {
+        Self { db, bus, clock, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Runs until the task is aborted; a failed round is logged and retried on the next tick.
+    pub async fn run(self) {
+        loop {
+            match self.relay_once().await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "outbox relay round failed; retrying"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Publishes one batch; returns how many events it delivered.
+    pub async fn relay_once(&self) -> sqlx::Result<usize> {
+        let mut conn = self.db.acquire().await?;
+        let events = outbox::pending(&mut conn, BATCH).await?;
+        for event in &events {
+            // No subscriber is not a failure: the in-process bus has no durable queue.
+            let _ = self.bus.0.send(event.clone());
+            outbox::mark_published(&mut conn, &event.id, self.clock.unix()).await?;
+        }
+        Ok(events.len())
+    }
+}

@@ -1,0 +1,172 @@
+//! The API's one error type and its RFC 9457 `application/problem+json` rendering. Handlers
+//! return `Result<_, ApiError>` and use `?`; internal details are logged, never sent.
+
+use axum::{
+    Json,
+    extract::rejection::JsonRejection,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::runtime::{CallError, onboarding::Violation};
+
+/// A problem document. `type` is a stable URI reference per kind of problem; `violations`
+/// carries the business rules an input broke.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is malformed: {0}")]
+    BadRequest(String),
+    #[error("the request body is not acceptable: {0}")]
+    UnprocessableBody(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("the request body must be JSON")]
+    UnsupportedMediaType,
+    #[error("the application breaks {} rule(s)", .0.len())]
+    Validation(Vec<Violation>),
+    /// A refused one-time code: (problem type, detail).
+    #[error("{1}")]
+    BadRequestCode(&'static str, &'static str),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str, &'static str),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Component(#[from] CallError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => Self::UnprocessableBody(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => Self::BadRequest(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl ApiError {
+    fn problem(&self) -> Problem {
+        let p = |kind, title, status: StatusCode, detail: Option<String>| Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail,
+            violations: Vec::new(),
+        };
+        match self {
+            Self::BadRequest(detail) => {
+                p("/problems/malformed-request", "Malformed request", StatusCode::BAD_REQUEST, Some(detail.clone()))
+            }
+            Self::UnprocessableBody(detail) => p(
+                "/problems/invalid-body",
+                "The body does not have the expected shape",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(detail.clone()),
+            ),
+            Self::PayloadTooLarge => {
+                p("/problems/payload-too-large", "Request body too large", StatusCode::PAYLOAD_TOO_LARGE, None)
+            }
+            Self::UnsupportedMediaType => p(
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("send `Content-Type: application/json`".into()),
+            ),
+            Self::Validation(violations) => Problem {
+                violations: violations.clone(),
+                ..p(
+                    "/problems/validation",
+                    "The application breaks onboarding rules",
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("See `violations` for every rule broken.".into()),
+                )
+            },
+            Self::BadRequestCode(kind, detail) => {
+                p(kind, "The code was refused", StatusCode::BAD_REQUEST, Some((*detail).into()))
+            }
+            Self::Unauthorized(detail) => {
+                p("/problems/unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED, Some((*detail).into()))
+            }
+            Self::Forbidden(kind, detail) => p(kind, "Forbidden", StatusCode::FORBIDDEN, Some((*detail).into())),
+            Self::NotFound => p("/problems/not-found", "Not found", StatusCode::NOT_FOUND, None),
+            Self::Component(CallError::Timeout(_)) => p(
+                "/problems/component-timeout",
+                "The business rules took too long",
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Nothing was changed. Try again later.".into()),
+            ),
+            Self::Component(CallError::NotLoaded(_)) => p(
+                "/problems/component-unavailable",
+                "The business rules are not loaded",
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Nothing was changed. Try again later.".into()),
+            ),
+            Self::Component(CallError::Capability(_)) => p(
+                "/problems/dependency-unavailable",
+                "A dependency is unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Nothing was changed. Try again later.".into()),
+            ),
+            Self::Component(CallError::Trapped { .. } | CallError::MemoryExceeded(_)) => p(
+                "/problems/component-failed",
+                "The business rules failed",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some("Nothing was changed. The failure has been logged.".into()),
+            ),
+            Self::Internal(_) => p(
+                "/problems/internal",
+                "Internal error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some("The failure has been logged.".into()),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        if problem.status >= 500 {
+            tracing::error!(error = %format!("{:#}", anyhow::Error::from(self)), "request failed");
+        }
+        problem_response(problem)
+    }
+}
+
+pub fn problem_response(problem: Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(problem)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}

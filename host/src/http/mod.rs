@@ -1,0 +1,76 @@
+//! The HTTP API (axum): one module per resource, each with its own router; this module
+//! assembles them with the cross-cutting layers.
+
+mod auth;
+mod dev;
+pub mod error;
+mod extract;
+mod health;
+mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, Request, StatusCode},
+    response::{IntoResponse, Response},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::tokens::TokenIssuer, capabilities::Capabilities, config::Mode, notify::DevMailbox,
+    runtime::Runtime,
+};
+use error::{ApiError, Problem, problem_response};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub runtime: Arc<Runtime>,
+    pub caps: Arc<Capabilities>,
+    pub tokens: Arc<TokenIssuer>,
+    pub mailbox: Option<Arc<DevMailbox>>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
+    let mut router = Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(users::router());
+    if mode == Mode::Development {
+        router = router.merge(dev::router());
+    }
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            problem_response(Problem {
+                kind: "/problems/method-not-allowed",
+                title: "Method not allowed",
+                status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+                detail: None,
+                violations: Vec::new(),
+            })
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| panic_problem()))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            // Method, path and request id only: query strings and bodies may carry personal data.
+            let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn panic_problem() -> Response {
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+}

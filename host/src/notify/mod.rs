@@ -1,0 +1,86 @@
+//! Messages to customers: what a notice says, and where it is delivered. Delivery happens only
+//! after the unit of work that asked for it has committed.
+
+mod mailbox;
+
+pub use mailbox::DevMailbox;
+
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    EmailVerification,
+    RegistrationAttempted,
+    Welcome,
+}
+
+/// A rendered message for one customer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Notification {
+    pub user_id: String,
+    pub to: String,
+    pub notice: Notice,
+    pub subject: String,
+    pub body: String,
+    /// The one-time code the message carries, if any. Never logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl Notification {
+    pub fn render(user_id: &str, to: &str, notice: Notice, code: Option<String>) -> Self {
+        let (subject, body) = match (notice, &code) {
+            (Notice::EmailVerification, Some(code)) => (
+                "Confirm your email address".to_owned(),
+                format!("Your verification code is {code}. It expires in 30 minutes."),
+            ),
+            (Notice::EmailVerification, None) => (
+                "Confirm your email address".to_owned(),
+                "Request a new verification code in the app.".to_owned(),
+            ),
+            (Notice::RegistrationAttempted, _) => (
+                "Someone tried to register with your address".to_owned(),
+                "Somebody tried to open an account with this email address, which already \
+                 has one. If it was you, log in or reset your password. If not, you can ignore \
+                 this message."
+                    .to_owned(),
+            ),
+            (Notice::Welcome, _) => (
+                "Welcome".to_owned(),
+                "Your email address is confirmed and your account is open.".to_owned(),
+            ),
+        };
+        Self { user_id: user_id.to_owned(), to: to.to_owned(), notice, subject, body, code }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    async fn deliver(&self, notification: &Notification) -> anyhow::Result<()>;
+}
+
+/// Writes one line per message to the log: the notice and the customer id, never the address,
+/// the body or a code.
+pub struct LogNotifier;
+
+#[async_trait::async_trait]
+impl Notifier for LogNotifier {
+    async fn deliver(&self, n: &Notification) -> anyhow::Result<()> {
+        tracing::info!(user_id = %n.user_id, notice = ?n.notice, "notification sent");
+        Ok(())
+    }
+}
+
+/// Delivers to each notifier in turn.
+pub struct Fanout(pub Vec<Arc<dyn Notifier>>);
+
+#[async_trait::async_trait]
+impl Notifier for Fanout {
+    async fn deliver(&self, n: &Notification) -> anyhow::Result<()> {
+        for notifier in &self.0 {
+            notifier.deliver(n).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! Rust bindings generated from `wit/`: host traits for every capability (world `capabilities`)
+//! and typed exports for each component kind's world, sharing the capability types.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "usvc:host/capabilities",
+    imports: { default: async | trappable },
+});
+
+pub mod onboarding {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "usvc:host/onboarding",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "usvc:host/types": super::usvc::host::types,
+            "usvc:host/users": super::usvc::host::users,
+            "usvc:host/credentials": super::usvc::host::credentials,
+            "usvc:host/events": super::usvc::host::events,
+            "usvc:host/notify": super::usvc::host::notify,
+            "usvc:host/clock": super::usvc::host::clock,
+            "wasi:config/store": super::wasi::config::store,
+            "wasi:logging/logging": super::wasi::logging::logging,
+        },
+    });
+}

@@ -1,0 +1,96 @@
+//! Calls into the onboarding component, in the host's own types.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CallError, ComponentKind, Runtime, bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared};
+use crate::capabilities::Capabilities;
+
+/// What an applicant submits to register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub email: String,
+    pub password: String,
+    pub legal_name: String,
+    pub date_of_birth: String,
+    pub country_of_residence: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A broken onboarding rule, as the component reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    Confirmed,
+    InvalidCode,
+    ExpiredCode,
+    TooManyAttempts,
+}
+
+impl Runtime {
+    /// Registers an applicant; `Err(violations)` when the policy refuses (nothing written).
+    pub async fn register(
+        &self,
+        caps: &Arc<Capabilities>,
+        application: Application,
+    ) -> Result<Result<(), Vec<Violation>>, CallError> {
+        let application = wit::Application {
+            email: application.email,
+            password: application.password,
+            legal_name: application.legal_name,
+            date_of_birth: application.date_of_birth,
+            country_of_residence: application.country_of_residence,
+            phone: application.phone,
+        };
+        let outcome = self
+            .call(caps, ComponentKind::Onboarding, Result::is_ok, |store, component| {
+                Box::pin(async move {
+                    let Prepared::Onboarding(pre) = &component.prepared;
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.usvc_host_registration().call_register(&mut *store, &application).await
+                })
+            })
+            .await?;
+        Ok(outcome.map_err(|violations| {
+            violations
+                .into_iter()
+                .map(|v| Violation { code: v.code, field: v.field, message: v.message })
+                .collect()
+        }))
+    }
+
+    /// Confirms an email address with its one-time code. Always commits: a wrong guess must be
+    /// counted even though the answer is a refusal.
+    pub async fn confirm_email(
+        &self,
+        caps: &Arc<Capabilities>,
+        email: String,
+        code: String,
+    ) -> Result<Confirmation, CallError> {
+        let outcome = self
+            .call(caps, ComponentKind::Onboarding, |_| true, |store, component| {
+                Box::pin(async move {
+                    let Prepared::Onboarding(pre) = &component.prepared;
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.usvc_host_registration().call_confirm_email(&mut *store, &email, &code).await
+                })
+            })
+            .await?;
+        Ok(match outcome {
+            wit::Confirmation::Confirmed => Confirmation::Confirmed,
+            wit::Confirmation::InvalidCode => Confirmation::InvalidCode,
+            wit::Confirmation::ExpiredCode => Confirmation::ExpiredCode,
+            wit::Confirmation::TooManyAttempts => Confirmation::TooManyAttempts,
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! The component registry: for each kind, the active compiled component, pre-instantiated
+//! against a linker that grants exactly the interfaces of that kind's world.
+
+use std::{collections::HashMap, fmt, path::Path, sync::Arc};
+
+use anyhow::Context;
+use arc_swap::ArcSwapOption;
+use sha2::{Digest, Sha256};
+use wasmtime::{
+    Engine,
+    component::{Component, HasSelf, Linker},
+};
+
+use super::{bindings, call::CallState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ComponentKind {
+    Onboarding,
+}
+
+impl ComponentKind {
+    pub const ALL: [ComponentKind; 1] = [ComponentKind::Onboarding];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Onboarding => "onboarding",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for ComponentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A compiled component, type-checked against its world and ready to instantiate.
+pub struct LoadedComponent {
+    pub kind: ComponentKind,
+    /// Hex SHA-256 of the component's bytes.
+    pub digest: String,
+    pub size: usize,
+    pub(crate) prepared: Prepared,
+}
+
+pub(crate) enum Prepared {
+    Onboarding(bindings::onboarding::OnboardingPre<CallState>),
+}
+
+pub struct Registry {
+    engine: Engine,
+    active: HashMap<ComponentKind, ArcSwapOption<LoadedComponent>>,
+}
+
+impl Registry {
+    pub(crate) fn new(engine: Engine) -> Self {
+        let active = ComponentKind::ALL.into_iter().map(|k| (k, ArcSwapOption::empty())).collect();
+        Self { engine, active }
+    }
+
+    pub fn active(&self, kind: ComponentKind) -> Option<Arc<LoadedComponent>> {
+        self.active[&kind].load_full()
+    }
+
+    /// Compiles and checks `bytes` as a `kind` component without activating it.
+    pub fn prepare(&self, kind: ComponentKind, bytes: &[u8]) -> anyhow::Result<LoadedComponent> {
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| explain(e, format!("{kind}: not a valid WebAssembly component")))?;
+        let linker = linker_for(&self.engine, kind)?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            explain(e, format!("{kind}: the component imports something its world does not grant"))
+        })?;
+        let prepared = match kind {
+            ComponentKind::Onboarding => Prepared::Onboarding(
+                bindings::onboarding::OnboardingPre::new(pre).map_err(|e| {
+                    explain(e, format!("{kind}: the component does not export its world's interface"))
+                })?,
+            ),
+        };
+        Ok(LoadedComponent {
+            kind,
+            digest: hex::encode(Sha256::digest(bytes)),
+            size: bytes.len(),
+            prepared,
+        })
+    }
+
+    /// Makes `component` the active one of its kind. Calls already running keep the version
+    /// they started with.
+    pub fn activate(&self, component: LoadedComponent) {
+        self.active[&component.kind].store(Some(Arc::new(component)));
+    }
+
+    pub fn load_file(&self, kind: ComponentKind, path: &Path) -> anyhow::Result<Arc<LoadedComponent>> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let component = self.prepare(kind, &bytes)?;
+        self.activate(component);
+        Ok(self.active(kind).expect("just activated"))
+    }
+
+    /// Loads `<kind>.wasm` for every kind present in `dir`.
+    pub fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<Arc<LoadedComponent>>> {
+        let mut loaded = Vec::new();
+        for kind in ComponentKind::ALL {
+            let path = dir.join(format!("{}.wasm", kind.name()));
+            if path.exists() {
+                loaded.push(self.load_file(kind, &path)?);
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+fn explain(error: wasmtime::Error, why: String) -> anyhow::Error {
+    anyhow::Error::from(error).context(why)
+}
+
+/// The linker of one kind: WASI (with nothing granted beyond a clock and stderr) plus exactly
+/// the capabilities the kind's world imports. A component asking for more fails to link.
+fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<CallState>> {
+    use bindings::usvc::host as caps;
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    match kind {
+        ComponentKind::Onboarding => {
+            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::credentials::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::notify::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            wasmtime_wasi_config::add_to_linker(&mut linker, |s: &mut CallState| {
+                wasmtime_wasi_config::WasiConfig::from(&*s.settings)
+            })?;
+        }
+    }
+    Ok(linker)
+}

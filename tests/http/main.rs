@@ -1,0 +1,7 @@
+//! HTTP integration tests: the real application on a random port, against SQLite and against
+//! PostgreSQL, through its front door.
+
+mod errors;
+mod onboarding;
+mod operations;
+mod unit_of_work;

@@ -1,0 +1,250 @@
+//! Test support: start the real usvc application on a random port against a fresh SQLite file
+//! or a fresh PostgreSQL database, and talk to it over HTTP.
+
+use std::{path::PathBuf, sync::Arc};
+
+use serde_json::Value;
+use sqlx::Executor;
+use usvc::{
+    app::Application,
+    clock::SystemClock,
+    config::{Config, Mode, PasswordHashing},
+    store::{self, Database, outbox, users},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on (an administrative connection).
+pub fn postgres_admin_url() -> String {
+    std::env::var("USVC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Where `make components` puts the compiled components.
+pub fn components_dir() -> PathBuf {
+    std::env::var_os("USVC_COMPONENTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/components"))
+}
+
+/// A fresh, empty database URL for one test.
+pub async fn fresh_database(backend: Backend) -> String {
+    let name = format!("usvc_test_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("usvc-tests");
+            std::fs::create_dir_all(&dir).expect("creating the test folder");
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+        Backend::Postgres => {
+            sqlx::any::install_default_drivers();
+            let admin = postgres_admin_url();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed by this test: {e}"));
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("creating a test database");
+            let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: Database,
+    pub app_events: usvc::events::EventBus,
+}
+
+/// Options for [`spawn_with`].
+pub struct Spawn {
+    pub backend: Backend,
+    pub components_dir: PathBuf,
+    pub mode: Mode,
+    pub call_deadline_ms: u64,
+    pub max_body_bytes: usize,
+}
+
+impl Spawn {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            components_dir: components_dir(),
+            mode: Mode::Development,
+            call_deadline_ms: 3000,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(Spawn::new(backend)).await
+}
+
+pub async fn spawn_with(options: Spawn) -> TestApp {
+    let url = fresh_database(options.backend).await;
+    let mut config = Config::embedded();
+    config.mode = options.mode;
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.database_url = url.clone();
+    config.components_dir = options.components_dir;
+    config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
+    config.max_body_bytes = options.max_body_bytes;
+    // Cheap hashing keeps the suite quick; the cost parameters are tested on their own.
+    config.password_hashing = PasswordHashing { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 4 };
+    if options.mode == Mode::Production {
+        config.tokens.signing_key_pem = Some(test_signing_key());
+    }
+    let app = Application::build_with_clock(config, Arc::new(SystemClock))
+        .await
+        .expect("the application builds");
+    let base = format!("http://{}", app.local_addr());
+    let app_events = app.events.clone();
+    tokio::spawn(app.serve(std::future::pending()));
+    let db = store::connect(&url, 2).await.expect("a second connection to the test database");
+    TestApp { base, http: reqwest::Client::new(), db, app_events }
+}
+
+/// A fixed Ed25519 key for production-mode tests (PKCS#8 PEM).
+fn test_signing_key() -> String {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    key.to_pkcs8_pem(Default::default()).expect("encoding").to_string()
+}
+
+/// A response's status, content type and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        Reply::from(self.http.post(self.url(path)).json(&body).send().await.expect("request")).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let request = self.http.post(self.url(path)).header("content-type", content_type).body(body);
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    /// Messages in the development mailbox for `to`.
+    pub async fn mailbox(&self, to: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/dev/mailbox?to={to}"), None).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body.as_array().expect("a list").clone()
+    }
+
+    /// The latest verification code sent to `to`.
+    pub async fn verification_code(&self, to: &str) -> String {
+        self.mailbox(to)
+            .await
+            .iter()
+            .rev()
+            .find(|m| m["notice"] == "email_verification")
+            .and_then(|m| m["code"].as_str())
+            .unwrap_or_else(|| panic!("no verification code was sent to {to}"))
+            .to_owned()
+    }
+
+    pub async fn users(&self) -> Vec<users::User> {
+        users::list(&mut *self.db.acquire().await.unwrap()).await.unwrap()
+    }
+
+    pub async fn events(&self) -> Vec<outbox::Event> {
+        outbox::all(&mut *self.db.acquire().await.unwrap()).await.unwrap()
+    }
+
+    /// Registers, confirms and logs in `email`; returns the access token.
+    pub async fn onboarded_customer(&self, email: &str, password: &str) -> String {
+        let reply = self.post("/v1/auth/register", application(email, password)).await;
+        assert_eq!(reply.status, 202, "{:?}", reply.body);
+        let code = self.verification_code(email).await;
+        let reply = self.post("/v1/auth/verify-email", serde_json::json!({"email": email, "code": code})).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let reply = self.post("/v1/auth/login", serde_json::json!({"email": email, "password": password})).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body["access_token"].as_str().expect("an access token").to_owned()
+    }
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Self { status, content_type, body }
+    }
+
+    /// Asserts this is an RFC 9457 problem with `status` and `type`.
+    pub fn assert_problem(&self, status: u16, kind: &str) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "{:?}", self.body);
+        assert_eq!(self.body["type"], kind, "{:?}", self.body);
+        assert_eq!(self.body["status"], status, "{:?}", self.body);
+        assert!(self.body["title"].is_string(), "{:?}", self.body);
+    }
+
+    /// The violation codes of a validation problem, sorted.
+    pub fn violation_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.body["violations"]
+            .as_array()
+            .map(|v| v.iter().filter_map(|v| v["code"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        codes.sort();
+        codes
+    }
+}
+
+/// A valid application for `email`.
+pub fn application(email: &str, password: &str) -> Value {
+    serde_json::json!({
+        "email": email,
+        "password": password,
+        "legal_name": "Ada Lovelace",
+        "date_of_birth": "1990-12-10",
+        "country_of_residence": "GB",
+        "phone": "+447700900123",
+    })
+}
+
+/// Runs a test body once per backend: `backends!(name);` with `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}
