@@ -40,7 +40,12 @@ impl Application {
         let loaded = runtime
             .registry()
             .load_dir(&config.components_dir)
-            .with_context(|| format!("loading components from {}", config.components_dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "loading components from {}",
+                    config.components_dir.display()
+                )
+            })?;
         for component in &loaded {
             tracing::info!(kind = %component.kind, digest = %component.digest, size = component.size, "component loaded");
         }
@@ -72,18 +77,31 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
-        Ok(Self { listener, router, relay, state, events })
+        Ok(Self {
+            listener,
+            router,
+            relay,
+            state,
+            events,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "usvc listening");
         let relay = tokio::spawn(self.relay.run());
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         relay.abort();
         served.context("serving HTTP")
     }

@@ -79,7 +79,10 @@ impl Config {
     /// `target/components`, development mode.
     pub fn embedded() -> Self {
         let mut onboarding = BTreeMap::new();
-        onboarding.insert("allowed-countries".to_owned(), DEFAULT_ALLOWED_COUNTRIES.to_owned());
+        onboarding.insert(
+            "allowed-countries".to_owned(),
+            DEFAULT_ALLOWED_COUNTRIES.to_owned(),
+        );
         Self {
             mode: Mode::Development,
             http_addr: "127.0.0.1:8080".parse().expect("valid literal address"),
@@ -112,7 +115,9 @@ impl Config {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
         let mut config = Self::embedded();
         for (key, value) in vars {
-            config.apply(&key, value).with_context(|| format!("invalid {key}"))?;
+            config
+                .apply(&key, value)
+                .with_context(|| format!("invalid {key}"))?;
         }
         if config.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
             bail!("USVC_JWT_SIGNING_KEY is required in production mode");
@@ -177,15 +182,23 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn component_settings_come_from_prefixed_variables() {
-        let config =
-            Config::from_vars(vars(&[("USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES", "GB")]))
-                .unwrap();
-        assert_eq!(config.component_settings["onboarding"]["allowed-countries"], "GB");
+        let config = Config::from_vars(vars(&[(
+            "USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES",
+            "GB",
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.component_settings["onboarding"]["allowed-countries"],
+            "GB"
+        );
     }
 
     #[test]

@@ -22,23 +22,29 @@ fn onboarding_decision(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let kit = rt.block_on(TestKit::onboarding());
     // A refused application: instantiate, run every rule, answer; no database write.
-    c.bench_function("onboarding decision (instantiate + register call, refused)", |b| {
-        b.to_async(&rt).iter(|| async {
-            let outcome = kit.try_register(refused_application()).await.unwrap();
-            assert!(outcome.is_err());
-        })
-    });
+    c.bench_function(
+        "onboarding decision (instantiate + register call, refused)",
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let outcome = kit.try_register(refused_application()).await.unwrap();
+                assert!(outcome.is_err());
+            })
+        },
+    );
     let n = AtomicU64::new(0);
-    c.bench_function("onboarding decision (instantiate + register call, accepted, in-memory db)", |b| {
-        b.to_async(&rt).iter(|| async {
-            let i = n.fetch_add(1, Ordering::Relaxed);
-            let mut app = refused_application();
-            app.email = format!("bench{i}@example.com");
-            app.password = "a long enough secret".into();
-            app.date_of_birth = "1990-01-01".into();
-            kit.try_register(app).await.unwrap().unwrap();
-        })
-    });
+    c.bench_function(
+        "onboarding decision (instantiate + register call, accepted, in-memory db)",
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let i = n.fetch_add(1, Ordering::Relaxed);
+                let mut app = refused_application();
+                app.email = format!("bench{i}@example.com");
+                app.password = "a long enough secret".into();
+                app.date_of_birth = "1990-01-01".into();
+                kit.try_register(app).await.unwrap().unwrap();
+            })
+        },
+    );
 }
 
 fn register_request(c: &mut Criterion) {
@@ -49,7 +55,10 @@ fn register_request(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let i = n.fetch_add(1, Ordering::Relaxed);
             let reply = app
-                .post("/v1/auth/register", application(&format!("http{i}@example.com"), "a long enough secret"))
+                .post(
+                    "/v1/auth/register",
+                    application(&format!("http{i}@example.com"), "a long enough secret"),
+                )
                 .await;
             assert_eq!(reply.status, 202);
         })

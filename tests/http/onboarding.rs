@@ -16,18 +16,31 @@ backends!(
 
 async fn a_customer_registers_verifies_logs_in_and_reads_their_profile(backend: Backend) {
     let app = spawn(backend).await;
-    let reply = app.post("/v1/auth/register", application("  Ada@Example.COM ", "a long enough secret")).await;
+    let reply = app
+        .post(
+            "/v1/auth/register",
+            application("  Ada@Example.COM ", "a long enough secret"),
+        )
+        .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
     assert_eq!(reply.body["status"], "verification_pending");
 
     let code = app.verification_code("ada@example.com").await;
     assert_eq!(code.len(), 6);
-    let reply = app.post("/v1/auth/verify-email", json!({"email": "ada@example.com", "code": code})).await;
+    let reply = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "ada@example.com", "code": code}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body["status"], "verified");
 
     let reply = app
-        .post("/v1/auth/login", json!({"email": "ADA@example.com", "password": "a long enough secret"}))
+        .post(
+            "/v1/auth/login",
+            json!({"email": "ADA@example.com", "password": "a long enough secret"}),
+        )
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body["token_type"], "Bearer");
@@ -47,15 +60,30 @@ async fn a_customer_registers_verifies_logs_in_and_reads_their_profile(backend: 
 
 async fn registering_an_existing_email_looks_the_same_and_tells_the_owner(backend: Backend) {
     let app = spawn(backend).await;
-    let first = app.post("/v1/auth/register", application("grace@example.com", "first secret phrase")).await;
-    let second = app.post("/v1/auth/register", application("grace@example.com", "other secret phrase")).await;
+    let first = app
+        .post(
+            "/v1/auth/register",
+            application("grace@example.com", "first secret phrase"),
+        )
+        .await;
+    let second = app
+        .post(
+            "/v1/auth/register",
+            application("grace@example.com", "other secret phrase"),
+        )
+        .await;
     assert_eq!((first.status, &first.body), (second.status, &second.body));
     assert_eq!(app.users().await.len(), 1);
 
     let mail = app.mailbox("grace@example.com").await;
     let notices: Vec<_> = mail.iter().map(|m| m["notice"].as_str().unwrap()).collect();
     assert_eq!(notices, ["email_verification", "registration_attempted"]);
-    let registered = app.events().await.into_iter().filter(|e| e.event_type == "user.registered").count();
+    let registered = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "user.registered")
+        .count();
     assert_eq!(registered, 1);
 }
 
@@ -95,47 +123,88 @@ async fn every_broken_rule_is_reported_at_once(backend: Backend) {
 
 async fn an_unverified_customer_cannot_log_in(backend: Backend) {
     let app = spawn(backend).await;
-    app.post("/v1/auth/register", application("alan@example.com", "turing machine 1936")).await;
+    app.post(
+        "/v1/auth/register",
+        application("alan@example.com", "turing machine 1936"),
+    )
+    .await;
     let reply = app
-        .post("/v1/auth/login", json!({"email": "alan@example.com", "password": "turing machine 1936"}))
+        .post(
+            "/v1/auth/login",
+            json!({"email": "alan@example.com", "password": "turing machine 1936"}),
+        )
         .await;
     reply.assert_problem(403, "/problems/email-not-verified");
 }
 
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
     let app = spawn(backend).await;
-    app.onboarded_customer("emmy@example.com", "noether theorem 1918").await;
-    let wrong = app.post("/v1/auth/login", json!({"email": "emmy@example.com", "password": "wrong password!"})).await;
-    let unknown =
-        app.post("/v1/auth/login", json!({"email": "nobody@example.com", "password": "wrong password!"})).await;
+    app.onboarded_customer("emmy@example.com", "noether theorem 1918")
+        .await;
+    let wrong = app
+        .post(
+            "/v1/auth/login",
+            json!({"email": "emmy@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/v1/auth/login",
+            json!({"email": "nobody@example.com", "password": "wrong password!"}),
+        )
+        .await;
     wrong.assert_problem(401, "/problems/unauthorized");
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
 }
 
 async fn a_wrong_or_unknown_verification_code_is_refused_alike(backend: Backend) {
     let app = spawn(backend).await;
-    app.post("/v1/auth/register", application("kurt@example.com", "incompleteness 1931")).await;
+    app.post(
+        "/v1/auth/register",
+        application("kurt@example.com", "incompleteness 1931"),
+    )
+    .await;
     let code = app.verification_code("kurt@example.com").await;
     let wrong_code = if code == "000000" { "111111" } else { "000000" };
-    let wrong = app.post("/v1/auth/verify-email", json!({"email": "kurt@example.com", "code": wrong_code})).await;
-    let unknown = app.post("/v1/auth/verify-email", json!({"email": "ghost@example.com", "code": code})).await;
+    let wrong = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "kurt@example.com", "code": wrong_code}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "ghost@example.com", "code": code}),
+        )
+        .await;
     wrong.assert_problem(400, "/problems/invalid-code");
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
 }
 
 async fn a_used_code_cannot_be_reused(backend: Backend) {
     let app = spawn(backend).await;
-    app.post("/v1/auth/register", application("john@example.com", "von neumann 1945!")).await;
+    app.post(
+        "/v1/auth/register",
+        application("john@example.com", "von neumann 1945!"),
+    )
+    .await;
     let code = app.verification_code("john@example.com").await;
     let body = json!({"email": "john@example.com", "code": code});
-    assert_eq!(app.post("/v1/auth/verify-email", body.clone()).await.status, 200);
-    app.post("/v1/auth/verify-email", body).await.assert_problem(400, "/problems/invalid-code");
+    assert_eq!(
+        app.post("/v1/auth/verify-email", body.clone()).await.status,
+        200
+    );
+    app.post("/v1/auth/verify-email", body)
+        .await
+        .assert_problem(400, "/problems/invalid-code");
 }
 
 async fn registration_publishes_events_without_personal_data(backend: Backend) {
     let app = spawn(backend).await;
     let mut bus = app.app_events.subscribe();
-    app.onboarded_customer("claude@example.com", "information theory 48").await;
+    app.onboarded_customer("claude@example.com", "information theory 48")
+        .await;
     let user = &app.users().await[0];
     let events = app.events().await;
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
@@ -143,11 +212,23 @@ async fn registration_publishes_events_without_personal_data(backend: Backend) {
     for event in &events {
         assert_eq!(event.subject, user.id);
         let text = event.data.to_string();
-        for pii in ["claude@example.com", "Ada Lovelace", "1990-12-10", "+447700900123"] {
-            assert!(!text.contains(pii), "{} leaks {pii}: {text}", event.event_type);
+        for pii in [
+            "claude@example.com",
+            "Ada Lovelace",
+            "1990-12-10",
+            "+447700900123",
+        ] {
+            assert!(
+                !text.contains(pii),
+                "{} leaks {pii}: {text}",
+                event.event_type
+            );
         }
     }
     // The outbox relay delivers both to in-process subscribers.
     let first = tokio::time::timeout(std::time::Duration::from_secs(5), bus.recv()).await;
-    assert_eq!(first.expect("delivered in time").unwrap().event_type, "user.registered");
+    assert_eq!(
+        first.expect("delivered in time").unwrap().event_type,
+        "user.registered"
+    );
 }

@@ -12,28 +12,52 @@ backends!(
 async fn health_and_readiness_report_the_database_and_components(backend: Backend) {
     let app = spawn(backend).await;
     let health = app.get("/healthz", None).await;
-    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+    assert_eq!(
+        (health.status, health.body["status"].as_str()),
+        (200, Some("ok"))
+    );
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 200, "{:?}", ready.body);
     assert_eq!(ready.body["database"], true);
     assert_eq!(ready.body["components"][0]["kind"], "onboarding");
-    assert_eq!(ready.body["components"][0]["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        ready.body["components"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
 }
 
 async fn readiness_fails_without_components(backend: Backend) {
     let empty = std::env::temp_dir().join(format!("usvc-empty-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&empty).unwrap();
-    let app = spawn_with(Spawn { components_dir: empty, ..Spawn::new(backend) }).await;
+    let app = spawn_with(Spawn {
+        components_dir: empty,
+        ..Spawn::new(backend)
+    })
+    .await;
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 503);
     assert_eq!(ready.body["components"][0]["loaded"], false);
-    let reply = app.post("/v1/auth/register", usvc_tests::application("a@example.com", "long enough secret")).await;
+    let reply = app
+        .post(
+            "/v1/auth/register",
+            usvc_tests::application("a@example.com", "long enough secret"),
+        )
+        .await;
     reply.assert_problem(503, "/problems/component-unavailable");
 }
 
 async fn the_dev_mailbox_does_not_exist_in_production(backend: Backend) {
-    let app = spawn_with(Spawn { mode: Mode::Production, ..Spawn::new(backend) }).await;
-    app.get("/dev/mailbox", None).await.assert_problem(404, "/problems/not-found");
+    let app = spawn_with(Spawn {
+        mode: Mode::Production,
+        ..Spawn::new(backend)
+    })
+    .await;
+    app.get("/dev/mailbox", None)
+        .await
+        .assert_problem(404, "/problems/not-found");
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 200);
 }

@@ -49,7 +49,10 @@ pub async fn fresh_database(backend: Backend) -> String {
             conn.execute(format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("creating a test database");
-            let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+            let base = admin
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin);
             format!("{base}/{name}")
         }
     }
@@ -97,7 +100,12 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
     config.max_body_bytes = options.max_body_bytes;
     // Cheap hashing keeps the suite quick; the cost parameters are tested on their own.
-    config.password_hashing = PasswordHashing { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 4 };
+    config.password_hashing = PasswordHashing {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrent: 4,
+    };
     if options.mode == Mode::Production {
         config.tokens.signing_key_pem = Some(test_signing_key());
     }
@@ -107,15 +115,24 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let app_events = app.events.clone();
     tokio::spawn(app.serve(std::future::pending()));
-    let db = store::connect(&url, 2).await.expect("a second connection to the test database");
-    TestApp { base, http: reqwest::Client::new(), db, app_events }
+    let db = store::connect(&url, 2)
+        .await
+        .expect("a second connection to the test database");
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        db,
+        app_events,
+    }
 }
 
 /// A fixed Ed25519 key for production-mode tests (PKCS#8 PEM).
 fn test_signing_key() -> String {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-    key.to_pkcs8_pem(Default::default()).expect("encoding").to_string()
+    key.to_pkcs8_pem(Default::default())
+        .expect("encoding")
+        .to_string()
 }
 
 /// A response's status, content type and JSON body.
@@ -132,11 +149,28 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        Reply::from(self.http.post(self.url(path)).json(&body).send().await.expect("request")).await
+        Reply::from(
+            self.http
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
-        let request = self.http.post(self.url(path)).header("content-type", content_type).body(body);
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
         Reply::from(request.send().await.expect("request")).await
     }
 
@@ -168,23 +202,42 @@ impl TestApp {
     }
 
     pub async fn users(&self) -> Vec<users::User> {
-        users::list(&mut *self.db.acquire().await.unwrap()).await.unwrap()
+        users::list(&mut self.db.acquire().await.unwrap())
+            .await
+            .unwrap()
     }
 
     pub async fn events(&self) -> Vec<outbox::Event> {
-        outbox::all(&mut *self.db.acquire().await.unwrap()).await.unwrap()
+        outbox::all(&mut self.db.acquire().await.unwrap())
+            .await
+            .unwrap()
     }
 
     /// Registers, confirms and logs in `email`; returns the access token.
     pub async fn onboarded_customer(&self, email: &str, password: &str) -> String {
-        let reply = self.post("/v1/auth/register", application(email, password)).await;
+        let reply = self
+            .post("/v1/auth/register", application(email, password))
+            .await;
         assert_eq!(reply.status, 202, "{:?}", reply.body);
         let code = self.verification_code(email).await;
-        let reply = self.post("/v1/auth/verify-email", serde_json::json!({"email": email, "code": code})).await;
+        let reply = self
+            .post(
+                "/v1/auth/verify-email",
+                serde_json::json!({"email": email, "code": code}),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
-        let reply = self.post("/v1/auth/login", serde_json::json!({"email": email, "password": password})).await;
+        let reply = self
+            .post(
+                "/v1/auth/login",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
-        reply.body["access_token"].as_str().expect("an access token").to_owned()
+        reply.body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
     }
 }
 
@@ -199,13 +252,21 @@ impl Reply {
             .to_owned();
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Self { status, content_type, body }
+        Self {
+            status,
+            content_type,
+            body,
+        }
     }
 
     /// Asserts this is an RFC 9457 problem with `status` and `type`.
     pub fn assert_problem(&self, status: u16, kind: &str) {
         assert_eq!(self.status, status, "{:?}", self.body);
-        assert_eq!(self.content_type, "application/problem+json", "{:?}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{:?}",
+            self.body
+        );
         assert_eq!(self.body["type"], kind, "{:?}", self.body);
         assert_eq!(self.body["status"], status, "{:?}", self.body);
         assert!(self.body["title"].is_string(), "{:?}", self.body);
@@ -215,7 +276,11 @@ impl Reply {
     pub fn violation_codes(&self) -> Vec<String> {
         let mut codes: Vec<String> = self.body["violations"]
             .as_array()
-            .map(|v| v.iter().filter_map(|v| v["code"].as_str().map(str::to_owned)).collect())
+            .map(|v| {
+                v.iter()
+                    .filter_map(|v| v["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         codes.sort();
         codes

@@ -56,9 +56,9 @@ impl Notifier for Recorder {
 /// The directory compiled components are read from: `USVC_COMPONENTS_DIR`, or the workspace's
 /// `target/components` (where `make components` puts them).
 pub fn components_dir() -> PathBuf {
-    std::env::var_os("USVC_COMPONENTS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
-    })
+    std::env::var_os("USVC_COMPONENTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/components"))
 }
 
 pub struct TestKitBuilder {
@@ -75,7 +75,9 @@ impl TestKitBuilder {
     pub fn today(mut self, year: i32, month: u8, day: u8) -> Self {
         let month = Month::try_from(month).expect("a month between 1 and 12");
         let date = Date::from_calendar_date(year, month, day).expect("a real calendar date");
-        self.now = date.with_time(Time::MIDNIGHT + time::Duration::hours(12)).assume_utc();
+        self.now = date
+            .with_time(Time::MIDNIGHT + time::Duration::hours(12))
+            .assume_utc();
         self
     }
 
@@ -105,7 +107,9 @@ impl TestKitBuilder {
     }
 
     pub async fn build(self) -> TestKit {
-        self.try_build().await.unwrap_or_else(|e| panic!("test kit: {e:#}"))
+        self.try_build()
+            .await
+            .unwrap_or_else(|e| panic!("test kit: {e:#}"))
     }
 
     pub async fn try_build(self) -> anyhow::Result<TestKit> {
@@ -134,7 +138,12 @@ impl TestKitBuilder {
         .into_iter()
         .collect();
         // Cheap Argon2id parameters: the kit tests decisions, not hashing cost.
-        let hashing = PasswordHashing { memory_kib: 256, iterations: 1, parallelism: 1, max_concurrent: 2 };
+        let hashing = PasswordHashing {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        };
         let caps = Arc::new(Capabilities::new(
             db,
             Arc::new(clock.clone()),
@@ -142,7 +151,12 @@ impl TestKitBuilder {
             recorder.clone(),
             &settings,
         ));
-        Ok(TestKit { runtime, caps, clock, recorder })
+        Ok(TestKit {
+            runtime,
+            caps,
+            clock,
+            recorder,
+        })
     }
 }
 
@@ -160,7 +174,10 @@ impl TestKit {
                 .expect("valid date")
                 .with_time(Time::MIDNIGHT + time::Duration::hours(12))
                 .assume_utc(),
-            settings: vec![("allowed-countries".to_owned(), "GB,DE,FR,IE,NL,ES,IT".to_owned())],
+            settings: vec![(
+                "allowed-countries".to_owned(),
+                "GB,DE,FR,IE,NL,ES,IT".to_owned(),
+            )],
             component: None,
             kind: ComponentKind::Onboarding,
             deadline: Duration::from_secs(2),
@@ -175,7 +192,9 @@ impl TestKit {
 
     /// Registers an applicant; panics with the failure if the component traps or times out.
     pub async fn register(&self, application: Application) -> Result<(), Vec<Violation>> {
-        self.try_register(application).await.unwrap_or_else(|e| panic!("register failed: {e}"))
+        self.try_register(application)
+            .await
+            .unwrap_or_else(|e| panic!("register failed: {e}"))
     }
 
     /// Registers an applicant, returning a trap, timeout or memory blow-up as an error.
@@ -224,9 +243,15 @@ impl TestKit {
     /// Whether `password` matches the customer's stored hash.
     pub async fn password_matches(&self, user_id: &str, password: &str) -> bool {
         let mut conn = self.caps.db.acquire().await.expect("database");
-        let stored = credentials::password_hash(&mut conn, user_id).await.expect("reading hash");
+        let stored = credentials::password_hash(&mut conn, user_id)
+            .await
+            .expect("reading hash");
         drop(conn);
-        self.caps.passwords.verify(password.to_owned(), stored).await.expect("verifying")
+        self.caps
+            .passwords
+            .verify(password.to_owned(), stored)
+            .await
+            .expect("verifying")
     }
 
     /// Moves the fixed clock forward.

@@ -24,8 +24,14 @@ pub async fn issue_email_code(
     now: i64,
 ) -> sqlx::Result<String> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
-    credentials::put_email_code(conn, user_id, &sha256_hex(&code), now + EMAIL_CODE_TTL_SECS, now)
-        .await?;
+    credentials::put_email_code(
+        conn,
+        user_id,
+        &sha256_hex(&code),
+        now + EMAIL_CODE_TTL_SECS,
+        now,
+    )
+    .await?;
     Ok(code)
 }
 
@@ -41,7 +47,10 @@ pub async fn check_email_code(
     if stored.attempts >= EMAIL_CODE_MAX_ATTEMPTS {
         return Ok(CodeCheck::Exhausted);
     }
-    if !constant_time_eq(sha256_hex(code.trim()).as_bytes(), stored.code_hash.as_bytes()) {
+    if !constant_time_eq(
+        sha256_hex(code.trim()).as_bytes(),
+        stored.code_hash.as_bytes(),
+    ) {
         credentials::count_email_code_attempt(conn, user_id).await?;
         return Ok(if stored.attempts + 1 >= EMAIL_CODE_MAX_ATTEMPTS {
             CodeCheck::Exhausted

@@ -1,9 +1,16 @@
 //! Password login: checks the password, opens a session and issues the token pair.
 
 use crate::{
-    auth::{password::PasswordHasher, sha256_hex, tokens::{TokenIssuer, new_refresh_token}},
+    auth::{
+        password::PasswordHasher,
+        sha256_hex,
+        tokens::{TokenIssuer, new_refresh_token},
+    },
     clock::Clock,
-    store::{Database, credentials, sessions, users::{self, UserStatus}},
+    store::{
+        Database, credentials, sessions,
+        users::{self, UserStatus},
+    },
 };
 
 #[derive(Debug)]
@@ -67,8 +74,14 @@ pub async fn login(
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
     let mut tx = db.begin().await?;
     let session_id = sessions::create(&mut tx, &user.id, now, refresh_expires).await?;
-    sessions::add_refresh_token(&mut tx, &session_id, &sha256_hex(&refresh_token), now, refresh_expires)
-        .await?;
+    sessions::add_refresh_token(
+        &mut tx,
+        &session_id,
+        &sha256_hex(&refresh_token),
+        now,
+        refresh_expires,
+    )
+    .await?;
     tx.commit().await?;
     let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
     Ok(TokenPair {

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
 use argon2::password_hash::{PasswordHasher as _, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::PasswordHashing;
@@ -20,8 +20,13 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(config: &PasswordHashing) -> anyhow::Result<Self> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| anyhow::anyhow!("invalid Argon2id parameters: {e}"))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid Argon2id parameters: {e}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let decoy = SaltString::generate(&mut OsRng);
         let decoy_hash = argon2
@@ -77,8 +82,13 @@ mod tests {
     use super::*;
 
     fn cheap() -> PasswordHasher {
-        PasswordHasher::new(&PasswordHashing { memory_kib: 64, iterations: 1, parallelism: 1, max_concurrent: 2 })
-            .unwrap()
+        PasswordHasher::new(&PasswordHashing {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        })
+        .unwrap()
     }
 
     #[tokio::test]
@@ -86,8 +96,18 @@ mod tests {
         let hasher = cheap();
         let hash = hasher.hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(hasher.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify("wrong horse battery".into(), Some(hash)).await.unwrap());
+        assert!(
+            hasher
+                .verify("correct horse battery".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse battery".into(), Some(hash))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -99,6 +119,9 @@ mod tests {
     #[test]
     fn the_default_cost_is_owasps() {
         let config = PasswordHashing::default();
-        assert_eq!((config.memory_kib, config.iterations, config.parallelism), (19 * 1024, 2, 1));
+        assert_eq!(
+            (config.memory_kib, config.iterations, config.parallelism),
+            (19 * 1024, 2, 1)
+        );
     }
 }

@@ -44,8 +44,9 @@ impl TokenIssuer {
     /// From the configured PEM key, or a key generated for this process (development only).
     pub fn new(config: &TokenConfig) -> anyhow::Result<Self> {
         let key = match &config.signing_key_pem {
-            Some(pem) => SigningKey::from_pkcs8_pem(pem)
-                .map_err(|e| anyhow::anyhow!("USVC_JWT_SIGNING_KEY is not an Ed25519 PKCS#8 PEM key: {e}"))?,
+            Some(pem) => SigningKey::from_pkcs8_pem(pem).map_err(|e| {
+                anyhow::anyhow!("USVC_JWT_SIGNING_KEY is not an Ed25519 PKCS#8 PEM key: {e}")
+            })?,
             None => SigningKey::generate(&mut rand::rngs::OsRng),
         };
         let der = key.to_pkcs8_der().context("encoding the signing key")?;

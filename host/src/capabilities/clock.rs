@@ -12,7 +12,11 @@ impl Host for CallState {
 
     async fn today(&mut self) -> wasmtime::Result<Date> {
         let today = self.caps.clock.now().date();
-        Ok(Date { year: today.year(), month: today.month() as u8, day: today.day() })
+        Ok(Date {
+            year: today.year(),
+            month: today.month() as u8,
+            day: today.day(),
+        })
     }
 }
 

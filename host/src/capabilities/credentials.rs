@@ -16,22 +16,37 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 impl Host for CallState {
     async fn set_password(&mut self, user: String, password: String) -> wasmtime::Result<()> {
         if password.len() > MAX_PASSWORD_BYTES {
-            wasmtime::bail!("credentials.set-password: password longer than {MAX_PASSWORD_BYTES} bytes");
+            wasmtime::bail!(
+                "credentials.set-password: password longer than {MAX_PASSWORD_BYTES} bytes"
+            );
         }
         // Hash before touching the transaction, so no database lock is held while hashing.
         let hash = self.caps.passwords.hash(password).await.map_err(|source| {
-            wasmtime::Error::from(CapabilityFailure { capability: "credentials.set-password", source })
+            wasmtime::Error::from(CapabilityFailure {
+                capability: "credentials.set-password",
+                source,
+            })
         })?;
         let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("credentials.set-password"))?;
+        let conn = self
+            .conn()
+            .await
+            .map_err(failed("credentials.set-password"))?;
         store::set_password_hash(conn, &user, &hash, now)
             .await
             .map_err(failed("credentials.set-password"))
     }
 
-    async fn check_email_code(&mut self, user: String, code: String) -> wasmtime::Result<CodeCheck> {
+    async fn check_email_code(
+        &mut self,
+        user: String,
+        code: String,
+    ) -> wasmtime::Result<CodeCheck> {
         let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("credentials.check-email-code"))?;
+        let conn = self
+            .conn()
+            .await
+            .map_err(failed("credentials.check-email-code"))?;
         let check = codes::check_email_code(conn, &user, &code, now)
             .await
             .map_err(failed("credentials.check-email-code"))?;

@@ -13,12 +13,18 @@ fn is_event_type(s: &str) -> bool {
         && parts.all(|p| {
             !p.is_empty()
                 && p.starts_with(|c: char| c.is_ascii_lowercase())
-                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         })
 }
 
 impl Host for CallState {
-    async fn publish(&mut self, event_type: String, subject: String, data: String) -> wasmtime::Result<()> {
+    async fn publish(
+        &mut self,
+        event_type: String,
+        subject: String,
+        data: String,
+    ) -> wasmtime::Result<()> {
         if !is_event_type(&event_type) {
             wasmtime::bail!("events.publish: {event_type:?} is not a valid event type");
         }
@@ -29,7 +35,9 @@ impl Host for CallState {
         }
         let now = self.caps.clock.unix();
         let conn = self.conn().await.map_err(failed("events.publish"))?;
-        outbox::append(conn, &event_type, &subject, &data, now).await.map_err(failed("events.publish"))?;
+        outbox::append(conn, &event_type, &subject, &data, now)
+            .await
+            .map_err(failed("events.publish"))?;
         Ok(())
     }
 }

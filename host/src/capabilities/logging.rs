@@ -9,7 +9,12 @@ use crate::runtime::{
 const MAX_MESSAGE: usize = 2048;
 
 impl Host for CallState {
-    async fn log(&mut self, level: Level, context: String, message: String) -> wasmtime::Result<()> {
+    async fn log(
+        &mut self,
+        level: Level,
+        context: String,
+        message: String,
+    ) -> wasmtime::Result<()> {
         let kind = self.kind.name();
         let message = truncate(&message, MAX_MESSAGE);
         let context = truncate(&context, 100);
@@ -18,7 +23,9 @@ impl Host for CallState {
             Level::Debug => tracing::debug!(component = kind, context, "{message}"),
             Level::Info => tracing::info!(component = kind, context, "{message}"),
             Level::Warn => tracing::warn!(component = kind, context, "{message}"),
-            Level::Error | Level::Critical => tracing::error!(component = kind, context, "{message}"),
+            Level::Error | Level::Critical => {
+                tracing::error!(component = kind, context, "{message}")
+            }
         }
         Ok(())
     }

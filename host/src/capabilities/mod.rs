@@ -41,10 +41,19 @@ impl Capabilities {
             .into_iter()
             .map(|kind| {
                 let vars = settings.get(kind.name()).into_iter().flatten();
-                (kind, Arc::new(vars.map(|(k, v)| (k.clone(), v.clone())).collect()))
+                (
+                    kind,
+                    Arc::new(vars.map(|(k, v)| (k.clone(), v.clone())).collect()),
+                )
             })
             .collect();
-        Self { db, clock, passwords, notifier, settings }
+        Self {
+            db,
+            clock,
+            passwords,
+            notifier,
+            settings,
+        }
     }
 
     /// The `wasi:config` settings a `kind` component sees.
@@ -64,5 +73,11 @@ pub struct CapabilityFailure {
 }
 
 pub(crate) fn failed(capability: &'static str) -> impl FnOnce(sqlx::Error) -> wasmtime::Error {
-    move |e| CapabilityFailure { capability, source: e.into() }.into()
+    move |e| {
+        CapabilityFailure {
+            capability,
+            source: e.into(),
+        }
+        .into()
+    }
 }

@@ -28,7 +28,9 @@ impl Host for CallState {
             Notice::RegistrationAttempted => (HostNotice::RegistrationAttempted, None),
             Notice::Welcome => (HostNotice::Welcome, None),
         };
-        self.work.notifications.push(Notification::render(&user.id, &user.email, notice, code));
+        self.work
+            .notifications
+            .push(Notification::render(&user.id, &user.email, notice, code));
         Ok(())
     }
 }

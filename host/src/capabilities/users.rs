@@ -29,13 +29,18 @@ fn to_wit(user: store::User) -> User {
 impl Host for CallState {
     async fn find_by_email(&mut self, email: String) -> wasmtime::Result<Option<User>> {
         let conn = self.conn().await.map_err(failed("users.find-by-email"))?;
-        let user = store::find_by_email(conn, &email).await.map_err(failed("users.find-by-email"))?;
+        let user = store::find_by_email(conn, &email)
+            .await
+            .map_err(failed("users.find-by-email"))?;
         Ok(user.map(to_wit))
     }
 
     async fn get(&mut self, id: String) -> wasmtime::Result<Option<User>> {
         let conn = self.conn().await.map_err(failed("users.get"))?;
-        Ok(store::get(conn, &id).await.map_err(failed("users.get"))?.map(to_wit))
+        Ok(store::get(conn, &id)
+            .await
+            .map_err(failed("users.get"))?
+            .map(to_wit))
     }
 
     async fn create(&mut self, user: NewUser) -> wasmtime::Result<Result<User, CreateError>> {
@@ -48,7 +53,9 @@ impl Host for CallState {
             phone: user.phone,
         };
         let conn = self.conn().await.map_err(failed("users.create"))?;
-        let created = store::create(conn, &new, now).await.map_err(failed("users.create"))?;
+        let created = store::create(conn, &new, now)
+            .await
+            .map_err(failed("users.create"))?;
         Ok(created.map(to_wit).ok_or(CreateError::EmailTaken))
     }
 
@@ -61,6 +68,8 @@ impl Host for CallState {
         };
         let now = self.caps.clock.unix();
         let conn = self.conn().await.map_err(failed("users.set-status"))?;
-        store::set_status(conn, &id, status, now).await.map_err(failed("users.set-status"))
+        store::set_status(conn, &id, status, now)
+            .await
+            .map_err(failed("users.set-status"))
     }
 }

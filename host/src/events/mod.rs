@@ -5,7 +5,13 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Notify, broadcast};
 
-use crate::{clock::Clock, store::{Database, outbox::{self, Event}}};
+use crate::{
+    clock::Clock,
+    store::{
+        Database,
+        outbox::{self, Event},
+    },
+};
 
 /// In-process publish/subscribe for events, used when no broker is configured.
 #[derive(Clone)]
@@ -36,7 +42,12 @@ const BATCH: i64 = 100;
 
 impl OutboxRelay {
     pub fn new(db: Database, bus: EventBus, clock: Arc<dyn Clock>) -> Self {
-        Self { db, bus, clock, wake: Arc::new(Notify::new()) }
+        Self {
+            db,
+            bus,
+            clock,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Runs until the task is aborted; a failed round is logged and retried on the next tick.

@@ -27,7 +27,11 @@ async fn register(
     State(state): State<AppState>,
     ApiJson(application): ApiJson<Application>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    state.runtime.register(&state.caps, application).await?.map_err(ApiError::Validation)?;
+    state
+        .runtime
+        .register(&state.caps, application)
+        .await?
+        .map_err(ApiError::Validation)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -53,7 +57,11 @@ async fn verify_email(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<VerifyEmail>,
 ) -> Result<Json<Verified>, ApiError> {
-    match state.runtime.confirm_email(&state.caps, request.email, request.code).await? {
+    match state
+        .runtime
+        .confirm_email(&state.caps, request.email, request.code)
+        .await?
+    {
         Confirmation::Confirmed => Ok(Json(Verified { status: "verified" })),
         Confirmation::InvalidCode => Err(ApiError::BadRequestCode(
             "/problems/invalid-code",
@@ -104,9 +112,10 @@ async fn login(
             "/problems/email-not-verified",
             "Confirm your email address before logging in.",
         ),
-        LoginError::AccountUnavailable(_) => {
-            ApiError::Forbidden("/problems/account-unavailable", "This account cannot log in.")
-        }
+        LoginError::AccountUnavailable(_) => ApiError::Forbidden(
+            "/problems/account-unavailable",
+            "This account cannot log in.",
+        ),
         LoginError::Internal(e) => ApiError::Internal(e),
     })?;
     Ok(Json(Tokens {

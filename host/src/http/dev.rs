@@ -20,7 +20,14 @@ struct MailboxQuery {
     to: Option<String>,
 }
 
-async fn mailbox(State(state): State<AppState>, Query(query): Query<MailboxQuery>) -> Json<Vec<Notification>> {
-    let messages = state.mailbox.as_ref().map(|m| m.messages(query.to.as_deref())).unwrap_or_default();
+async fn mailbox(
+    State(state): State<AppState>,
+    Query(query): Query<MailboxQuery>,
+) -> Json<Vec<Notification>> {
+    let messages = state
+        .mailbox
+        .as_ref()
+        .map(|m| m.messages(query.to.as_deref()))
+        .unwrap_or_default();
     Json(messages)
 }

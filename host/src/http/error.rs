@@ -82,18 +82,24 @@ impl ApiError {
             violations: Vec::new(),
         };
         match self {
-            Self::BadRequest(detail) => {
-                p("/problems/malformed-request", "Malformed request", StatusCode::BAD_REQUEST, Some(detail.clone()))
-            }
+            Self::BadRequest(detail) => p(
+                "/problems/malformed-request",
+                "Malformed request",
+                StatusCode::BAD_REQUEST,
+                Some(detail.clone()),
+            ),
             Self::UnprocessableBody(detail) => p(
                 "/problems/invalid-body",
                 "The body does not have the expected shape",
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(detail.clone()),
             ),
-            Self::PayloadTooLarge => {
-                p("/problems/payload-too-large", "Request body too large", StatusCode::PAYLOAD_TOO_LARGE, None)
-            }
+            Self::PayloadTooLarge => p(
+                "/problems/payload-too-large",
+                "Request body too large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+            ),
             Self::UnsupportedMediaType => p(
                 "/problems/unsupported-media-type",
                 "Unsupported media type",
@@ -109,14 +115,30 @@ impl ApiError {
                     Some("See `violations` for every rule broken.".into()),
                 )
             },
-            Self::BadRequestCode(kind, detail) => {
-                p(kind, "The code was refused", StatusCode::BAD_REQUEST, Some((*detail).into()))
-            }
-            Self::Unauthorized(detail) => {
-                p("/problems/unauthorized", "Unauthorized", StatusCode::UNAUTHORIZED, Some((*detail).into()))
-            }
-            Self::Forbidden(kind, detail) => p(kind, "Forbidden", StatusCode::FORBIDDEN, Some((*detail).into())),
-            Self::NotFound => p("/problems/not-found", "Not found", StatusCode::NOT_FOUND, None),
+            Self::BadRequestCode(kind, detail) => p(
+                kind,
+                "The code was refused",
+                StatusCode::BAD_REQUEST,
+                Some((*detail).into()),
+            ),
+            Self::Unauthorized(detail) => p(
+                "/problems/unauthorized",
+                "Unauthorized",
+                StatusCode::UNAUTHORIZED,
+                Some((*detail).into()),
+            ),
+            Self::Forbidden(kind, detail) => p(
+                kind,
+                "Forbidden",
+                StatusCode::FORBIDDEN,
+                Some((*detail).into()),
+            ),
+            Self::NotFound => p(
+                "/problems/not-found",
+                "Not found",
+                StatusCode::NOT_FOUND,
+                None,
+            ),
             Self::Component(CallError::Timeout(_)) => p(
                 "/problems/component-timeout",
                 "The business rules took too long",

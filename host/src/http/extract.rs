@@ -24,12 +24,19 @@ impl FromRequestParts<AppState> for AuthUser {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("an `Authorization: Bearer` access token is required"))?;
+            .ok_or(ApiError::Unauthorized(
+                "an `Authorization: Bearer` access token is required",
+            ))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
         let claims = state
             .tokens
             .verify(token.trim())

@@ -7,7 +7,9 @@ use super::AppState;
 use crate::runtime::ComponentKind;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up and serving HTTP.
@@ -45,6 +47,17 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
         })
         .collect();
     let ready = database && components.iter().all(|c| c.loaded);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { status: if ready { "ready" } else { "not_ready" }, database, components }))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: if ready { "ready" } else { "not_ready" },
+            database,
+            components,
+        }),
+    )
 }

@@ -22,12 +22,20 @@ struct Me {
     created_at: String,
 }
 
-async fn me(State(state): State<AppState>, AuthUser(claims): AuthUser) -> Result<Json<Me>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<Me>, ApiError> {
     let mut conn = state.caps.db.acquire().await?;
-    let user = users::get(&mut conn, &claims.sub).await?.ok_or(ApiError::NotFound)?;
+    let user = users::get(&mut conn, &claims.sub)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let created_at = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     Ok(Json(Me {
         id: user.id,

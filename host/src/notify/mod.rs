@@ -51,7 +51,14 @@ impl Notification {
                 "Your email address is confirmed and your account is open.".to_owned(),
             ),
         };
-        Self { user_id: user_id.to_owned(), to: to.to_owned(), notice, subject, body, code }
+        Self {
+            user_id: user_id.to_owned(),
+            to: to.to_owned(),
+            notice,
+            subject,
+            body,
+            code,
+        }
     }
 }
 

@@ -70,7 +70,11 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.bytes {
-            return Err(MemoryCapExceeded { wanted: desired, cap: self.bytes }.into());
+            return Err(MemoryCapExceeded {
+                wanted: desired,
+                cap: self.bytes,
+            }
+            .into());
         }
         Ok(true)
     }
@@ -111,7 +115,9 @@ impl CallState {
             caps,
             kind,
             work: UnitOfWork::default(),
-            memory: MemoryCap { bytes: memory_bytes },
+            memory: MemoryCap {
+                bytes: memory_bytes,
+            },
             stderr,
             wasi,
             table: ResourceTable::new(),
@@ -127,6 +133,9 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

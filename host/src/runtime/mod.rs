@@ -10,14 +10,15 @@ mod registry;
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::Semaphore;
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 pub use call::{CallState, MemoryCapExceeded};
 pub use registry::{ComponentKind, LoadedComponent, Registry};
 
-use crate::{capabilities::{Capabilities, CapabilityFailure}, config::RuntimeLimits};
+use crate::{
+    capabilities::{Capabilities, CapabilityFailure},
+    config::RuntimeLimits,
+};
 
 /// How often the engine's epoch advances; a call's deadline is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -32,7 +33,10 @@ pub enum CallError {
     #[error("the {0} component exceeded its memory cap")]
     MemoryExceeded(ComponentKind),
     #[error("the {kind} component failed: {message}")]
-    Trapped { kind: ComponentKind, message: String },
+    Trapped {
+        kind: ComponentKind,
+        message: String,
+    },
     #[error("a capability failed: {0}")]
     Capability(#[source] anyhow::Error),
 }
@@ -77,8 +81,15 @@ impl Runtime {
         invoke: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a LoadedComponent) -> CallFuture<'a, R>
         + Send,
     ) -> Result<R, CallError> {
-        let component = self.registry.active(kind).ok_or(CallError::NotLoaded(kind))?;
-        let _slot = self.slots.acquire().await.expect("the call semaphore is never closed");
+        let component = self
+            .registry
+            .active(kind)
+            .ok_or(CallError::NotLoaded(kind))?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the call semaphore is never closed");
         let started = std::time::Instant::now();
 
         let mut store = Store::new(
@@ -141,7 +152,10 @@ fn classify(kind: ComponentKind, error: wasmtime::Error) -> CallError {
     if error.downcast_ref::<CapabilityFailure>().is_some() {
         return CallError::Capability(error.into());
     }
-    CallError::Trapped { kind, message: format!("{error:#}") }
+    CallError::Trapped {
+        kind,
+        message: format!("{error:#}"),
+    }
 }
 
 fn new_engine(limits: &RuntimeLimits) -> anyhow::Result<Engine> {

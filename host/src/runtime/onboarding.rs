@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CallError, ComponentKind, Runtime, bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared};
+use super::{
+    CallError, ComponentKind, Runtime,
+    bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared,
+};
 use crate::capabilities::Capabilities;
 
 /// What an applicant submits to register.
@@ -53,18 +56,30 @@ impl Runtime {
             phone: application.phone,
         };
         let outcome = self
-            .call(caps, ComponentKind::Onboarding, Result::is_ok, |store, component| {
-                Box::pin(async move {
-                    let Prepared::Onboarding(pre) = &component.prepared;
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.usvc_host_registration().call_register(&mut *store, &application).await
-                })
-            })
+            .call(
+                caps,
+                ComponentKind::Onboarding,
+                Result::is_ok,
+                |store, component| {
+                    Box::pin(async move {
+                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let instance = pre.instantiate_async(&mut *store).await?;
+                        instance
+                            .usvc_host_registration()
+                            .call_register(&mut *store, &application)
+                            .await
+                    })
+                },
+            )
             .await?;
         Ok(outcome.map_err(|violations| {
             violations
                 .into_iter()
-                .map(|v| Violation { code: v.code, field: v.field, message: v.message })
+                .map(|v| Violation {
+                    code: v.code,
+                    field: v.field,
+                    message: v.message,
+                })
                 .collect()
         }))
     }
@@ -78,13 +93,21 @@ impl Runtime {
         code: String,
     ) -> Result<Confirmation, CallError> {
         let outcome = self
-            .call(caps, ComponentKind::Onboarding, |_| true, |store, component| {
-                Box::pin(async move {
-                    let Prepared::Onboarding(pre) = &component.prepared;
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.usvc_host_registration().call_confirm_email(&mut *store, &email, &code).await
-                })
-            })
+            .call(
+                caps,
+                ComponentKind::Onboarding,
+                |_| true,
+                |store, component| {
+                    Box::pin(async move {
+                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let instance = pre.instantiate_async(&mut *store).await?;
+                        instance
+                            .usvc_host_registration()
+                            .call_confirm_email(&mut *store, &email, &code)
+                            .await
+                    })
+                },
+            )
             .await?;
         Ok(match outcome {
             wit::Confirmation::Confirmed => Confirmation::Confirmed,

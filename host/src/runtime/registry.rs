@@ -58,7 +58,10 @@ pub struct Registry {
 
 impl Registry {
     pub(crate) fn new(engine: Engine) -> Self {
-        let active = ComponentKind::ALL.into_iter().map(|k| (k, ArcSwapOption::empty())).collect();
+        let active = ComponentKind::ALL
+            .into_iter()
+            .map(|k| (k, ArcSwapOption::empty()))
+            .collect();
         Self { engine, active }
     }
 
@@ -72,12 +75,18 @@ impl Registry {
             .map_err(|e| explain(e, format!("{kind}: not a valid WebAssembly component")))?;
         let linker = linker_for(&self.engine, kind)?;
         let pre = linker.instantiate_pre(&component).map_err(|e| {
-            explain(e, format!("{kind}: the component imports something its world does not grant"))
+            explain(
+                e,
+                format!("{kind}: the component imports something its world does not grant"),
+            )
         })?;
         let prepared = match kind {
             ComponentKind::Onboarding => Prepared::Onboarding(
                 bindings::onboarding::OnboardingPre::new(pre).map_err(|e| {
-                    explain(e, format!("{kind}: the component does not export its world's interface"))
+                    explain(
+                        e,
+                        format!("{kind}: the component does not export its world's interface"),
+                    )
                 })?,
             ),
         };
@@ -95,7 +104,11 @@ impl Registry {
         self.active[&component.kind].store(Some(Arc::new(component)));
     }
 
-    pub fn load_file(&self, kind: ComponentKind, path: &Path) -> anyhow::Result<Arc<LoadedComponent>> {
+    pub fn load_file(
+        &self,
+        kind: ComponentKind,
+        path: &Path,
+    ) -> anyhow::Result<Arc<LoadedComponent>> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let component = self.prepare(kind, &bytes)?;
         self.activate(component);

@@ -55,7 +55,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .acquire_timeout(Duration::from_secs(10));
     if in_memory {
         // Each connection to `:memory:` is its own database: keep the one connection alive.
-        pool = pool.min_connections(1).idle_timeout(None).max_lifetime(None);
+        pool = pool
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
     }
     if backend == Backend::Sqlite {
         pool = pool.after_connect(|conn, _| {
@@ -70,19 +73,27 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
             })
         });
     }
-    let pool = pool.connect_with(options).await.context("connecting to the database")?;
+    let pool = pool
+        .connect_with(options)
+        .await
+        .context("connecting to the database")?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     Ok(pool)
 }
 
 /// Makes sure the folder of an SQLite file exists and that the file is created on first use.
 fn prepare_sqlite_file(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path.contains(":memory:") || url.contains("mode=") {
         return Ok(url.to_owned());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let separator = if url.contains('?') { '&' } else { '?' };

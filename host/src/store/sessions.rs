@@ -11,13 +11,15 @@ pub async fn create(
     expires_at: i64,
 ) -> sqlx::Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
     Ok(id)
 }
 

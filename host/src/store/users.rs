@@ -94,12 +94,14 @@ pub async fn get(conn: &mut Connection, id: &str) -> sqlx::Result<Option<User>> 
 }
 
 pub async fn list(conn: &mut Connection) -> sqlx::Result<Vec<User>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id"))
-        .fetch_all(conn)
-        .await?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at, id"
+    ))
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
 }
 
 /// Inserts a pending customer; `None` when the email is already taken. `ON CONFLICT DO NOTHING`
