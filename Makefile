@@ -33,7 +33,7 @@ check: components
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: components
-	$(CARGO) bench -p usvc-host --bench onboarding
+	$(CARGO) bench -p usvc-tests --bench onboarding
 
 clean:
 	$(CARGO) clean

@@ -14,7 +14,7 @@ use crate::{
     events::{EventBus, OutboxRelay},
     http::{self, AppState},
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
-    runtime::Runtime,
+    runtime::{ComponentKind, Runtime},
     store,
 };
 
@@ -34,6 +34,12 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         if config.mode == Mode::Development {
             tracing::warn!("development mode: per-process signing key and /dev/mailbox enabled");
+        }
+        for kind in config.component_settings.keys() {
+            anyhow::ensure!(
+                ComponentKind::from_name(kind).is_some(),
+                "settings are configured for {kind:?}, which is not a component kind (USVC_COMPONENT_<KIND>__<SETTING>)"
+            );
         }
         let db = store::connect(&config.database_url, config.database_max_connections).await?;
         let runtime = Runtime::new(config.runtime.clone())?;
@@ -66,7 +72,7 @@ impl Application {
             &config.component_settings,
         ));
         let events = EventBus::default();
-        let relay = OutboxRelay::new(db, events.clone(), clock);
+        let relay = OutboxRelay::new(db, events.clone(), clock, caps.outbox_committed.clone());
         let state = AppState {
             runtime: Arc::new(runtime),
             caps,

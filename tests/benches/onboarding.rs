@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use usvc::config::PasswordHashing;
 use usvc_testkit::{Application, TestKit};
-use usvc_tests::{Backend, application, spawn};
+use usvc_tests::{Backend, Spawn, application, spawn_with};
 
 fn refused_application() -> Application {
     Application {
@@ -49,20 +50,28 @@ fn onboarding_decision(c: &mut Criterion) {
 
 fn register_request(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let app = rt.block_on(spawn(Backend::Sqlite));
+    // Production Argon2id cost: this is what a real registration request pays.
+    let options = Spawn {
+        password_hashing: PasswordHashing::default(),
+        ..Spawn::new(Backend::Sqlite)
+    };
+    let app = rt.block_on(spawn_with(options));
     let n = AtomicU64::new(0);
-    c.bench_function("POST /v1/auth/register over HTTP (SQLite)", |b| {
-        b.to_async(&rt).iter(|| async {
-            let i = n.fetch_add(1, Ordering::Relaxed);
-            let reply = app
-                .post(
-                    "/v1/auth/register",
-                    application(&format!("http{i}@example.com"), "a long enough secret"),
-                )
-                .await;
-            assert_eq!(reply.status, 202);
-        })
-    });
+    c.bench_function(
+        "POST /v1/auth/register over HTTP (SQLite, production Argon2id)",
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let i = n.fetch_add(1, Ordering::Relaxed);
+                let reply = app
+                    .post(
+                        "/v1/auth/register",
+                        application(&format!("http{i}@example.com"), "a long enough secret"),
+                    )
+                    .await;
+                assert_eq!(reply.status, 202);
+            })
+        },
+    );
 }
 
 criterion_group!(benches, onboarding_decision, register_request);

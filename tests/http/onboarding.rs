@@ -11,6 +11,8 @@ backends!(
     a_wrong_password_and_an_unknown_email_get_the_same_answer,
     a_wrong_or_unknown_verification_code_is_refused_alike,
     a_used_code_cannot_be_reused,
+    registering_again_while_pending_sends_a_fresh_code,
+    a_code_killed_by_wrong_guesses_answers_like_a_wrong_code,
     registration_publishes_events_without_personal_data,
 );
 
@@ -66,6 +68,9 @@ async fn registering_an_existing_email_looks_the_same_and_tells_the_owner(backen
             application("grace@example.com", "first secret phrase"),
         )
         .await;
+    let code = app.verification_code("grace@example.com").await;
+    let body = json!({"email": "grace@example.com", "code": code});
+    assert_eq!(app.post("/v1/auth/verify-email", body).await.status, 200);
     let second = app
         .post(
             "/v1/auth/register",
@@ -77,7 +82,10 @@ async fn registering_an_existing_email_looks_the_same_and_tells_the_owner(backen
 
     let mail = app.mailbox("grace@example.com").await;
     let notices: Vec<_> = mail.iter().map(|m| m["notice"].as_str().unwrap()).collect();
-    assert_eq!(notices, ["email_verification", "registration_attempted"]);
+    assert_eq!(
+        notices,
+        ["email_verification", "welcome", "registration_attempted"]
+    );
     let registered = app
         .events()
         .await
@@ -85,6 +93,20 @@ async fn registering_an_existing_email_looks_the_same_and_tells_the_owner(backen
         .filter(|e| e.event_type == "user.registered")
         .count();
     assert_eq!(registered, 1);
+    // The first password still opens the account; the second applicant's does not.
+    let login = |password: &str| json!({"email": "grace@example.com", "password": password});
+    assert_eq!(
+        app.post("/v1/auth/login", login("first secret phrase"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.post("/v1/auth/login", login("other secret phrase"))
+            .await
+            .status,
+        401
+    );
 }
 
 async fn every_broken_rule_is_reported_at_once(backend: Backend) {
@@ -230,5 +252,74 @@ async fn registration_publishes_events_without_personal_data(backend: Backend) {
     assert_eq!(
         first.expect("delivered in time").unwrap().event_type,
         "user.registered"
+    );
+}
+
+async fn registering_again_while_pending_sends_a_fresh_code(backend: Backend) {
+    let app = spawn(backend).await;
+    app.post(
+        "/v1/auth/register",
+        application("rosalind@example.com", "photo fifty one!"),
+    )
+    .await;
+    let again = app
+        .post(
+            "/v1/auth/register",
+            application("rosalind@example.com", "photo fifty one!"),
+        )
+        .await;
+    assert_eq!(again.status, 202);
+    let mail = app.mailbox("rosalind@example.com").await;
+    assert_eq!(mail.len(), 2);
+    assert!(mail.iter().all(|m| m["notice"] == "email_verification"));
+    let code = app.verification_code("rosalind@example.com").await;
+    let body = json!({"email": "rosalind@example.com", "code": code});
+    assert_eq!(app.post("/v1/auth/verify-email", body).await.status, 200);
+}
+
+async fn a_code_killed_by_wrong_guesses_answers_like_a_wrong_code(backend: Backend) {
+    let app = spawn(backend).await;
+    app.post(
+        "/v1/auth/register",
+        application("barbara@example.com", "liskov substitution"),
+    )
+    .await;
+    let code = app.verification_code("barbara@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let reply = app
+            .post(
+                "/v1/auth/verify-email",
+                json!({"email": "barbara@example.com", "code": wrong}),
+            )
+            .await;
+        answers.push((reply.status, reply.body));
+    }
+    let right = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "barbara@example.com", "code": code}),
+        )
+        .await;
+    right.assert_problem(400, "/problems/invalid-code");
+    let stranger = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "nobody@example.com", "code": wrong}),
+        )
+        .await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a == &(stranger.status, stranger.body.clone()))
+    );
+    assert_eq!(
+        (right.status, &right.body),
+        (stranger.status, &stranger.body)
+    );
+    assert_eq!(
+        app.users().await[0].status,
+        usvc::store::users::UserStatus::PendingVerification
     );
 }

@@ -9,6 +9,22 @@ backends!(
     the_dev_mailbox_does_not_exist_in_production,
 );
 
+#[tokio::test]
+async fn settings_for_an_unknown_component_kind_stop_start_up() {
+    let vars = [(
+        "USVC_COMPONENT_ONBORDING__ALLOWED_COUNTRIES".to_owned(),
+        "GB".to_owned(),
+    )];
+    let mut config = usvc::config::Config::from_vars(vars).unwrap();
+    config.database_url = "sqlite::memory:".into();
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    let error = usvc::app::Application::build(config)
+        .await
+        .err()
+        .expect("start-up refuses");
+    assert!(error.to_string().contains("onbording"), "{error}");
+}
+
 async fn health_and_readiness_report_the_database_and_components(backend: Backend) {
     let app = spawn(backend).await;
     let health = app.get("/healthz", None).await;

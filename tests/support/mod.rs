@@ -31,14 +31,53 @@ pub fn components_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/components"))
 }
 
-/// A fresh, empty database URL for one test.
-pub async fn fresh_database(backend: Backend) -> String {
+/// A database that exists for one test and is removed when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    backend: Backend,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                }
+            }
+            Backend::Postgres => {
+                // Drop runs inside the test's runtime, so the removal gets a runtime of its own.
+                let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async {
+                        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(
+                            &postgres_admin_url(),
+                        )
+                        .await?;
+                        conn.execute(statement.as_str()).await?;
+                        Ok::<_, anyhow::Error>(())
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A fresh, empty database for one test.
+pub async fn fresh_database(backend: Backend) -> TestDatabase {
     let name = format!("usvc_test_{}", uuid::Uuid::new_v4().simple());
     match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join("usvc-tests");
             std::fs::create_dir_all(&dir).expect("creating the test folder");
-            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+            let url = format!("sqlite://{}", dir.join(format!("{name}.db")).display());
+            TestDatabase { url, backend, name }
         }
         Backend::Postgres => {
             sqlx::any::install_default_drivers();
@@ -53,7 +92,11 @@ pub async fn fresh_database(backend: Backend) -> String {
                 .rsplit_once('/')
                 .map(|(base, _)| base)
                 .unwrap_or(&admin);
-            format!("{base}/{name}")
+            TestDatabase {
+                url: format!("{base}/{name}"),
+                backend,
+                name,
+            }
         }
     }
 }
@@ -63,6 +106,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: Database,
     pub app_events: usvc::events::EventBus,
+    _database: TestDatabase,
 }
 
 /// Options for [`spawn_with`].
@@ -72,6 +116,7 @@ pub struct Spawn {
     pub mode: Mode,
     pub call_deadline_ms: u64,
     pub max_body_bytes: usize,
+    pub password_hashing: PasswordHashing,
 }
 
 impl Spawn {
@@ -82,6 +127,13 @@ impl Spawn {
             mode: Mode::Development,
             call_deadline_ms: 3000,
             max_body_bytes: 64 * 1024,
+            // Cheap hashing keeps the suite quick; the cost parameters are tested on their own.
+            password_hashing: PasswordHashing {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+                max_concurrent: 4,
+            },
         }
     }
 }
@@ -91,7 +143,8 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(options: Spawn) -> TestApp {
-    let url = fresh_database(options.backend).await;
+    let database = fresh_database(options.backend).await;
+    let url = database.url.clone();
     let mut config = Config::embedded();
     config.mode = options.mode;
     config.http_addr = "127.0.0.1:0".parse().unwrap();
@@ -99,13 +152,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.components_dir = options.components_dir;
     config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
     config.max_body_bytes = options.max_body_bytes;
-    // Cheap hashing keeps the suite quick; the cost parameters are tested on their own.
-    config.password_hashing = PasswordHashing {
-        memory_kib: 1024,
-        iterations: 1,
-        parallelism: 1,
-        max_concurrent: 4,
-    };
+    config.password_hashing = options.password_hashing;
     if options.mode == Mode::Production {
         config.tokens.signing_key_pem = Some(test_signing_key());
     }
@@ -123,6 +170,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         http: reqwest::Client::new(),
         db,
         app_events,
+        _database: database,
     }
 }
 

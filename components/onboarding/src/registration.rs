@@ -17,7 +17,7 @@ use crate::usvc::host::credentials;
 use crate::usvc::host::events;
 use crate::usvc::host::notify::{self, Notice};
 use crate::usvc::host::types::Violation;
-use crate::usvc::host::users::{self, CreateError, NewUser};
+use crate::usvc::host::users::{self, CreateError, NewUser, User, UserStatus};
 
 pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
     let allowed_countries = settings::allowed_countries();
@@ -31,7 +31,7 @@ pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
     };
 
     if let Some(existing) = users::find_by_email(applicant.email.as_str()) {
-        tell_owner_of_attempt(&existing.id);
+        answer_known_address(&existing);
         return Ok(());
     }
 
@@ -46,7 +46,7 @@ pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
         // A concurrent registration for the same address committed first: from here it is an
         // attempt on an existing customer like any other.
         Err(CreateError::EmailTaken) => match users::find_by_email(applicant.email.as_str()) {
-            Some(existing) => tell_owner_of_attempt(&existing.id),
+            Some(existing) => answer_known_address(&existing),
             None => {
                 log::warn("address reported taken but no customer holds it; nothing registered");
             }
@@ -81,6 +81,21 @@ fn open_pending_account(user_id: &str, applicant: &Applicant) {
     });
     events::publish("user.registered", user_id, &data.to_string());
     notify::send(user_id, Notice::EmailVerification);
+}
+
+/// A registration for an address that is already a customer's. An account still waiting for its
+/// address to be confirmed gets a fresh code (the way to recover a lost or expired one); any other
+/// owner is told that someone tried. The record and password stay as they are either way.
+fn answer_known_address(existing: &User) {
+    if existing.status == UserStatus::PendingVerification {
+        notify::send(&existing.id, Notice::EmailVerification);
+        log::debug(&format!(
+            "registration for pending user {}; verification code sent again",
+            existing.id
+        ));
+    } else {
+        tell_owner_of_attempt(&existing.id);
+    }
 }
 
 fn tell_owner_of_attempt(owner_id: &str) {

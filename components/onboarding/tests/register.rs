@@ -8,7 +8,7 @@ mod common;
 
 use common::{TODAY_AT_NOON, codes, codes_for, valid_application};
 use serde_json::json;
-use usvc_testkit::{Application, Notice, TestKit, UserStatus};
+use usvc_testkit::{Application, Confirmation, Notice, TestKit, UserStatus};
 
 // --- Email -------------------------------------------------------------------------------------
 
@@ -618,6 +618,11 @@ async fn registering_a_known_address_answers_ok_and_tells_its_owner_instead() {
     let kit = TestKit::onboarding().await;
     kit.register(valid_application()).await.unwrap();
     let owner = kit.users().await[0].id.clone();
+    let code = kit.notices()[0].code.clone().unwrap();
+    assert_eq!(
+        kit.confirm_email("ada.lovelace@example.com", &code).await,
+        Confirmation::Confirmed
+    );
 
     let again = Application {
         email: " ADA.LOVELACE@example.com".to_owned(),
@@ -639,13 +644,64 @@ async fn registering_a_known_address_answers_ok_and_tells_its_owner_instead() {
         kit.password_matches(&owner, "analytical engine notes")
             .await
     );
+    let registered = kit
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "user.registered");
+    assert_eq!(registered.count(), 1, "no second user.registered");
+
+    let notices = kit.notices();
+    assert_eq!(notices.len(), 3, "verification, welcome, attempt");
+    assert_matches!(notices[2].notice, Notice::RegistrationAttempted);
+    assert_eq!(notices[2].user_id, owner);
+    assert_eq!(notices[2].code, None);
+}
+
+#[tokio::test]
+async fn registering_a_pending_address_again_sends_a_fresh_code_and_nothing_else() {
+    let kit = TestKit::onboarding().await;
+    kit.register(valid_application()).await.unwrap();
+    let owner = kit.users().await[0].id.clone();
+    let first_code = kit.notices()[0].code.clone().unwrap();
+
+    let again = Application {
+        password: "someone else's passphrase".to_owned(),
+        legal_name: "Someone Else".to_owned(),
+        ..valid_application()
+    };
+    kit.register(again).await.expect("the same answer as ever");
+
+    let users = kit.users().await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        users[0].legal_name, "Augusta Ada King",
+        "the record is untouched"
+    );
+    assert!(
+        kit.password_matches(&owner, "analytical engine notes")
+            .await
+    );
     assert_eq!(kit.events().await.len(), 1, "no second user.registered");
 
     let notices = kit.notices();
     assert_eq!(notices.len(), 2);
-    assert_matches!(notices[1].notice, Notice::RegistrationAttempted);
+    assert_matches!(notices[1].notice, Notice::EmailVerification);
     assert_eq!(notices[1].user_id, owner);
-    assert_eq!(notices[1].code, None);
+    let fresh_code = notices[1].code.clone().unwrap();
+    if fresh_code != first_code {
+        assert_eq!(
+            kit.confirm_email("ada.lovelace@example.com", &first_code)
+                .await,
+            Confirmation::InvalidCode,
+            "the new code replaces the old one"
+        );
+    }
+    assert_eq!(
+        kit.confirm_email("ada.lovelace@example.com", &fresh_code)
+            .await,
+        Confirmation::Confirmed
+    );
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use usvc::{
     auth::password::PasswordHasher,
     capabilities::Capabilities,
     clock::FixedClock,
-    config::{Config, DEFAULT_ALLOWED_COUNTRIES, PasswordHashing},
+    config::{Config, PasswordHashing},
     notify::{Notification, Notifier},
     runtime::{CallError, ComponentKind, Runtime},
     store::{self, credentials, outbox, users},
@@ -257,10 +257,5 @@ impl TestKit {
     /// Moves the fixed clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
-    }
-
-    /// The default allow-list the production configuration uses.
-    pub fn production_countries() -> &'static str {
-        DEFAULT_ALLOWED_COUNTRIES
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     },
     clock::Clock,
     store::{
+        self,
         Database, credentials, sessions,
         users::{self, UserStatus},
     },
@@ -72,7 +73,7 @@ pub async fn login(
     let now = clock.unix();
     let refresh_token = new_refresh_token();
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
-    let mut tx = db.begin().await?;
+    let mut tx = store::begin(db).await?;
     let session_id = sessions::create(&mut tx, &user.id, now, refresh_expires).await?;
     sessions::add_refresh_token(
         &mut tx,

@@ -27,6 +27,7 @@ impl Host for CallState {
                 source,
             })
         })?;
+        self.password_hashes += 1;
         let now = self.caps.clock.unix();
         let conn = self
             .conn()

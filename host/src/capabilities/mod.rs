@@ -26,6 +26,8 @@ pub struct Capabilities {
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
     pub notifier: Arc<dyn Notifier>,
+    /// Rung after a unit of work commits, so the outbox relay delivers without waiting to poll.
+    pub outbox_committed: Arc<tokio::sync::Notify>,
     settings: BTreeMap<ComponentKind, Arc<WasiConfigVariables>>,
 }
 
@@ -52,6 +54,7 @@ impl Capabilities {
             clock,
             passwords,
             notifier,
+            outbox_committed: Arc::default(),
             settings,
         }
     }

@@ -34,19 +34,20 @@ pub struct OutboxRelay {
     db: Database,
     bus: EventBus,
     clock: Arc<dyn Clock>,
-    pub wake: Arc<Notify>,
+    wake: Arc<Notify>,
 }
 
 const POLL: Duration = Duration::from_millis(500);
 const BATCH: i64 = 100;
 
 impl OutboxRelay {
-    pub fn new(db: Database, bus: EventBus, clock: Arc<dyn Clock>) -> Self {
+    /// `wake` is rung whenever a unit of work with events commits.
+    pub fn new(db: Database, bus: EventBus, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
         Self {
             db,
             bus,
             clock,
-            wake: Arc::new(Notify::new()),
+            wake,
         }
     }
 

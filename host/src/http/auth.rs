@@ -63,17 +63,16 @@ async fn verify_email(
         .await?
     {
         Confirmation::Confirmed => Ok(Json(Verified { status: "verified" })),
-        Confirmation::InvalidCode => Err(ApiError::BadRequestCode(
+        // A dead code answers like a wrong one: "too many attempts" would tell a stranger that
+        // a pending account exists for the address.
+        Confirmation::InvalidCode | Confirmation::TooManyAttempts => Err(ApiError::BadRequestCode(
             "/problems/invalid-code",
-            "The code is not valid for this address.",
+            "The code is not valid for this address. After five wrong attempts a code stops \
+             working: register again to receive a new one.",
         )),
         Confirmation::ExpiredCode => Err(ApiError::BadRequestCode(
             "/problems/expired-code",
-            "The code has expired; ask for a new one.",
-        )),
-        Confirmation::TooManyAttempts => Err(ApiError::BadRequestCode(
-            "/problems/too-many-attempts",
-            "Too many wrong codes; ask for a new one.",
+            "The code has expired: register again to receive a new one.",
         )),
     }
 }

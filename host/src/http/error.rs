@@ -48,13 +48,23 @@ pub enum ApiError {
     NotFound,
     #[error(transparent)]
     Component(#[from] CallError),
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(anyhow::Error),
+    #[error("the request took too long")]
+    Timeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+        match e {
+            // The database is unreachable or saturated: the same answer a failed capability gets.
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(e.into())
+            }
+            e => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -151,7 +161,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Nothing was changed. Try again later.".into()),
             ),
-            Self::Component(CallError::Capability(_)) => p(
+            Self::Component(CallError::Capability(_)) | Self::Unavailable(_) => p(
                 "/problems/dependency-unavailable",
                 "A dependency is unavailable",
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -162,6 +172,12 @@ impl ApiError {
                 "The business rules failed",
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some("Nothing was changed. The failure has been logged.".into()),
+            ),
+            Self::Timeout => p(
+                "/problems/timeout",
+                "The request took too long",
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Try again later.".into()),
             ),
             Self::Internal(_) => p(
                 "/problems/internal",

@@ -11,15 +11,16 @@ mod users;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    Router,
+    BoxError, Router,
+    error_handling::HandleErrorLayer,
     extract::DefaultBodyLimit,
     http::{HeaderName, Request, StatusCode},
     response::{IntoResponse, Response},
 };
+use tower::{ServiceBuilder, timeout::TimeoutLayer};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -36,6 +37,9 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub mailbox: Option<Arc<DevMailbox>>,
 }
+
+/// No request may take longer than this, whatever it waits for.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -60,7 +64,11 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
+                .layer(TimeoutLayer::new(REQUEST_TIMEOUT)),
+        )
         .layer(CatchPanicLayer::custom(|_| panic_problem()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -27,7 +27,7 @@ impl UnitOfWork {
     /// The call's transaction, begun on first use.
     pub(crate) async fn conn(&mut self, caps: &Capabilities) -> sqlx::Result<&mut Connection> {
         if self.tx.is_none() {
-            self.tx = Some(caps.db.begin().await?);
+            self.tx = Some(crate::store::begin(&caps.db).await?);
         }
         Ok(self.tx.as_mut().expect("just begun"))
     }
@@ -95,6 +95,8 @@ pub struct CallState {
     pub(crate) work: UnitOfWork,
     pub(crate) memory: MemoryCap,
     pub(crate) settings: Arc<WasiConfigVariables>,
+    /// Argon2id hashes this call has computed (see `Runtime::register`).
+    pub(crate) password_hashes: u32,
     /// What the component wrote to stderr (a panic message, say), kept for the log.
     pub(crate) stderr: MemoryOutputPipe,
     wasi: WasiCtx,
@@ -115,6 +117,7 @@ impl CallState {
             caps,
             kind,
             work: UnitOfWork::default(),
+            password_hashes: 0,
             memory: MemoryCap {
                 bytes: memory_bytes,
             },

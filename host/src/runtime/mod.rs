@@ -85,10 +85,10 @@ impl Runtime {
             .registry
             .active(kind)
             .ok_or(CallError::NotLoaded(kind))?;
-        let _slot = self
-            .slots
-            .acquire()
+        // Waiting for a free instance counts against the deadline too.
+        let _slot = tokio::time::timeout(self.limits.call_deadline, self.slots.acquire())
             .await
+            .map_err(|_| CallError::Timeout(kind))?
             .expect("the call semaphore is never closed");
         let started = std::time::Instant::now();
 
@@ -113,6 +113,7 @@ impl Runtime {
                     .commit()
                     .await
                     .map_err(|e| CallError::Capability(e.into()))?;
+                caps.outbox_committed.notify_one();
                 for notification in notifications {
                     if let Err(error) = caps.notifier.deliver(&notification).await {
                         tracing::error!(%error, user_id = %notification.user_id, "notification not delivered");

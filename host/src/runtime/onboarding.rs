@@ -8,7 +8,7 @@ use super::{
     CallError, ComponentKind, Runtime,
     bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared,
 };
-use crate::capabilities::Capabilities;
+use crate::capabilities::{Capabilities, CapabilityFailure};
 
 /// What an applicant submits to register.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,10 +64,23 @@ impl Runtime {
                     Box::pin(async move {
                         let Prepared::Onboarding(pre) = &component.prepared;
                         let instance = pre.instantiate_async(&mut *store).await?;
-                        instance
+                        let outcome = instance
                             .usvc_host_registration()
                             .call_register(&mut *store, &application)
-                            .await
+                            .await?;
+                        // A registration must cost one Argon2id hash whichever way the component
+                        // went (new customer, known address), or response timing would tell
+                        // which addresses bank here.
+                        if outcome.is_ok() && store.data().password_hashes == 0 {
+                            let passwords = store.data().caps.passwords.clone();
+                            passwords.spend_one_hash().await.map_err(|source| {
+                                CapabilityFailure {
+                                    capability: "registration timing",
+                                    source,
+                                }
+                            })?;
+                        }
+                        Ok(outcome)
                     })
                 },
             )

@@ -100,6 +100,17 @@ fn prepare_sqlite_file(url: &str) -> anyhow::Result<String> {
     Ok(format!("{url}{separator}mode=rwc"))
 }
 
+/// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that reads first and writes later would otherwise fail with SQLITE_BUSY whenever
+/// another connection committed in between, without waiting for the busy timeout.
+pub async fn begin(db: &Database) -> sqlx::Result<Transaction> {
+    let url = db.connect_options().database_url.to_string();
+    match Backend::of(&url) {
+        Ok(Backend::Sqlite) => db.begin_with("BEGIN IMMEDIATE").await,
+        _ => db.begin().await,
+    }
+}
+
 /// True when the database answers; what `/readyz` asks.
 pub async fn ping(db: &Database) -> bool {
     sqlx::query("SELECT 1").execute(db).await.is_ok()
