@@ -8,8 +8,7 @@ use crate::{
     },
     clock::Clock,
     store::{
-        self,
-        Database, credentials, sessions,
+        self, Database, credentials, sessions,
         users::{self, UserStatus},
     },
 };
