@@ -4,4 +4,5 @@
 mod errors;
 mod onboarding;
 mod operations;
+mod sessions;
 mod unit_of_work;

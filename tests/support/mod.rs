@@ -261,6 +261,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The session id inside a login or refresh body's access token.
+    pub fn get_session_id(&self, tokens: &Value) -> String {
+        use base64::Engine;
+        let token = tokens["access_token"].as_str().expect("an access token");
+        let payload = token.split('.').nth(1).expect("a JWT");
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url");
+        let claims: Value = serde_json::from_slice(&claims).expect("JSON claims");
+        claims["sid"].as_str().expect("a sid claim").to_owned()
+    }
+
     /// Registers, confirms and logs in `email`; returns the access token.
     pub async fn onboarded_customer(&self, email: &str, password: &str) -> String {
         let reply = self

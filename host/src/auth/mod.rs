@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod login;
 pub mod password;
+pub mod refresh;
 pub mod tokens;
 
 use sha2::{Digest, Sha256};

@@ -31,6 +31,7 @@ pub struct Claims {
 
 pub struct TokenIssuer {
     kid: String,
+    public_key: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -60,6 +61,7 @@ impl TokenIssuer {
         validation.leeway = 5;
         Ok(Self {
             kid,
+            public_key: public,
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(&public),
             validation,
@@ -91,6 +93,22 @@ impl TokenIssuer {
         header.kid = Some(self.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.encoding)?;
         Ok((token, claims))
+    }
+
+    /// The public key as a JSON Web Key Set (RFC 7517, RFC 8037), for services that verify
+    /// tokens on their own.
+    pub fn jwks(&self) -> serde_json::Value {
+        use base64::Engine;
+        serde_json::json!({
+            "keys": [{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "alg": "EdDSA",
+                "use": "sig",
+                "kid": self.kid,
+                "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public_key),
+            }]
+        })
     }
 
     /// Verifies signature, algorithm, issuer, audience, expiry and key id.

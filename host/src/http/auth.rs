@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppState, error::ApiError, extract::ApiJson};
 use crate::{
-    auth::login::{self, LoginError},
+    auth::login::{self, LoginError, TokenPair},
     runtime::onboarding::{Application, Confirmation},
 };
 
@@ -85,11 +85,22 @@ struct Login {
 }
 
 #[derive(Serialize)]
-struct Tokens {
+pub(super) struct Tokens {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
     refresh_token: String,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token,
+            token_type: "Bearer",
+            expires_in: pair.expires_in,
+            refresh_token: pair.refresh_token,
+        }
+    }
 }
 
 async fn login(
@@ -117,10 +128,5 @@ async fn login(
         ),
         LoginError::Internal(e) => ApiError::Internal(e),
     })?;
-    Ok(Json(Tokens {
-        access_token: pair.access_token,
-        token_type: "Bearer",
-        expires_in: pair.expires_in,
-        refresh_token: pair.refresh_token,
-    }))
+    Ok(Json(Tokens::from(pair)))
 }

@@ -6,6 +6,8 @@ mod dev;
 pub mod error;
 mod extract;
 mod health;
+mod keys;
+mod sessions;
 mod users;
 
 use std::{sync::Arc, time::Duration};
@@ -47,7 +49,9 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
     let mut router = Router::new()
         .merge(health::router())
         .merge(auth::router())
-        .merge(users::router());
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(keys::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }

@@ -54,3 +54,106 @@ pub async fn is_live(conn: &mut Connection, session_id: &str, now: i64) -> sqlx:
     .await?;
     Ok(row.try_get::<i64, _>("n")? == 1)
 }
+
+/// A refresh token with the state of its session.
+pub struct RefreshToken {
+    pub session_id: String,
+    pub user_id: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub session_live: bool,
+}
+
+pub async fn find_refresh_token(
+    conn: &mut Connection,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<RefreshToken>> {
+    sqlx::query(
+        "SELECT r.session_id, s.user_id, r.expires_at, r.used_at, \
+         CAST(CASE WHEN s.revoked_at IS NULL AND s.expires_at > $2 THEN 1 ELSE 0 END AS BIGINT) AS live \
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| {
+        Ok(RefreshToken {
+            session_id: row.try_get("session_id")?,
+            user_id: row.try_get("user_id")?,
+            expires_at: row.try_get("expires_at")?,
+            used_at: row.try_get("used_at")?,
+            session_live: row.try_get::<i64, _>("live")? == 1,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a refresh token used; false when someone spent it first.
+pub async fn spend_refresh_token(
+    conn: &mut Connection,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let spent = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(spent == 1)
+}
+
+/// Ends a session of `user_id`; false when it is not theirs, unknown or already ended.
+pub async fn revoke(
+    conn: &mut Connection,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let revoked = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(session_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(revoked == 1)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Session {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The customer's sessions that are neither revoked nor expired, newest first.
+pub async fn list_live(
+    conn: &mut Connection,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<Session>> {
+    sqlx::query(
+        "SELECT id, created_at, expires_at FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(Session {
+            id: row.try_get("id")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .collect()
+}

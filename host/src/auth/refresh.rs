@@ -1,0 +1,72 @@
+//! Refresh-token rotation: every refresh token is single use. Presenting one that was already
+//! spent means it was copied, so the whole session (its token family) ends and the reuse is
+//! published as a security event.
+
+use serde_json::json;
+
+use super::{
+    login::TokenPair,
+    sha256_hex,
+    tokens::{TokenIssuer, new_refresh_token},
+};
+use crate::{
+    clock::Clock,
+    store::{self, Database, outbox, sessions},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown, expired, spent or belonging to an ended session: deliberately one error.
+    #[error("invalid refresh token")]
+    Invalid,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for RefreshError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+pub async fn refresh(
+    db: &Database,
+    tokens: &TokenIssuer,
+    clock: &dyn Clock,
+    refresh_token: &str,
+) -> Result<TokenPair, RefreshError> {
+    let now = clock.unix();
+    let presented = sha256_hex(refresh_token.trim());
+    let mut tx = store::begin(db).await?;
+    let Some(token) = sessions::find_refresh_token(&mut tx, &presented, now).await? else {
+        return Err(RefreshError::Invalid);
+    };
+    if !token.session_live || token.expires_at <= now {
+        return Err(RefreshError::Invalid);
+    }
+    if token.used_at.is_some() || !sessions::spend_refresh_token(&mut tx, &presented, now).await? {
+        sessions::revoke(&mut tx, &token.user_id, &token.session_id, now).await?;
+        let data = json!({ "user_id": token.user_id, "session_id": token.session_id });
+        outbox::append(&mut tx, "auth.refresh_reused", &token.user_id, &data, now).await?;
+        tx.commit().await?;
+        tracing::warn!(user_id = %token.user_id, session_id = %token.session_id, "refresh token reused; session revoked");
+        return Err(RefreshError::Invalid);
+    }
+    let next = new_refresh_token();
+    sessions::add_refresh_token(
+        &mut tx,
+        &token.session_id,
+        &sha256_hex(&next),
+        now,
+        token.expires_at,
+    )
+    .await?;
+    tx.commit().await?;
+    let (access_token, _) = tokens.issue(&token.user_id, &token.session_id, &["pwd"], now)?;
+    Ok(TokenPair {
+        access_token,
+        expires_in: tokens.access_ttl.as_secs(),
+        refresh_token: next,
+        session_id: token.session_id,
+    })
+}

@@ -1,0 +1,106 @@
+//! `/v1/sessions`: the customer's logins, which they can see and end; plus token refresh and
+//! logout under `/v1/auth`.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{delete, get, post},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    auth::Tokens,
+    error::ApiError,
+    extract::{ApiJson, AuthUser},
+};
+use crate::{
+    auth::refresh::{self, RefreshError},
+    store::sessions,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/sessions", get(list))
+        .route("/v1/sessions/{id}", delete(end))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refresh {
+    refresh_token: String,
+}
+
+/// A new token pair for a refresh token, which is spent. Reusing a spent one ends the session.
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<Refresh>,
+) -> Result<Json<Tokens>, ApiError> {
+    let pair = refresh::refresh(
+        &state.caps.db,
+        &state.tokens,
+        state.caps.clock.as_ref(),
+        &request.refresh_token,
+    )
+    .await
+    .map_err(|e| match e {
+        RefreshError::Invalid => ApiError::Unauthorized("the refresh token is invalid or expired"),
+        RefreshError::Internal(e) => ApiError::Internal(e),
+    })?;
+    Ok(Json(Tokens::from(pair)))
+}
+
+/// Ends the session the access token belongs to.
+async fn logout(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = state.caps.db.acquire().await?;
+    sessions::revoke(&mut conn, &claims.sub, &claims.sid, state.caps.clock.unix()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    id: String,
+    created_at: i64,
+    expires_at: i64,
+    /// The session the request came from.
+    current: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let mut conn = state.caps.db.acquire().await?;
+    let live = sessions::list_live(&mut conn, &claims.sub, state.caps.clock.unix()).await?;
+    Ok(Json(
+        live.into_iter()
+            .map(|s| SessionView {
+                current: s.id == claims.sid,
+                id: s.id,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Ends one of the caller's sessions. Someone else's session is "not found", never "forbidden":
+/// the answer must not confirm that it exists.
+async fn end(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = state.caps.db.acquire().await?;
+    if sessions::revoke(&mut conn, &claims.sub, &id, state.caps.clock.unix()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
