@@ -14,6 +14,7 @@ backends!(
     registering_again_while_pending_sends_a_fresh_code,
     a_code_killed_by_wrong_guesses_answers_like_a_wrong_code,
     registration_publishes_events_without_personal_data,
+    failed_logins_of_a_customer_are_published_with_their_reason,
 );
 
 async fn a_customer_registers_verifies_logs_in_and_reads_their_profile(backend: Backend) {
@@ -230,7 +231,14 @@ async fn registration_publishes_events_without_personal_data(backend: Backend) {
     let user = &app.users().await[0];
     let events = app.events().await;
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["user.registered", "user.email_verified"]);
+    assert_eq!(
+        types,
+        [
+            "user.registered",
+            "user.email_verified",
+            "auth.login_succeeded"
+        ]
+    );
     for event in &events {
         assert_eq!(event.subject, user.id);
         let text = event.data.to_string();
@@ -322,4 +330,37 @@ async fn a_code_killed_by_wrong_guesses_answers_like_a_wrong_code(backend: Backe
         app.users().await[0].status,
         usvc::store::users::UserStatus::PendingVerification
     );
+}
+
+async fn failed_logins_of_a_customer_are_published_with_their_reason(backend: Backend) {
+    let app = spawn(backend).await;
+    app.post(
+        "/v1/auth/register",
+        application("edsger@example.com", "go to considered harmful"),
+    )
+    .await;
+    let attempt = |password: &str| json!({"email": "edsger@example.com", "password": password});
+    app.post("/v1/auth/login", attempt("go to considered harmful"))
+        .await;
+    app.post("/v1/auth/login", attempt("a wrong password!"))
+        .await;
+    app.post(
+        "/v1/auth/login",
+        json!({"email": "nobody@example.com", "password": "whatever it is"}),
+    )
+    .await;
+    let failures: Vec<_> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "auth.login_failed")
+        .map(|e| e.data["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failures, ["email_not_verified", "wrong_password"]);
+    for event in app.events().await {
+        assert!(
+            !event.data.to_string().contains("wrong password"),
+            "a tried password leaked"
+        );
+    }
 }

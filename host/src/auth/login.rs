@@ -1,4 +1,7 @@
-//! Password login: checks the password, opens a session and issues the token pair.
+//! Password login: checks the password, opens a session and issues the token pair. Every
+//! outcome for a known customer is published (`auth.login_succeeded`, `auth.login_failed`).
+
+use serde_json::json;
 
 use crate::{
     auth::{
@@ -8,7 +11,7 @@ use crate::{
     },
     clock::Clock,
     store::{
-        self, Database, credentials, sessions,
+        self, Database, credentials, outbox, sessions,
         users::{self, UserStatus},
     },
 };
@@ -58,18 +61,32 @@ pub async fn login(
     drop(conn);
     // Always one Argon2id verification, so timing does not tell known from unknown emails.
     let matches = hasher.verify(password, stored).await?;
+    let now = clock.unix();
     let user = match user {
         Some(user) if matches => user,
-        _ => return Err(LoginError::InvalidCredentials),
+        Some(user) => {
+            record_failure(db, &user.id, "wrong_password", now).await?;
+            return Err(LoginError::InvalidCredentials);
+        }
+        // No customer to attach an event to; the log line keeps no address.
+        None => {
+            tracing::info!("login failed for an unknown address");
+            return Err(LoginError::InvalidCredentials);
+        }
     };
-    match user.status {
-        UserStatus::Active => {}
-        UserStatus::PendingVerification => return Err(LoginError::EmailNotVerified),
-        UserStatus::Locked => return Err(LoginError::AccountUnavailable("locked")),
-        UserStatus::Closed => return Err(LoginError::AccountUnavailable("closed")),
+    let refusal = match user.status {
+        UserStatus::Active => None,
+        UserStatus::PendingVerification => {
+            Some(("email_not_verified", LoginError::EmailNotVerified))
+        }
+        UserStatus::Locked => Some(("account_locked", LoginError::AccountUnavailable("locked"))),
+        UserStatus::Closed => Some(("account_closed", LoginError::AccountUnavailable("closed"))),
+    };
+    if let Some((reason, error)) = refusal {
+        record_failure(db, &user.id, reason, now).await?;
+        return Err(error);
     }
 
-    let now = clock.unix();
     let refresh_token = new_refresh_token();
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
     let mut tx = store::begin(db).await?;
@@ -82,6 +99,8 @@ pub async fn login(
         refresh_expires,
     )
     .await?;
+    let event = json!({ "user_id": user.id, "session_id": session_id, "amr": ["pwd"] });
+    outbox::append(&mut tx, "auth.login_succeeded", &user.id, &event, now).await?;
     tx.commit().await?;
     let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
     Ok(TokenPair {
@@ -90,4 +109,18 @@ pub async fn login(
         refresh_token,
         session_id,
     })
+}
+
+/// Publishes `auth.login_failed` for a known customer, with why (never the password tried).
+async fn record_failure(
+    db: &Database,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<(), LoginError> {
+    let mut conn = db.acquire().await?;
+    let event = json!({ "user_id": user_id, "reason": reason });
+    outbox::append(&mut conn, "auth.login_failed", user_id, &event, now).await?;
+    tracing::info!(%user_id, reason, "login failed");
+    Ok(())
 }
