@@ -11,6 +11,7 @@ backends!(
     a_customer_sees_and_ends_their_sessions,
     another_customers_session_cannot_be_ended,
     access_tokens_verify_with_the_published_jwks,
+    every_authentication_event_is_audited_and_published,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -222,4 +223,56 @@ async fn access_tokens_verify_with_the_published_jwks(backend: Backend) {
         );
     }
     assert_eq!(claims["amr"], json!(["pwd"]));
+}
+
+async fn every_authentication_event_is_audited_and_published(backend: Backend) {
+    let app = spawn(backend).await;
+    let first = customer(&app, "audit@example.com").await; // logs in twice
+    let wrong = json!({"email": "audit@example.com", "password": "not the password"});
+    app.post("/v1/auth/login", wrong)
+        .await
+        .assert_problem(401, "/problems/unauthorized");
+    let rotated = refresh(&app, field(&first, "refresh_token")).await.body;
+    refresh(&app, field(&first, "refresh_token")).await; // reuse: the session dies
+    let other = login(&app, "audit@example.com").await;
+    let logout = app
+        .http
+        .post(app.url("/v1/auth/logout"))
+        .bearer_auth(field(&other, "access_token"));
+    assert_eq!(logout.send().await.unwrap().status(), 204);
+    assert_ne!(field(&rotated, "access_token"), "");
+
+    let user = &app.users().await[0];
+    let trail = app.audit(&user.id).await;
+    let kinds: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| {
+            (
+                e.event_type.as_str(),
+                e.data["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("auth.login_succeeded", ""),
+            ("auth.login_succeeded", ""),
+            ("auth.login_failed", "wrong_password"),
+            ("auth.refresh_reused", ""),
+            ("auth.session_revoked", "refresh_reused"),
+            ("auth.login_succeeded", ""),
+            ("auth.session_revoked", "logout"),
+        ]
+    );
+    // Each audit row is the same event the outbox published.
+    let published: Vec<String> = app.events().await.into_iter().map(|e| e.id).collect();
+    assert!(trail.iter().all(|e| published.contains(&e.id)));
+    for event in &trail {
+        let text = event.data.to_string();
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("audit@example.com"),
+            "{text}"
+        );
+    }
 }

@@ -261,6 +261,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The audit trail of one customer, oldest first.
+    pub async fn audit(&self, user_id: &str) -> Vec<usvc::store::audit::AuditEvent> {
+        let mut conn = self.db.acquire().await.unwrap();
+        usvc::store::audit::for_user(&mut conn, user_id)
+            .await
+            .unwrap()
+    }
+
     /// The session id inside a login or refresh body's access token.
     pub fn get_session_id(&self, tokens: &Value) -> String {
         use base64::Engine;

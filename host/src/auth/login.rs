@@ -8,10 +8,11 @@ use crate::{
         password::PasswordHasher,
         sha256_hex,
         tokens::{TokenIssuer, new_refresh_token},
+        trail,
     },
     clock::Clock,
     store::{
-        self, Database, credentials, outbox, sessions,
+        self, Database, credentials, sessions,
         users::{self, UserStatus},
     },
 };
@@ -100,7 +101,7 @@ pub async fn login(
     )
     .await?;
     let event = json!({ "user_id": user.id, "session_id": session_id, "amr": ["pwd"] });
-    outbox::append(&mut tx, "auth.login_succeeded", &user.id, &event, now).await?;
+    trail::record(&mut tx, "auth.login_succeeded", &user.id, event, now).await?;
     tx.commit().await?;
     let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
     Ok(TokenPair {
@@ -120,7 +121,7 @@ async fn record_failure(
 ) -> Result<(), LoginError> {
     let mut conn = db.acquire().await?;
     let event = json!({ "user_id": user_id, "reason": reason });
-    outbox::append(&mut conn, "auth.login_failed", user_id, &event, now).await?;
+    trail::record(&mut conn, "auth.login_failed", user_id, event, now).await?;
     tracing::info!(%user_id, reason, "login failed");
     Ok(())
 }

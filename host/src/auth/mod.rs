@@ -6,6 +6,7 @@ pub mod login;
 pub mod password;
 pub mod refresh;
 pub mod tokens;
+pub mod trail;
 
 use sha2::{Digest, Sha256};
 

@@ -8,10 +8,11 @@ use super::{
     login::TokenPair,
     sha256_hex,
     tokens::{TokenIssuer, new_refresh_token},
+    trail,
 };
 use crate::{
     clock::Clock,
-    store::{self, Database, outbox, sessions},
+    store::{self, Database, sessions},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +48,9 @@ pub async fn refresh(
     if token.used_at.is_some() || !sessions::spend_refresh_token(&mut tx, &presented, now).await? {
         sessions::revoke(&mut tx, &token.user_id, &token.session_id, now).await?;
         let data = json!({ "user_id": token.user_id, "session_id": token.session_id });
-        outbox::append(&mut tx, "auth.refresh_reused", &token.user_id, &data, now).await?;
+        trail::record(&mut tx, "auth.refresh_reused", &token.user_id, data, now).await?;
+        let data = json!({ "user_id": token.user_id, "session_id": token.session_id, "reason": "refresh_reused" });
+        trail::record(&mut tx, "auth.session_revoked", &token.user_id, data, now).await?;
         tx.commit().await?;
         tracing::warn!(user_id = %token.user_id, session_id = %token.session_id, "refresh token reused; session revoked");
         return Err(RefreshError::Invalid);

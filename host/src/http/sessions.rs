@@ -8,6 +8,7 @@ use axum::{
     routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{
     AppState,
@@ -16,8 +17,11 @@ use super::{
     extract::{ApiJson, AuthUser},
 };
 use crate::{
-    auth::refresh::{self, RefreshError},
-    store::sessions,
+    auth::{
+        refresh::{self, RefreshError},
+        trail,
+    },
+    store::{self, sessions},
 };
 
 pub fn router() -> Router<AppState> {
@@ -58,9 +62,26 @@ async fn logout(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    let mut conn = state.caps.db.acquire().await?;
-    sessions::revoke(&mut conn, &claims.sub, &claims.sid, state.caps.clock.unix()).await?;
+    revoke(&state, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends one session of `user_id` and records why; false when there was none to end.
+async fn revoke(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    let now = state.caps.clock.unix();
+    let mut tx = store::begin(&state.caps.db).await?;
+    if !sessions::revoke(&mut tx, user_id, session_id, now).await? {
+        return Ok(false);
+    }
+    let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
+    trail::record(&mut tx, "auth.session_revoked", user_id, data, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[derive(Serialize)]
@@ -97,8 +118,7 @@ async fn end(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut conn = state.caps.db.acquire().await?;
-    if sessions::revoke(&mut conn, &claims.sub, &id, state.caps.clock.unix()).await? {
+    if revoke(&state, &claims.sub, &id, "ended_by_customer").await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -2,6 +2,7 @@
 //! family. The same portable SQL runs on SQLite (embedded default) and PostgreSQL, through sqlx's
 //! `Any` driver.
 
+pub mod audit;
 pub mod credentials;
 pub mod outbox;
 pub mod sessions;

@@ -1,0 +1,24 @@
+//! The one way an authentication event is recorded: published through the outbox and kept in
+//! the audit table, both in the caller's transaction, so neither exists without the other.
+
+use crate::store::{Connection, audit, outbox};
+
+/// Records `event_type` about `user_id`. `data` must hold identifiers and reasons only: never a
+/// password, a token, a code or an address.
+pub async fn record(
+    conn: &mut Connection,
+    event_type: &str,
+    user_id: &str,
+    data: serde_json::Value,
+    now: i64,
+) -> sqlx::Result<()> {
+    let id = outbox::append(conn, event_type, user_id, &data, now).await?;
+    let event = audit::AuditEvent {
+        id,
+        event_type: event_type.to_owned(),
+        user_id: user_id.to_owned(),
+        data,
+        occurred_at: now,
+    };
+    audit::insert(conn, &event).await
+}
