@@ -4,5 +4,6 @@
 mod errors;
 mod onboarding;
 mod operations;
+mod password;
 mod sessions;
 mod unit_of_work;

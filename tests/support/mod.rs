@@ -197,7 +197,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        Reply::from(
+        Reply::read(
             self.http
                 .post(self.url(path))
                 .json(&body)
@@ -219,7 +219,7 @@ impl TestApp {
             .post(self.url(path))
             .header("content-type", content_type)
             .body(body);
-        Reply::from(request.send().await.expect("request")).await
+        Reply::read(request.send().await.expect("request")).await
     }
 
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
@@ -227,7 +227,7 @@ impl TestApp {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        Reply::from(request.send().await.expect("request")).await
+        Reply::read(request.send().await.expect("request")).await
     }
 
     /// Messages in the development mailbox for `to`.
@@ -281,6 +281,17 @@ impl TestApp {
         claims["sid"].as_str().expect("a sid claim").to_owned()
     }
 
+    /// Logs in an already confirmed customer; returns the access token.
+    pub async fn onboarded_login(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": password});
+        let reply = self.post("/v1/auth/login", body).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     /// Registers, confirms and logs in `email`; returns the access token.
     pub async fn onboarded_customer(&self, email: &str, password: &str) -> String {
         let reply = self
@@ -310,7 +321,7 @@ impl TestApp {
 }
 
 impl Reply {
-    async fn from(response: reqwest::Response) -> Self {
+    pub async fn read(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let content_type = response
             .headers()

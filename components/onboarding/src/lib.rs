@@ -34,6 +34,12 @@ impl Guest for OnboardingPolicy {
     fn confirm_email(email: String, code: String) -> Confirmation {
         confirmation::confirm_email(&email, &code)
     }
+
+    fn check_password(email: String, password: String) -> Vec<Violation> {
+        let mut violations = rules::Violations::default();
+        rules::password::check(&password, &email, &mut violations);
+        violations.into_vec()
+    }
 }
 
 export!(OnboardingPolicy);

@@ -212,6 +212,14 @@ impl TestKit {
             .unwrap_or_else(|e| panic!("confirm-email failed: {e}"))
     }
 
+    /// The policy's verdict on a new password for the customer with `email`.
+    pub async fn check_password(&self, email: &str, password: &str) -> Vec<Violation> {
+        self.runtime
+            .check_password(&self.caps, email.to_owned(), password.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("check-password failed: {e}"))
+    }
+
     /// Every customer, in creation order.
     pub async fn users(&self) -> Vec<User> {
         let mut conn = self.caps.db.acquire().await.expect("database");

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod health;
 mod keys;
+mod password;
 mod sessions;
 mod users;
 
@@ -51,6 +52,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(sessions::router())
+        .merge(password::router())
         .merge(keys::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());

@@ -129,4 +129,38 @@ impl Runtime {
             wit::Confirmation::TooManyAttempts => Confirmation::TooManyAttempts,
         })
     }
+
+    /// The onboarding policy's verdict on a new password for the customer with `email`.
+    pub async fn check_password(
+        &self,
+        caps: &Arc<Capabilities>,
+        email: String,
+        password: String,
+    ) -> Result<Vec<Violation>, CallError> {
+        let violations = self
+            .call(
+                caps,
+                ComponentKind::Onboarding,
+                |_| true,
+                |store, component| {
+                    Box::pin(async move {
+                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let instance = pre.instantiate_async(&mut *store).await?;
+                        instance
+                            .usvc_host_registration()
+                            .call_check_password(&mut *store, &email, &password)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(violations
+            .into_iter()
+            .map(|v| Violation {
+                code: v.code,
+                field: v.field,
+                message: v.message,
+            })
+            .collect())
+    }
 }

@@ -157,3 +157,22 @@ pub async fn list_live(
     })
     .collect()
 }
+
+/// Ends every live session of `user_id` but `keep`; returns how many ended.
+pub async fn revoke_all_except(
+    conn: &mut Connection,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let revoked = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(revoked)
+}
