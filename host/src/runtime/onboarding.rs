@@ -31,6 +31,16 @@ pub struct Violation {
     pub message: String,
 }
 
+impl From<wit::Violation> for Violation {
+    fn from(v: wit::Violation) -> Self {
+        Self {
+            code: v.code,
+            field: v.field,
+            message: v.message,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confirmation {
@@ -85,16 +95,7 @@ impl Runtime {
                 },
             )
             .await?;
-        Ok(outcome.map_err(|violations| {
-            violations
-                .into_iter()
-                .map(|v| Violation {
-                    code: v.code,
-                    field: v.field,
-                    message: v.message,
-                })
-                .collect()
-        }))
+        Ok(outcome.map_err(|violations| violations.into_iter().map(Violation::from).collect()))
     }
 
     /// Confirms an email address with its one-time code. Always commits: a wrong guess must be
@@ -154,13 +155,6 @@ impl Runtime {
                 },
             )
             .await?;
-        Ok(violations
-            .into_iter()
-            .map(|v| Violation {
-                code: v.code,
-                field: v.field,
-                message: v.message,
-            })
-            .collect())
+        Ok(violations.into_iter().map(Violation::from).collect())
     }
 }
