@@ -12,6 +12,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{Config, Mode},
     events::{EventBus, OutboxRelay},
+    guard::{Guard, SessionGate, Shared},
     http::{self, AppState},
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
@@ -73,11 +74,18 @@ impl Application {
         ));
         let events = EventBus::default();
         let relay = OutboxRelay::new(db, events.clone(), clock, caps.outbox_committed.clone());
+        let shared = Arc::new(match &config.redis_url {
+            Some(url) => Shared::redis(url, &config.redis_prefix)?,
+            None => Shared::in_memory(),
+        });
         let state = AppState {
             runtime: Arc::new(runtime),
             caps,
             tokens: Arc::new(TokenIssuer::new(&config.tokens)?),
             mailbox,
+            guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
+            sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
+            trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = http::router(state.clone(), config.mode, config.max_body_bytes);
         let listener = TcpListener::bind(config.http_addr)
@@ -105,7 +113,10 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "usvc listening");
         let relay = tokio::spawn(self.relay.run());
-        let served = axum::serve(self.listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         relay.abort();

@@ -27,6 +27,83 @@ pub struct Config {
     pub password_hashing: PasswordHashing,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Redis for rate limits, lockouts and revocations shared across replicas (`REDIS_URL`);
+    /// each process keeps its own in memory when absent or unreachable.
+    pub redis_url: Option<String>,
+    /// Prefix of every key usvc writes to Redis.
+    pub redis_prefix: String,
+    pub limits: Limits,
+    /// Take the client address from the last `X-Forwarded-For` entry (set by the gateway in
+    /// front of usvc) instead of the TCP peer.
+    pub trust_forwarded_for: bool,
+}
+
+/// At most `max` attempts per `per`, counted in fixed windows. Written `max/seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub max: u32,
+    pub per: Duration,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let (max, secs) = s
+            .split_once('/')
+            .context("expected `attempts/seconds`, e.g. `10/60`")?;
+        let per = Duration::from_secs(secs.trim().parse()?);
+        anyhow::ensure!(!per.is_zero(), "the window must be at least one second");
+        Ok(Self {
+            max: max.trim().parse()?,
+            per,
+        })
+    }
+}
+
+/// Rate limits and the login brake. The defaults suit one customer's honest use.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub login_per_ip: Rate,
+    pub login_per_account: Rate,
+    pub register_per_ip: Rate,
+    /// Verification codes sent to one address (registrations naming it).
+    pub code_sends_per_account: Rate,
+    pub reset_per_ip: Rate,
+    pub reset_per_account: Rate,
+    pub code_checks_per_ip: Rate,
+    pub code_checks_per_account: Rate,
+    /// Failed logins after which each further attempt waits `failure_delay`, doubling.
+    pub failures_before_delay: u32,
+    pub failure_delay: Duration,
+    pub max_failure_delay: Duration,
+    /// Failed logins after which the account is locked for `lockout`.
+    pub failures_before_lockout: u32,
+    pub lockout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let rate = |max, secs| Rate {
+            max,
+            per: Duration::from_secs(secs),
+        };
+        Self {
+            login_per_ip: rate(60, 60),
+            login_per_account: rate(20, 60),
+            register_per_ip: rate(20, 3600),
+            code_sends_per_account: rate(5, 3600),
+            reset_per_ip: rate(20, 3600),
+            reset_per_account: rate(5, 3600),
+            code_checks_per_ip: rate(60, 600),
+            code_checks_per_account: rate(20, 600),
+            failures_before_delay: 3,
+            failure_delay: Duration::from_secs(1),
+            max_failure_delay: Duration::from_secs(30),
+            failures_before_lockout: 10,
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 /// What one component call may use before it is stopped.
@@ -104,6 +181,10 @@ impl Config {
             },
             password_hashing: PasswordHashing::default(),
             max_body_bytes: 64 * 1024,
+            redis_url: None,
+            redis_prefix: "usvc:".to_owned(),
+            limits: Limits::default(),
+            trust_forwarded_for: false,
         }
     }
 
@@ -159,6 +240,32 @@ impl Config {
             "USVC_ARGON2_PARALLELISM" => self.password_hashing.parallelism = value.parse()?,
             "USVC_MAX_CONCURRENT_HASHES" => self.password_hashing.max_concurrent = value.parse()?,
             "USVC_MAX_BODY_BYTES" => self.max_body_bytes = value.parse()?,
+            "REDIS_URL" => self.redis_url = Some(value).filter(|v| !v.is_empty()),
+            "USVC_REDIS_PREFIX" => self.redis_prefix = value,
+            "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
+            "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
+            "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
+            "USVC_LIMIT_REGISTER_PER_IP" => self.limits.register_per_ip = value.parse()?,
+            "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT" => {
+                self.limits.code_sends_per_account = value.parse()?
+            }
+            "USVC_LIMIT_RESET_PER_IP" => self.limits.reset_per_ip = value.parse()?,
+            "USVC_LIMIT_RESET_PER_ACCOUNT" => self.limits.reset_per_account = value.parse()?,
+            "USVC_LIMIT_CODE_CHECKS_PER_IP" => self.limits.code_checks_per_ip = value.parse()?,
+            "USVC_LIMIT_CODE_CHECKS_PER_ACCOUNT" => {
+                self.limits.code_checks_per_account = value.parse()?
+            }
+            "USVC_LOGIN_DELAY_AFTER_FAILURES" => {
+                self.limits.failures_before_delay = value.parse()?
+            }
+            "USVC_LOGIN_DELAY_MS" => {
+                self.limits.failure_delay = Duration::from_millis(value.parse()?)
+            }
+            "USVC_LOGIN_MAX_DELAY_MS" => {
+                self.limits.max_failure_delay = Duration::from_millis(value.parse()?)
+            }
+            "USVC_LOCKOUT_AFTER_FAILURES" => self.limits.failures_before_lockout = value.parse()?,
+            "USVC_LOCKOUT_SECS" => self.limits.lockout = Duration::from_secs(value.parse()?),
             _ => {
                 // USVC_COMPONENT_<KIND>__<SETTING>: a component setting, e.g.
                 // USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES=GB,DE.
@@ -205,6 +312,25 @@ mod tests {
     fn production_mode_requires_a_signing_key() {
         let err = Config::from_vars(vars(&[("USVC_MODE", "production")])).unwrap_err();
         assert!(err.to_string().contains("USVC_JWT_SIGNING_KEY"));
+    }
+
+    #[test]
+    fn limits_are_configured_as_attempts_per_seconds() {
+        let config = Config::from_vars(vars(&[
+            ("USVC_LIMIT_LOGIN_PER_IP", "5/30"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.limits.login_per_ip,
+            Rate {
+                max: 5,
+                per: Duration::from_secs(30)
+            }
+        );
+        assert_eq!(config.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        let err = Config::from_vars(vars(&[("USVC_LIMIT_LOGIN_PER_IP", "5")])).unwrap_err();
+        assert!(format!("{err:#}").contains("attempts/seconds"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod capabilities;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod guard;
 pub mod http;
 pub mod notify;
 pub mod runtime;

@@ -236,7 +236,8 @@ async fn registration_publishes_events_without_personal_data(backend: Backend) {
         [
             "user.registered",
             "user.email_verified",
-            "auth.login_succeeded"
+            "auth.login_succeeded",
+            "auth.new_device"
         ]
     );
     for event in &events {

@@ -256,12 +256,16 @@ async fn every_authentication_event_is_audited_and_published(backend: Backend) {
     assert_eq!(
         kinds,
         [
+            // No login sends a device token, so each is a new device.
             ("auth.login_succeeded", ""),
+            ("auth.new_device", ""),
             ("auth.login_succeeded", ""),
+            ("auth.new_device", ""),
             ("auth.login_failed", "wrong_password"),
             ("auth.refresh_reused", ""),
             ("auth.session_revoked", "refresh_reused"),
             ("auth.login_succeeded", ""),
+            ("auth.new_device", ""),
             ("auth.session_revoked", "logout"),
         ]
     );

@@ -8,7 +8,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::SystemClock,
-    config::{Config, Mode, PasswordHashing},
+    config::{Config, Limits, Mode, PasswordHashing},
     store::{self, Database, outbox, users},
 };
 
@@ -22,6 +22,11 @@ pub enum Backend {
 pub fn postgres_admin_url() -> String {
     std::env::var("USVC_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The Redis server tests share, each under a key prefix of its own.
+pub fn redis_url() -> String {
+    std::env::var("USVC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// Where `make components` puts the compiled components.
@@ -117,6 +122,9 @@ pub struct Spawn {
     pub call_deadline_ms: u64,
     pub max_body_bytes: usize,
     pub password_hashing: PasswordHashing,
+    /// Where limits, lockouts and revocations live: Redis (at this URL) or memory.
+    pub redis_url: Option<String>,
+    pub limits: Limits,
 }
 
 impl Spawn {
@@ -134,6 +142,9 @@ impl Spawn {
                 parallelism: 1,
                 max_concurrent: 4,
             },
+            // The PostgreSQL runs use the shared Redis; the SQLite runs the in-memory fallback.
+            redis_url: (backend == Backend::Postgres).then(redis_url),
+            limits: Limits::default(),
         }
     }
 }
@@ -153,6 +164,11 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
     config.max_body_bytes = options.max_body_bytes;
     config.password_hashing = options.password_hashing;
+    config.redis_url = options.redis_url;
+    config.redis_prefix = format!("usvc-test:{}:", uuid::Uuid::new_v4().simple());
+    config.limits = options.limits;
+    // Tests speak for many clients by setting `X-Forwarded-For`.
+    config.trust_forwarded_for = true;
     if options.mode == Mode::Production {
         config.tokens.signing_key_pem = Some(test_signing_key());
     }

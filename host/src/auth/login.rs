@@ -5,14 +5,16 @@ use serde_json::json;
 
 use crate::{
     auth::{
-        password::PasswordHasher,
         sha256_hex,
         tokens::{TokenIssuer, new_refresh_token},
         trail,
     },
-    clock::Clock,
+    capabilities::Capabilities,
+    notify::{Notice, Notification},
     store::{
-        self, Database, credentials, sessions,
+        self, Database, Transaction, credentials,
+        devices::{self, NewDevice},
+        sessions,
         users::{self, UserStatus},
     },
 };
@@ -23,13 +25,24 @@ pub struct TokenPair {
     pub expires_in: u64,
     pub refresh_token: String,
     pub session_id: String,
+    /// The token that identifies the device on its next login (logins only).
+    pub device_token: Option<String>,
+}
+
+/// Where a login comes from.
+pub struct Origin<'a> {
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    /// The token a device received at an earlier login, if it sends one.
+    pub device_token: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    /// Unknown email or wrong password: deliberately one error.
+    /// Unknown email or wrong password: deliberately one error. Carries the customer's id when
+    /// the address is known, for the audit trail only.
     #[error("invalid credentials")]
-    InvalidCredentials,
+    InvalidCredentials(Option<String>),
     #[error("email address not verified")]
     EmailNotVerified,
     #[error("account is {0}")]
@@ -44,14 +57,16 @@ impl From<sqlx::Error> for LoginError {
     }
 }
 
+/// Checks the password and opens a session on the device the login comes from. A device not
+/// seen before is recorded, published (`auth.new_device`) and the customer told.
 pub async fn login(
-    db: &Database,
-    hasher: &PasswordHasher,
+    caps: &Capabilities,
     tokens: &TokenIssuer,
-    clock: &dyn Clock,
     email: &str,
     password: String,
+    origin: Origin<'_>,
 ) -> Result<TokenPair, LoginError> {
+    let (db, hasher) = (&caps.db, &caps.passwords);
     let email = email.trim().to_lowercase();
     let mut conn = db.acquire().await?;
     let user = users::find_by_email(&mut conn, &email).await?;
@@ -62,17 +77,17 @@ pub async fn login(
     drop(conn);
     // Always one Argon2id verification, so timing does not tell known from unknown emails.
     let matches = hasher.verify(password, stored).await?;
-    let now = clock.unix();
+    let now = caps.clock.unix();
     let user = match user {
         Some(user) if matches => user,
         Some(user) => {
             record_failure(db, &user.id, "wrong_password", now).await?;
-            return Err(LoginError::InvalidCredentials);
+            return Err(LoginError::InvalidCredentials(Some(user.id)));
         }
         // No customer to attach an event to; the log line keeps no address.
         None => {
             tracing::info!("login failed for an unknown address");
-            return Err(LoginError::InvalidCredentials);
+            return Err(LoginError::InvalidCredentials(None));
         }
     };
     let refusal = match user.status {
@@ -91,7 +106,8 @@ pub async fn login(
     let refresh_token = new_refresh_token();
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
     let mut tx = store::begin(db).await?;
-    let session_id = sessions::create(&mut tx, &user.id, now, refresh_expires).await?;
+    let device = recognise(&mut tx, &user.id, &origin, now).await?;
+    let session_id = sessions::create(&mut tx, &user.id, &device.id, now, refresh_expires).await?;
     sessions::add_refresh_token(
         &mut tx,
         &session_id,
@@ -102,13 +118,67 @@ pub async fn login(
     .await?;
     let event = json!({ "user_id": user.id, "session_id": session_id, "amr": ["pwd"] });
     trail::record(&mut tx, "auth.login_succeeded", &user.id, event, now).await?;
+    if device.is_new {
+        let event = json!({ "user_id": user.id, "device_id": device.id, "session_id": session_id });
+        trail::record(&mut tx, "auth.new_device", &user.id, event, now).await?;
+    }
     tx.commit().await?;
+    caps.outbox_committed.notify_one();
+    if device.is_new {
+        let notice = Notification::render(&user.id, &user.email, Notice::NewDevice, None);
+        if let Err(e) = caps.notifier.deliver(&notice).await {
+            tracing::warn!(user_id = %user.id, error = %e, "new-device notice not delivered");
+        }
+    }
     let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
     Ok(TokenPair {
         access_token,
         expires_in: tokens.access_ttl.as_secs(),
         refresh_token,
         session_id,
+        device_token: Some(device.token),
+    })
+}
+
+struct Recognised {
+    id: String,
+    token: String,
+    is_new: bool,
+}
+
+/// The customer's device the login comes from: the one its token names, or a new one.
+async fn recognise(
+    tx: &mut Transaction,
+    user_id: &str,
+    origin: &Origin<'_>,
+    now: i64,
+) -> sqlx::Result<Recognised> {
+    if let Some(token) = origin.device_token.map(str::trim).filter(|t| !t.is_empty()) {
+        let hash = sha256_hex(token);
+        if let Some(id) =
+            devices::touch_known(tx, user_id, &hash, origin.user_agent, origin.ip, now).await?
+        {
+            return Ok(Recognised {
+                id,
+                token: token.to_owned(),
+                is_new: false,
+            });
+        }
+    }
+    let token = new_refresh_token();
+    let name = devices::name_from_user_agent(origin.user_agent);
+    let device = NewDevice {
+        user_id,
+        token_hash: &sha256_hex(&token),
+        name: &name,
+        user_agent: origin.user_agent,
+        ip: origin.ip,
+    };
+    let id = devices::create(tx, device, now).await?;
+    Ok(Recognised {
+        id,
+        token,
+        is_new: true,
     })
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     clock::Clock,
-    store::{self, Database, sessions},
+    store::{self, Database, devices, sessions},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,9 @@ pub enum RefreshError {
     /// Unknown, expired, spent or belonging to an ended session: deliberately one error.
     #[error("invalid refresh token")]
     Invalid,
+    /// A spent token came back: its session (named here) has been revoked.
+    #[error("refresh token reused")]
+    Reused(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -53,7 +56,7 @@ pub async fn refresh(
         trail::record(&mut tx, "auth.session_revoked", &token.user_id, data, now).await?;
         tx.commit().await?;
         tracing::warn!(user_id = %token.user_id, session_id = %token.session_id, "refresh token reused; session revoked");
-        return Err(RefreshError::Invalid);
+        return Err(RefreshError::Reused(token.session_id));
     }
     let next = new_refresh_token();
     sessions::add_refresh_token(
@@ -64,6 +67,7 @@ pub async fn refresh(
         token.expires_at,
     )
     .await?;
+    devices::touch_by_session(&mut tx, &token.session_id, now).await?;
     tx.commit().await?;
     let (access_token, _) = tokens.issue(&token.user_id, &token.session_id, &["pwd"], now)?;
     Ok(TokenPair {
@@ -71,5 +75,6 @@ pub async fn refresh(
         expires_in: tokens.access_ttl.as_secs(),
         refresh_token: next,
         session_id: token.session_id,
+        device_token: None,
     })
 }

@@ -2,10 +2,19 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::{AppState, error::ApiError, extract::ApiJson};
+use super::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, ClientIp, UserAgent},
+};
 use crate::{
-    auth::login::{self, LoginError, TokenPair},
+    auth::{
+        login::{self, LoginError, Origin, TokenPair},
+        trail,
+    },
+    guard::{Action, Guard},
     runtime::onboarding::{Application, Confirmation},
 };
 
@@ -25,8 +34,14 @@ struct Accepted {
 /// 202 with the same body whether the address was new or already registered.
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(application): ApiJson<Application>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let account = Guard::account_key(&application.email);
+    state
+        .guard
+        .admit(Action::Register, ip, Some(&account))
+        .await?;
     state
         .runtime
         .register(&state.caps, application)
@@ -55,8 +70,14 @@ struct Verified {
 
 async fn verify_email(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<VerifyEmail>,
 ) -> Result<Json<Verified>, ApiError> {
+    let account = Guard::account_key(&request.email);
+    state
+        .guard
+        .admit(Action::CodeCheck, ip, Some(&account))
+        .await?;
     match state
         .runtime
         .confirm_email(&state.caps, request.email, request.code)
@@ -82,6 +103,9 @@ async fn verify_email(
 struct Login {
     email: String,
     password: String,
+    /// The `device_token` an earlier login on this device returned.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +114,9 @@ pub(super) struct Tokens {
     token_type: &'static str,
     expires_in: u64,
     refresh_token: String,
+    /// Keep it and send it with the next login from this device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 impl From<TokenPair> for Tokens {
@@ -99,25 +126,47 @@ impl From<TokenPair> for Tokens {
             token_type: "Bearer",
             expires_in: pair.expires_in,
             refresh_token: pair.refresh_token,
+            device_token: pair.device_token,
         }
     }
 }
 
+/// A password login, behind the guard: per-address and per-account rates, then the brake and
+/// lockout that failed logins build up.
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    UserAgent(user_agent): UserAgent,
     ApiJson(request): ApiJson<Login>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let pair = login::login(
-        &state.caps.db,
-        &state.caps.passwords,
+    let account = Guard::account_key(&request.email);
+    state.guard.admit(Action::Login, ip, Some(&account)).await?;
+    let origin = Origin {
+        ip: &ip.to_string(),
+        user_agent: &user_agent,
+        device_token: request.device_token.as_deref(),
+    };
+    let outcome = login::login(
+        &state.caps,
         &state.tokens,
-        state.caps.clock.as_ref(),
         &request.email,
         request.password,
+        origin,
     )
-    .await
-    .map_err(|e| match e {
-        LoginError::InvalidCredentials => ApiError::Unauthorized("the email or password is wrong"),
+    .await;
+    match &outcome {
+        Ok(_) => state.guard.login_succeeded(&account).await,
+        Err(LoginError::InvalidCredentials(user_id)) => {
+            if state.guard.login_failed(&account).await {
+                locked_out(&state, user_id.as_deref()).await?;
+            }
+        }
+        Err(_) => {}
+    }
+    let pair = outcome.map_err(|e| match e {
+        LoginError::InvalidCredentials(_) => {
+            ApiError::Unauthorized("the email or password is wrong")
+        }
         LoginError::EmailNotVerified => ApiError::Forbidden(
             "/problems/email-not-verified",
             "Confirm your email address before logging in.",
@@ -129,4 +178,20 @@ async fn login(
         LoginError::Internal(e) => ApiError::Internal(e),
     })?;
     Ok(Json(Tokens::from(pair)))
+}
+
+/// Records that repeated failures locked an account (for a known customer; an unknown address
+/// is locked all the same, with nobody to tell).
+async fn locked_out(state: &AppState, user_id: Option<&str>) -> Result<(), ApiError> {
+    let Some(user_id) = user_id else {
+        tracing::warn!("login locked for an unknown address after repeated failures");
+        return Ok(());
+    };
+    let now = state.caps.clock.unix();
+    let until = now + state.guard.lockout().as_secs() as i64;
+    let mut conn = state.caps.db.acquire().await?;
+    let data = json!({ "user_id": user_id, "locked_until": until });
+    trail::record(&mut conn, "auth.locked_out", user_id, data, now).await?;
+    tracing::warn!(%user_id, "login locked after repeated failures");
+    Ok(())
 }

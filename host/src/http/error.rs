@@ -9,7 +9,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::runtime::{CallError, onboarding::Violation};
+use crate::{
+    guard::Refusal,
+    runtime::{CallError, onboarding::Violation},
+};
 
 /// A problem document. `type` is a stable URI reference per kind of problem; `violations`
 /// carries the business rules an input broke.
@@ -46,6 +49,8 @@ pub enum ApiError {
     Forbidden(&'static str, &'static str),
     #[error("not found")]
     NotFound,
+    #[error("too many attempts")]
+    TooManyRequests(Refusal),
     #[error(transparent)]
     Component(#[from] CallError),
     #[error("a dependency is unavailable: {0}")]
@@ -65,6 +70,12 @@ impl From<sqlx::Error> for ApiError {
             }
             e => Self::Internal(e.into()),
         }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::TooManyRequests(refusal)
     }
 }
 
@@ -149,6 +160,24 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 None,
             ),
+            Self::TooManyRequests(Refusal::RateLimited { .. }) => p(
+                "/problems/too-many-requests",
+                "Too many requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many attempts. Try again after the time in `Retry-After`.".into()),
+            ),
+            Self::TooManyRequests(Refusal::SlowDown { .. }) => p(
+                "/problems/login-delayed",
+                "Too many failed logins",
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("After failed logins each attempt must wait a little longer. Try again after the time in `Retry-After`.".into()),
+            ),
+            Self::TooManyRequests(Refusal::LockedOut { .. }) => p(
+                "/problems/login-locked",
+                "Login temporarily locked",
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many failed logins: login is locked for a while. Try again after the time in `Retry-After`, or reset the password.".into()),
+            ),
             Self::Component(CallError::Timeout(_)) => p(
                 "/problems/component-timeout",
                 "The business rules took too long",
@@ -192,10 +221,20 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
+        let retry_after = match &self {
+            Self::TooManyRequests(refusal) => Some(refusal.retry_after().as_secs()),
+            _ => None,
+        };
         if problem.status >= 500 {
             tracing::error!(error = %format!("{:#}", anyhow::Error::from(self)), "request failed");
         }
-        problem_response(problem)
+        let mut response = problem_response(problem);
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -1,13 +1,15 @@
-//! Request extractors: JSON bodies whose rejections are problems, and the authenticated
-//! customer behind a bearer token.
+//! Request extractors: JSON bodies whose rejections are problems, the authenticated customer
+//! behind a bearer token, and the client's address.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::{
-    extract::{FromRequest, FromRequestParts},
+    extract::{ConnectInfo, FromRequest, FromRequestParts},
     http::{header, request::Parts},
 };
 
 use super::{AppState, error::ApiError};
-use crate::{auth::tokens::Claims, store::sessions};
+use crate::auth::tokens::Claims;
 
 /// `axum::Json`, but a bad body becomes a problem document instead of plain text.
 #[derive(FromRequest)]
@@ -41,10 +43,57 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify(token.trim())
             .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired"))?;
-        let mut conn = state.caps.db.acquire().await?;
-        if !sessions::is_live(&mut conn, &claims.sid, state.caps.clock.unix()).await? {
+        let live = state
+            .sessions
+            .is_live(&state.caps.db, &claims.sid, state.caps.clock.unix())
+            .await?;
+        if !live {
             return Err(ApiError::Unauthorized("the session has ended"));
         }
         Ok(Self(claims))
+    }
+}
+
+/// The client's address: the TCP peer, or the last `X-Forwarded-For` entry when usvc is
+/// configured to trust the gateway in front of it.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return Ok(Self(ip));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        Ok(Self(peer))
+    }
+}
+
+/// The `User-Agent` header, shortened; empty when absent.
+pub struct UserAgent(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Ok(Self(agent.chars().take(256).collect()))
     }
 }

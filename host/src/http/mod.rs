@@ -3,6 +3,7 @@
 
 mod auth;
 mod dev;
+mod devices;
 pub mod error;
 mod extract;
 mod health;
@@ -28,7 +29,11 @@ use tower_http::{
 };
 
 use crate::{
-    auth::tokens::TokenIssuer, capabilities::Capabilities, config::Mode, notify::DevMailbox,
+    auth::tokens::TokenIssuer,
+    capabilities::Capabilities,
+    config::Mode,
+    guard::{Guard, SessionGate},
+    notify::DevMailbox,
     runtime::Runtime,
 };
 use error::{ApiError, Problem, problem_response};
@@ -39,6 +44,9 @@ pub struct AppState {
     pub caps: Arc<Capabilities>,
     pub tokens: Arc<TokenIssuer>,
     pub mailbox: Option<Arc<DevMailbox>>,
+    pub guard: Arc<Guard>,
+    pub sessions: Arc<SessionGate>,
+    pub trust_forwarded_for: bool,
 }
 
 /// No request may take longer than this, whatever it waits for.
@@ -52,6 +60,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(sessions::router())
+        .merge(devices::router())
         .merge(password::router())
         .merge(keys::router());
     if mode == Mode::Development {

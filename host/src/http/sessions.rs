@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/sessions", get(list))
         .route("/v1/sessions/{id}", delete(end))
+        .route("/v1/sessions/others", delete(end_others))
 }
 
 #[derive(Deserialize)]
@@ -49,11 +50,22 @@ async fn refresh(
         state.caps.clock.as_ref(),
         &request.refresh_token,
     )
-    .await
-    .map_err(|e| match e {
-        RefreshError::Invalid => ApiError::Unauthorized("the refresh token is invalid or expired"),
-        RefreshError::Internal(e) => ApiError::Internal(e),
-    })?;
+    .await;
+    let pair = match pair {
+        Ok(pair) => pair,
+        Err(RefreshError::Reused(session_id)) => {
+            state.sessions.ended([session_id.as_str()]).await;
+            return Err(ApiError::Unauthorized(
+                "the refresh token is invalid or expired",
+            ));
+        }
+        Err(RefreshError::Invalid) => {
+            return Err(ApiError::Unauthorized(
+                "the refresh token is invalid or expired",
+            ));
+        }
+        Err(RefreshError::Internal(e)) => return Err(ApiError::Internal(e)),
+    };
     Ok(Json(Tokens::from(pair)))
 }
 
@@ -64,6 +76,35 @@ async fn logout(
 ) -> Result<StatusCode, ApiError> {
     revoke(&state, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the caller but the current one.
+async fn end_others(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = state.caps.clock.unix();
+    let mut tx = store::begin(&state.caps.db).await?;
+    let ended = sessions::revoke_all_except(&mut tx, &claims.sub, Some(&claims.sid), now).await?;
+    record_revocations(&mut tx, &claims.sub, &ended, "ended_by_customer", now).await?;
+    tx.commit().await?;
+    state.sessions.ended(ended.iter().map(String::as_str)).await;
+    Ok(Json(json!({ "ended": ended.len() })))
+}
+
+/// One `auth.session_revoked` per session ended, with why.
+pub(super) async fn record_revocations(
+    conn: &mut store::Connection,
+    user_id: &str,
+    session_ids: &[String],
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    for session_id in session_ids {
+        let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
+        trail::record(conn, "auth.session_revoked", user_id, data, now).await?;
+    }
+    Ok(())
 }
 
 /// Ends one session of `user_id` and records why; false when there was none to end.
@@ -81,6 +122,7 @@ async fn revoke(
     let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
     trail::record(&mut tx, "auth.session_revoked", user_id, data, now).await?;
     tx.commit().await?;
+    state.sessions.ended([session_id]).await;
     Ok(true)
 }
 
@@ -89,6 +131,8 @@ struct SessionView {
     id: String,
     created_at: i64,
     expires_at: i64,
+    device_id: Option<String>,
+    device_name: Option<String>,
     /// The session the request came from.
     current: bool,
 }
@@ -106,6 +150,8 @@ async fn list(
                 id: s.id,
                 created_at: s.created_at,
                 expires_at: s.expires_at,
+                device_id: s.device_id,
+                device_name: s.device_name,
             })
             .collect(),
     ))

@@ -13,6 +13,12 @@ pub enum Notice {
     EmailVerification,
     RegistrationAttempted,
     Welcome,
+    /// A login from a device the customer had not used before.
+    NewDevice,
+    /// A password-reset token, on request.
+    PasswordReset,
+    /// The password was reset and every session ended.
+    PasswordWasReset,
 }
 
 /// A rendered message for one customer.
@@ -49,6 +55,31 @@ impl Notification {
             (Notice::Welcome, _) => (
                 "Welcome".to_owned(),
                 "Your email address is confirmed and your account is open.".to_owned(),
+            ),
+            (Notice::NewDevice, _) => (
+                "New sign-in to your account".to_owned(),
+                "Your account was just signed in to from a device it had not been used on \
+                 before. If this was you, there is nothing to do. If not, reset your password \
+                 now: every session will end."
+                    .to_owned(),
+            ),
+            (Notice::PasswordReset, Some(token)) => (
+                "Reset your password".to_owned(),
+                format!(
+                    "Use this token to choose a new password: {token}. It works once and \
+                     expires in 30 minutes. If you did not ask for it, ignore this message: \
+                     your password has not changed."
+                ),
+            ),
+            (Notice::PasswordReset, None) => (
+                "Reset your password".to_owned(),
+                "Ask for a new password-reset message in the app.".to_owned(),
+            ),
+            (Notice::PasswordWasReset, _) => (
+                "Your password was reset".to_owned(),
+                "Your password has just been reset and every session has ended. If this was \
+                 not you, contact us at once."
+                    .to_owned(),
             ),
         };
         Self {

@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod devices;
 pub mod outbox;
+pub mod password_resets;
 pub mod sessions;
 pub mod users;
 

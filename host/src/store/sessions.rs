@@ -7,15 +7,18 @@ use super::Connection;
 pub async fn create(
     conn: &mut Connection,
     user_id: &str,
+    device_id: &str,
     now: i64,
     expires_at: i64,
 ) -> sqlx::Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id, user_id, device_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
     .bind(user_id)
+    .bind(device_id)
     .bind(now)
     .bind(expires_at)
     .execute(conn)
@@ -131,6 +134,8 @@ pub struct Session {
     pub id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    pub device_id: Option<String>,
+    pub device_name: Option<String>,
 }
 
 /// The customer's sessions that are neither revoked nor expired, newest first.
@@ -140,8 +145,9 @@ pub async fn list_live(
     now: i64,
 ) -> sqlx::Result<Vec<Session>> {
     sqlx::query(
-        "SELECT id, created_at, expires_at FROM sessions \
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
+        "SELECT s.id, s.created_at, s.expires_at, s.device_id, d.name AS device_name \
+         FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
+         WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 ORDER BY s.id DESC",
     )
     .bind(user_id)
     .bind(now)
@@ -153,26 +159,51 @@ pub async fn list_live(
             id: row.try_get("id")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
+            device_id: row.try_get("device_id")?,
+            device_name: row.try_get("device_name")?,
         })
     })
     .collect()
 }
 
-/// Ends every live session of `user_id` but `keep`; returns how many ended.
+/// Ends every live session of `user_id` but `keep` (none when `None`); returns those ended.
 pub async fn revoke_all_except(
     conn: &mut Connection,
     user_id: &str,
-    keep: &str,
+    keep: Option<&str>,
     now: i64,
-) -> sqlx::Result<u64> {
-    let revoked = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 \
+         WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
     )
     .bind(now)
     .bind(user_id)
-    .bind(keep)
-    .execute(conn)
+    .bind(keep.unwrap_or(""))
+    .fetch_all(conn)
     .await?
-    .rows_affected();
-    Ok(revoked)
+    .into_iter()
+    .map(|row| row.try_get::<String, _>("id"))
+    .collect()
+}
+
+/// Ends every live session of `user_id` on `device_id`; returns those ended.
+pub async fn revoke_by_device(
+    conn: &mut Connection,
+    user_id: &str,
+    device_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 \
+         WHERE user_id = $2 AND device_id = $3 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(device_id)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|row| row.try_get::<String, _>("id"))
+    .collect()
 }

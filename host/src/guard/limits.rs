@@ -1,0 +1,243 @@
+//! Rate limits per client address and per account, and the login brake: after a few failed
+//! logins each further attempt must wait a growing delay, and after more the account is locked
+//! for a while. Accounts are keyed by a hash of the address typed, whether or not a customer
+//! has it, so the answers never tell a known address from an unknown one.
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use super::Shared;
+use crate::{
+    auth::sha256_hex,
+    config::{Limits, Rate},
+};
+
+/// What a client is trying to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Login,
+    Register,
+    PasswordReset,
+    /// Checking a one-time code (email verification).
+    CodeCheck,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::PasswordReset => "reset",
+            Self::CodeCheck => "code",
+        }
+    }
+}
+
+/// Why an attempt is turned away, and when the client may try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many attempts in the window.
+    RateLimited { retry_after: Duration },
+    /// Recent failed logins: wait before the next attempt.
+    SlowDown { retry_after: Duration },
+    /// Too many failed logins: the account is locked for a while.
+    LockedOut { retry_after: Duration },
+}
+
+impl Refusal {
+    pub fn retry_after(self) -> Duration {
+        match self {
+            Self::RateLimited { retry_after }
+            | Self::SlowDown { retry_after }
+            | Self::LockedOut { retry_after } => retry_after,
+        }
+    }
+}
+
+pub struct Guard {
+    shared: Arc<Shared>,
+    limits: Limits,
+}
+
+impl Guard {
+    pub fn new(shared: Arc<Shared>, limits: Limits) -> Self {
+        Self { shared, limits }
+    }
+
+    /// The key an account is known by here: a hash of the normalised address, never the address.
+    pub fn account_key(email: &str) -> String {
+        sha256_hex(&email.trim().to_lowercase())
+    }
+
+    /// Counts one attempt at `action` from `ip` and, when it names one, against an account;
+    /// refuses it when a limit is reached or the account is braked or locked.
+    pub async fn admit(
+        &self,
+        action: Action,
+        ip: IpAddr,
+        account: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let (per_ip, per_account) = match action {
+            Action::Login => (self.limits.login_per_ip, self.limits.login_per_account),
+            Action::Register => (
+                self.limits.register_per_ip,
+                self.limits.code_sends_per_account,
+            ),
+            Action::PasswordReset => (self.limits.reset_per_ip, self.limits.reset_per_account),
+            Action::CodeCheck => (
+                self.limits.code_checks_per_ip,
+                self.limits.code_checks_per_account,
+            ),
+        };
+        self.count(&format!("rate:{}:ip:{ip}", action.name()), per_ip)
+            .await?;
+        let Some(account) = account else {
+            return Ok(());
+        };
+        if action == Action::Login {
+            if let Some((_, left)) = self.shared.get(&format!("lock:{account}")).await {
+                return Err(Refusal::LockedOut {
+                    retry_after: at_least_a_second(left),
+                });
+            }
+            if let Some((_, left)) = self.shared.get(&format!("wait:{account}")).await {
+                return Err(Refusal::SlowDown {
+                    retry_after: at_least_a_second(left),
+                });
+            }
+        }
+        self.count(
+            &format!("rate:{}:acct:{account}", action.name()),
+            per_account,
+        )
+        .await
+    }
+
+    /// Records a failed login. Returns `true` when this failure locked the account.
+    pub async fn login_failed(&self, account: &str) -> bool {
+        let limits = &self.limits;
+        let (failures, _) = self
+            .shared
+            .incr(&format!("fail:{account}"), limits.lockout)
+            .await;
+        if failures >= u64::from(limits.failures_before_lockout) {
+            self.shared
+                .set(&format!("lock:{account}"), "1", limits.lockout)
+                .await;
+            self.shared.delete(&format!("fail:{account}")).await;
+            self.shared.delete(&format!("wait:{account}")).await;
+            return true;
+        }
+        if failures >= u64::from(limits.failures_before_delay) {
+            let doublings = (failures - u64::from(limits.failures_before_delay)).min(16) as u32;
+            let delay = (limits.failure_delay * 2u32.pow(doublings)).min(limits.max_failure_delay);
+            if !delay.is_zero() {
+                self.shared
+                    .set(&format!("wait:{account}"), "1", delay)
+                    .await;
+            }
+        }
+        false
+    }
+
+    /// How long a lockout lasts.
+    pub fn lockout(&self) -> Duration {
+        self.limits.lockout
+    }
+
+    /// A successful login clears the account's failures.
+    pub async fn login_succeeded(&self, account: &str) {
+        self.shared.delete(&format!("fail:{account}")).await;
+    }
+
+    /// A password reset lifts the brake and the lockout: the customer proved who they are.
+    pub async fn unlock(&self, account: &str) {
+        for kind in ["fail", "wait", "lock"] {
+            self.shared.delete(&format!("{kind}:{account}")).await;
+        }
+    }
+
+    async fn count(&self, key: &str, rate: Rate) -> Result<(), Refusal> {
+        let (count, left) = self.shared.incr(key, rate.per).await;
+        if count > u64::from(rate.max) {
+            return Err(Refusal::RateLimited {
+                retry_after: at_least_a_second(left),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `Retry-After` is in whole seconds; round up so a client never retries too early.
+fn at_least_a_second(left: Duration) -> Duration {
+    Duration::from_secs(left.as_millis().div_ceil(1000).max(1) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(limits: Limits) -> Guard {
+        Guard::new(Arc::new(Shared::in_memory()), limits)
+    }
+
+    fn ip() -> IpAddr {
+        "192.0.2.1".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn attempts_beyond_the_rate_are_refused_with_the_time_left() {
+        let guard = guard(Limits {
+            login_per_ip: Rate {
+                max: 2,
+                per: Duration::from_secs(60),
+            },
+            ..Limits::default()
+        });
+        assert!(guard.admit(Action::Login, ip(), None).await.is_ok());
+        assert!(guard.admit(Action::Login, ip(), None).await.is_ok());
+        let refusal = guard.admit(Action::Login, ip(), None).await.unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::RateLimited {
+                retry_after: Duration::from_secs(60)
+            }
+        );
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(guard.admit(Action::Login, other, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn failures_brake_then_lock_the_account() {
+        let guard = guard(Limits {
+            failures_before_delay: 2,
+            failure_delay: Duration::from_secs(1),
+            failures_before_lockout: 4,
+            lockout: Duration::from_secs(600),
+            ..Limits::default()
+        });
+        let account = Guard::account_key("Ada@Example.com ");
+        assert_eq!(account, Guard::account_key("ada@example.com"));
+        assert!(!guard.login_failed(&account).await);
+        assert!(
+            guard
+                .admit(Action::Login, ip(), Some(&account))
+                .await
+                .is_ok()
+        );
+        assert!(!guard.login_failed(&account).await);
+        assert_eq!(
+            guard.admit(Action::Login, ip(), Some(&account)).await,
+            Err(Refusal::SlowDown {
+                retry_after: Duration::from_secs(1)
+            })
+        );
+        assert!(!guard.login_failed(&account).await);
+        assert!(guard.login_failed(&account).await);
+        assert_eq!(
+            guard.admit(Action::Login, ip(), Some(&account)).await,
+            Err(Refusal::LockedOut {
+                retry_after: Duration::from_secs(600)
+            })
+        );
+    }
+}
