@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench release clean
+.PHONY: run test components build check fmt clippy bench load release clean
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -34,6 +34,10 @@ check: components
 
 bench: components
 	$(CARGO) bench -p usvc-tests --bench onboarding
+
+# Logins saturating the CPU with production Argon2id while /v1/users/me is probed (release).
+load: components
+	$(CARGO) bench -p usvc-tests --bench login_load
 
 clean:
 	$(CARGO) clean

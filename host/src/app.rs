@@ -73,7 +73,12 @@ impl Application {
             &config.component_settings,
         ));
         let events = EventBus::default();
-        let relay = OutboxRelay::new(db, events.clone(), clock, caps.outbox_committed.clone());
+        let relay = OutboxRelay::new(
+            db.clone(),
+            events.clone(),
+            clock,
+            caps.outbox_committed.clone(),
+        );
         let shared = Arc::new(match &config.redis_url {
             Some(url) => Shared::redis(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
@@ -81,7 +86,7 @@ impl Application {
         let state = AppState {
             runtime: Arc::new(runtime),
             caps,
-            tokens: Arc::new(TokenIssuer::new(&config.tokens)?),
+            tokens: Arc::new(TokenIssuer::load(&config.tokens, &db).await?),
             mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),

@@ -2,12 +2,52 @@
 
 use usvc::{app::Application, config::Config, telemetry};
 
+const USAGE: &str =
+    "usage: usvc [serve]          run the service (configuration from the environment)
+       usvc keys generate   print a new Ed25519 signing key (PKCS#8 PEM) for USVC_JWT_SIGNING_KEY
+       usvc keys list       list the token signing keys known to the database";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => serve().await,
+        ["keys", "generate"] => {
+            print!("{}", usvc::auth::tokens::generate_pem()?);
+            Ok(())
+        }
+        ["keys", "list"] => list_keys().await,
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     telemetry::init(config.mode);
     let app = Application::build(config).await?;
     app.serve(shutdown_signal()).await
+}
+
+/// One line per key: id, state, created and retired (unix seconds). Never a private key.
+async fn list_keys() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = usvc::store::connect(&config.database_url, 1).await?;
+    let mut conn = db.acquire().await?;
+    println!("kid\tstate\tcreated_at\tretired_at");
+    for key in usvc::store::signing_keys::all(&mut conn).await? {
+        let state = if key.retired_at.is_some() {
+            "retired"
+        } else {
+            "signing"
+        };
+        let retired = key.retired_at.map_or("-".to_owned(), |t| t.to_string());
+        println!("{}\t{state}\t{}\t{retired}", key.kid, key.created_at);
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,9 +1,13 @@
 //! HTTP integration tests: the real application on a random port, against SQLite and against
 //! PostgreSQL, through its front door.
 
+mod devices;
 mod errors;
+mod guard;
+mod keys;
 mod onboarding;
 mod operations;
 mod password;
+mod reset;
 mod sessions;
 mod unit_of_work;

@@ -111,7 +111,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: Database,
     pub app_events: usvc::events::EventBus,
-    _database: TestDatabase,
+    pub database_url: String,
+    /// The database this app created and removes; `None` for an app sharing another's.
+    _database: Option<TestDatabase>,
 }
 
 /// Options for [`spawn_with`].
@@ -125,6 +127,10 @@ pub struct Spawn {
     /// Where limits, lockouts and revocations live: Redis (at this URL) or memory.
     pub redis_url: Option<String>,
     pub limits: Limits,
+    /// The token signing key (PKCS#8 PEM); a fixed one in production mode when `None`.
+    pub signing_key_pem: Option<String>,
+    /// Another app's database to share (a second replica), instead of a fresh one.
+    pub database_url: Option<String>,
 }
 
 impl Spawn {
@@ -145,6 +151,8 @@ impl Spawn {
             // The PostgreSQL runs use the shared Redis; the SQLite runs the in-memory fallback.
             redis_url: (backend == Backend::Postgres).then(redis_url),
             limits: Limits::default(),
+            signing_key_pem: None,
+            database_url: None,
         }
     }
 }
@@ -154,8 +162,15 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(options: Spawn) -> TestApp {
-    let database = fresh_database(options.backend).await;
-    let url = database.url.clone();
+    let database = match options.database_url {
+        Some(_) => None,
+        None => Some(fresh_database(options.backend).await),
+    };
+    let url = options
+        .database_url
+        .clone()
+        .or_else(|| database.as_ref().map(|d| d.url.clone()))
+        .expect("a database");
     let mut config = Config::embedded();
     config.mode = options.mode;
     config.http_addr = "127.0.0.1:0".parse().unwrap();
@@ -169,8 +184,9 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.limits = options.limits;
     // Tests speak for many clients by setting `X-Forwarded-For`.
     config.trust_forwarded_for = true;
-    if options.mode == Mode::Production {
-        config.tokens.signing_key_pem = Some(test_signing_key());
+    config.tokens.signing_key_pem = options.signing_key_pem;
+    if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
+        config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
     let app = Application::build_with_clock(config, Arc::new(SystemClock))
         .await
@@ -186,14 +202,15 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         http: reqwest::Client::new(),
         db,
         app_events,
+        database_url: url,
         _database: database,
     }
 }
 
-/// A fixed Ed25519 key for production-mode tests (PKCS#8 PEM).
-fn test_signing_key() -> String {
+/// A fixed Ed25519 key made of `seed` bytes, as PKCS#8 PEM.
+pub fn signing_key_pem(seed: u8) -> String {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
-    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
     key.to_pkcs8_pem(Default::default())
         .expect("encoding")
         .to_string()
@@ -205,6 +222,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: Value,
+    /// The `Retry-After` header, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 impl TestApp {
@@ -222,6 +241,16 @@ impl TestApp {
                 .expect("request"),
         )
         .await
+    }
+
+    /// A POST from the client at `ip` (through the trusted `X-Forwarded-For`).
+    pub async fn post_from(&self, ip: &str, path: &str, body: Value) -> Reply {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("x-forwarded-for", ip)
+            .json(&body);
+        Reply::read(request.send().await.expect("request")).await
     }
 
     pub async fn post_raw(
@@ -345,12 +374,17 @@ impl Reply {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("ASCII").parse().expect("whole seconds"));
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Self {
             status,
             content_type,
             body,
+            retry_after,
         }
     }
 

@@ -42,6 +42,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let claims = state
             .tokens
             .verify(token.trim())
+            .await
             .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired"))?;
         let live = state
             .sessions

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod outbox;
 pub mod password_resets;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
