@@ -34,7 +34,9 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         if config.mode == Mode::Development {
-            tracing::warn!("development mode: per-process signing key and /dev/mailbox enabled");
+            tracing::warn!(
+                "development mode: a generated signing key (kept in the database) and /dev/mailbox are enabled"
+            );
         }
         for kind in config.component_settings.keys() {
             anyhow::ensure!(

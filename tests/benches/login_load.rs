@@ -177,9 +177,7 @@ async fn run(
         "\nArgon2id m=19 MiB t=2 p=1: one verification takes {:.1} ms; {cores} cores → ceiling {ceiling:.1} logins/s",
         per_hash.as_secs_f64() * 1e3
     );
-    println!(
-        "{login_clients} login clients, {secs} s measured, {failures} failed logins\n"
-    );
+    println!("{login_clients} login clients, {secs} s measured, {failures} failed logins\n");
     println!("| traffic | requests | rate | p50 | p99 |");
     println!("|---|---|---|---|---|");
     summary("GET /v1/users/me, alone", quiet, 5.0);

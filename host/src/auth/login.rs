@@ -12,7 +12,7 @@ use crate::{
     capabilities::Capabilities,
     notify::{Notice, Notification},
     store::{
-        self, Database, Transaction, credentials,
+        self, Transaction, credentials,
         devices::{self, NewDevice},
         sessions,
         users::{self, UserStatus},
@@ -81,7 +81,7 @@ pub async fn login(
     let user = match user {
         Some(user) if matches => user,
         Some(user) => {
-            record_failure(db, &user.id, "wrong_password", now).await?;
+            record_failure(caps, &user.id, "wrong_password", now).await?;
             return Err(LoginError::InvalidCredentials(Some(user.id)));
         }
         // No customer to attach an event to; the log line keeps no address.
@@ -99,7 +99,7 @@ pub async fn login(
         UserStatus::Closed => Some(("account_closed", LoginError::AccountUnavailable("closed"))),
     };
     if let Some((reason, error)) = refusal {
-        record_failure(db, &user.id, reason, now).await?;
+        record_failure(caps, &user.id, reason, now).await?;
         return Err(error);
     }
 
@@ -122,8 +122,7 @@ pub async fn login(
         let event = json!({ "user_id": user.id, "device_id": device.id, "session_id": session_id });
         trail::record(&mut tx, "auth.new_device", &user.id, event, now).await?;
     }
-    tx.commit().await?;
-    caps.outbox_committed.notify_one();
+    trail::commit(tx, caps).await?;
     if device.is_new {
         let notice = Notification::render(&user.id, &user.email, Notice::NewDevice, None);
         if let Err(e) = caps.notifier.deliver(&notice).await {
@@ -184,14 +183,15 @@ async fn recognise(
 
 /// Publishes `auth.login_failed` for a known customer, with why (never the password tried).
 async fn record_failure(
-    db: &Database,
+    caps: &Capabilities,
     user_id: &str,
     reason: &str,
     now: i64,
 ) -> Result<(), LoginError> {
-    let mut conn = db.acquire().await?;
+    let mut conn = caps.db.acquire().await?;
     let event = json!({ "user_id": user_id, "reason": reason });
     trail::record(&mut conn, "auth.login_failed", user_id, event, now).await?;
+    caps.outbox_committed.notify_one();
     tracing::info!(%user_id, reason, "login failed");
     Ok(())
 }

@@ -11,8 +11,8 @@ use super::{
     trail,
 };
 use crate::{
-    clock::Clock,
-    store::{self, Database, devices, sessions},
+    capabilities::Capabilities,
+    store::{self, devices, sessions},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +34,12 @@ impl From<sqlx::Error> for RefreshError {
 }
 
 pub async fn refresh(
-    db: &Database,
+    caps: &Capabilities,
     tokens: &TokenIssuer,
-    clock: &dyn Clock,
     refresh_token: &str,
 ) -> Result<TokenPair, RefreshError> {
-    let now = clock.unix();
+    let db = &caps.db;
+    let now = caps.clock.unix();
     let presented = sha256_hex(refresh_token.trim());
     let mut tx = store::begin(db).await?;
     let Some(token) = sessions::find_refresh_token(&mut tx, &presented, now).await? else {
@@ -54,7 +54,7 @@ pub async fn refresh(
         trail::record(&mut tx, "auth.refresh_reused", &token.user_id, data, now).await?;
         let data = json!({ "user_id": token.user_id, "session_id": token.session_id, "reason": "refresh_reused" });
         trail::record(&mut tx, "auth.session_revoked", &token.user_id, data, now).await?;
-        tx.commit().await?;
+        trail::commit(tx, caps).await?;
         tracing::warn!(user_id = %token.user_id, session_id = %token.session_id, "refresh token reused; session revoked");
         return Err(RefreshError::Reused(token.session_id));
     }

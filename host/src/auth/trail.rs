@@ -1,7 +1,10 @@
 //! The one way an authentication event is recorded: published through the outbox and kept in
 //! the audit table, both in the caller's transaction, so neither exists without the other.
 
-use crate::store::{Connection, audit, outbox};
+use crate::{
+    capabilities::Capabilities,
+    store::{Connection, Transaction, audit, outbox},
+};
 
 /// Records `event_type` about `user_id`. `data` must hold identifiers and reasons only: never a
 /// password, a token, a code or an address.
@@ -21,4 +24,12 @@ pub async fn record(
         occurred_at: now,
     };
     audit::insert(conn, &event).await
+}
+
+/// Commits a transaction that recorded events and wakes the outbox relay, so they are published
+/// at once rather than at its next poll.
+pub async fn commit(tx: Transaction, caps: &Capabilities) -> sqlx::Result<()> {
+    tx.commit().await?;
+    caps.outbox_committed.notify_one();
+    Ok(())
 }

@@ -192,6 +192,7 @@ async fn locked_out(state: &AppState, user_id: Option<&str>) -> Result<(), ApiEr
     let mut conn = state.caps.db.acquire().await?;
     let data = json!({ "user_id": user_id, "locked_until": until });
     trail::record(&mut conn, "auth.locked_out", user_id, data, now).await?;
+    state.caps.outbox_committed.notify_one();
     tracing::warn!(%user_id, "login locked after repeated failures");
     Ok(())
 }

@@ -16,6 +16,7 @@ use super::{
     sessions::record_revocations,
 };
 use crate::{
+    auth::trail,
     runtime::onboarding::Violation,
     store::{
         self,
@@ -121,7 +122,7 @@ async fn forget(
         return Err(ApiError::NotFound);
     }
     record_revocations(&mut tx, &claims.sub, &ended, "device_forgotten", now).await?;
-    tx.commit().await?;
+    trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,8 +82,7 @@ async fn change(
     let data = json!({ "user_id": user.id, "session_id": claims.sid, "other_sessions_ended": ended.len() });
     trail::record(&mut tx, "auth.password_changed", &user.id, data, now).await?;
     record_revocations(&mut tx, &user.id, &ended, "password_changed", now).await?;
-    tx.commit().await?;
-    state.caps.outbox_committed.notify_one();
+    trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -165,8 +164,7 @@ async fn send_reset_token(state: &AppState, email: &str) -> anyhow::Result<()> {
         now,
     )
     .await?;
-    tx.commit().await?;
-    state.caps.outbox_committed.notify_one();
+    trail::commit(tx, &state.caps).await?;
     let notice = Notification::render(&user.id, &user.email, Notice::PasswordReset, Some(token));
     state.caps.notifier.deliver(&notice).await
 }
@@ -196,7 +194,11 @@ async fn confirm_reset(
     let user_id = password_resets::owner(&mut conn, &token_hash, now)
         .await?
         .ok_or_else(invalid)?;
-    let user = users::get(&mut conn, &user_id).await?.ok_or_else(invalid)?;
+    // A token outstanding when the account was locked or closed no longer works.
+    let user = users::get(&mut conn, &user_id)
+        .await?
+        .filter(|user| user.status == users::UserStatus::Active)
+        .ok_or_else(invalid)?;
     drop(conn);
     check_policy(&state, &user.email, &request.new_password).await?;
     let hash = state.caps.passwords.hash(request.new_password).await?;
@@ -216,8 +218,7 @@ async fn confirm_reset(
     let data = json!({ "user_id": user.id, "sessions_ended": ended.len() });
     trail::record(&mut tx, "auth.password_reset", &user.id, data, now).await?;
     record_revocations(&mut tx, &user.id, &ended, "password_reset", now).await?;
-    tx.commit().await?;
-    state.caps.outbox_committed.notify_one();
+    trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     state.guard.unlock(&Guard::account_key(&user.email)).await;
     let notice = Notification::render(&user.id, &user.email, Notice::PasswordWasReset, None);

@@ -44,13 +44,7 @@ async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<Refresh>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let pair = refresh::refresh(
-        &state.caps.db,
-        &state.tokens,
-        state.caps.clock.as_ref(),
-        &request.refresh_token,
-    )
-    .await;
+    let pair = refresh::refresh(&state.caps, &state.tokens, &request.refresh_token).await;
     let pair = match pair {
         Ok(pair) => pair,
         Err(RefreshError::Reused(session_id)) => {
@@ -87,7 +81,7 @@ async fn end_others(
     let mut tx = store::begin(&state.caps.db).await?;
     let ended = sessions::revoke_all_except(&mut tx, &claims.sub, Some(&claims.sid), now).await?;
     record_revocations(&mut tx, &claims.sub, &ended, "ended_by_customer", now).await?;
-    tx.commit().await?;
+    trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(Json(json!({ "ended": ended.len() })))
 }
@@ -121,7 +115,7 @@ async fn revoke(
     }
     let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
     trail::record(&mut tx, "auth.session_revoked", user_id, data, now).await?;
-    tx.commit().await?;
+    trail::commit(tx, &state.caps).await?;
     state.sessions.ended([session_id]).await;
     Ok(true)
 }

@@ -175,7 +175,7 @@ pub async fn revoke_all_except(
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
-         WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
+         WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
     )
     .bind(now)
     .bind(user_id)
@@ -196,7 +196,8 @@ pub async fn revoke_by_device(
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
-         WHERE user_id = $2 AND device_id = $3 AND revoked_at IS NULL RETURNING id",
+         WHERE user_id = $2 AND device_id = $3 AND revoked_at IS NULL AND expires_at > $1 \
+         RETURNING id",
     )
     .bind(now)
     .bind(user_id)
