@@ -11,7 +11,7 @@ use crate::{
     capabilities::Capabilities,
     clock::{Clock, SystemClock},
     config::{Config, Mode},
-    events::{EventBus, OutboxRelay},
+    events::{EventBus, OutboxRelay, amqp::AmqpPublisher},
     guard::{Guard, SessionGate, Shared},
     http::{self, AppState},
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
@@ -75,9 +75,14 @@ impl Application {
             &config.component_settings,
         ));
         let events = EventBus::default();
+        let broker = config
+            .amqp_url
+            .as_deref()
+            .map(|url| AmqpPublisher::new(url, &config.amqp_exchange));
         let relay = OutboxRelay::new(
             db.clone(),
             events.clone(),
+            broker,
             clock,
             caps.outbox_committed.clone(),
         );

@@ -36,6 +36,10 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry (set by the gateway in
     /// front of usvc) instead of the TCP peer.
     pub trust_forwarded_for: bool,
+    /// RabbitMQ for events (`AMQP_URL`); the in-process bus only when absent.
+    pub amqp_url: Option<String>,
+    /// The topic exchange events are published to.
+    pub amqp_exchange: String,
 }
 
 /// At most `max` attempts per `per`, counted in fixed windows. Written `max/seconds`.
@@ -185,6 +189,8 @@ impl Config {
             redis_prefix: "usvc:".to_owned(),
             limits: Limits::default(),
             trust_forwarded_for: false,
+            amqp_url: None,
+            amqp_exchange: "usvc.events".to_owned(),
         }
     }
 
@@ -242,6 +248,8 @@ impl Config {
             "USVC_MAX_BODY_BYTES" => self.max_body_bytes = value.parse()?,
             "REDIS_URL" => self.redis_url = Some(value).filter(|v| !v.is_empty()),
             "USVC_REDIS_PREFIX" => self.redis_prefix = value,
+            "AMQP_URL" => self.amqp_url = Some(value).filter(|v| !v.is_empty()),
+            "USVC_AMQP_EXCHANGE" => self.amqp_exchange = value,
             "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,

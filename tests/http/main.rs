@@ -3,6 +3,7 @@
 
 mod devices;
 mod errors;
+mod events;
 mod guard;
 mod keys;
 mod onboarding;

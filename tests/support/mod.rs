@@ -29,6 +29,12 @@ pub fn redis_url() -> String {
     std::env::var("USVC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// The RabbitMQ tests publish to, each on an exchange of its own.
+pub fn amqp_url() -> String {
+    std::env::var("USVC_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
 /// Where `make components` puts the compiled components.
 pub fn components_dir() -> PathBuf {
     std::env::var_os("USVC_COMPONENTS_DIR")
@@ -131,6 +137,8 @@ pub struct Spawn {
     pub signing_key_pem: Option<String>,
     /// Another app's database to share (a second replica), instead of a fresh one.
     pub database_url: Option<String>,
+    /// RabbitMQ and the exchange events go to; the in-process bus only when `None`.
+    pub amqp: Option<(String, String)>,
 }
 
 impl Spawn {
@@ -153,6 +161,7 @@ impl Spawn {
             limits: Limits::default(),
             signing_key_pem: None,
             database_url: None,
+            amqp: None,
         }
     }
 }
@@ -185,6 +194,10 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     // Tests speak for many clients by setting `X-Forwarded-For`.
     config.trust_forwarded_for = true;
     config.tokens.signing_key_pem = options.signing_key_pem;
+    if let Some((url, exchange)) = options.amqp {
+        config.amqp_url = Some(url);
+        config.amqp_exchange = exchange;
+    }
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }

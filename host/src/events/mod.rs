@@ -1,10 +1,15 @@
-//! Event delivery: the outbox relay and the in-process bus it publishes to when no broker is
-//! configured. Delivery is at least once; subscribers deduplicate by event id.
+//! Event delivery: the outbox relay, which moves committed events to RabbitMQ when `AMQP_URL`
+//! is configured and always to the in-process bus. Delivery is at least once; consumers
+//! deduplicate by event id.
+
+pub mod amqp;
+pub mod envelope;
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Notify, broadcast};
 
+use self::{amqp::AmqpPublisher, envelope::Envelope};
 use crate::{
     clock::Clock,
     store::{
@@ -29,10 +34,13 @@ impl EventBus {
     }
 }
 
-/// Moves committed outbox events to the bus, oldest first, then marks them published.
+/// Moves committed outbox events to the broker (when configured) and the bus, oldest first,
+/// then marks them published. An event the broker has not confirmed stops the round, so no
+/// later event overtakes it: per-customer order holds.
 pub struct OutboxRelay {
     db: Database,
     bus: EventBus,
+    broker: Option<AmqpPublisher>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
 }
@@ -42,10 +50,17 @@ const BATCH: i64 = 100;
 
 impl OutboxRelay {
     /// `wake` is rung whenever a unit of work with events commits.
-    pub fn new(db: Database, bus: EventBus, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        db: Database,
+        bus: EventBus,
+        broker: Option<AmqpPublisher>,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+    ) -> Self {
         Self {
             db,
             bus,
+            broker,
             clock,
             wake,
         }
@@ -57,7 +72,9 @@ impl OutboxRelay {
             match self.relay_once().await {
                 Ok(n) if n as i64 == BATCH => continue,
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "outbox relay round failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "outbox relay round failed; retrying")
+                }
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -67,10 +84,13 @@ impl OutboxRelay {
     }
 
     /// Publishes one batch; returns how many events it delivered.
-    pub async fn relay_once(&self) -> sqlx::Result<usize> {
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
         let mut conn = self.db.acquire().await?;
         let events = outbox::pending(&mut conn, BATCH).await?;
         for event in &events {
+            if let Some(broker) = &self.broker {
+                broker.publish(&Envelope::of(event)).await?;
+            }
             // No subscriber is not a failure: the in-process bus has no durable queue.
             let _ = self.bus.0.send(event.clone());
             outbox::mark_published(&mut conn, &event.id, self.clock.unix()).await?;
