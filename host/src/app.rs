@@ -98,6 +98,7 @@ impl Application {
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
             trust_forwarded_for: config.trust_forwarded_for,
+            metrics: crate::telemetry::metrics(),
         };
         let router = http::router(state.clone(), config.mode, config.max_body_bytes);
         let listener = TcpListener::bind(config.http_addr)

@@ -1,4 +1,5 @@
-//! What operators rely on: probes, and development-only routes staying out of production.
+//! What operators rely on: probes, metrics, and development-only routes staying out of
+//! production.
 
 use usvc::config::Mode;
 use usvc_tests::{Backend, Spawn, backends, spawn, spawn_with};
@@ -7,6 +8,7 @@ backends!(
     health_and_readiness_report_the_database_and_components,
     readiness_fails_without_components,
     the_dev_mailbox_does_not_exist_in_production,
+    metrics_count_requests_by_route_logins_calls_and_events,
 );
 
 #[tokio::test]
@@ -76,4 +78,86 @@ async fn the_dev_mailbox_does_not_exist_in_production(backend: Backend) {
         .assert_problem(404, "/problems/not-found");
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 200);
+}
+
+/// The counter `name` with every label in `labels`, summed over its other labels.
+fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backend) {
+    let app = spawn(backend).await;
+    // The recorder is shared by every app in this test process: compare before and after.
+    let before = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = app
+        .onboarded_customer("metrics@example.com", "reliable measures 1901")
+        .await;
+    assert_eq!(
+        app.get(&format!("/v1/users/me?n={}", 1), Some(&token))
+            .await
+            .status,
+        200
+    );
+    let wrong = serde_json::json!({"email": "metrics@example.com", "password": "wrong"});
+    app.post("/v1/auth/login", wrong)
+        .await
+        .assert_problem(401, "/problems/unauthorized");
+
+    let response = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let after = response.text().await.unwrap();
+    let grew =
+        |name: &str, labels: &[&str]| metric(&after, name, labels) - metric(&before, name, labels);
+    assert!(
+        grew(
+            "usvc_http_requests_total",
+            &[r#"route="/v1/users/me""#, r#"status="200""#]
+        ) >= 1.0
+    );
+    assert!(
+        grew(
+            "usvc_http_requests_total",
+            &[r#"route="/v1/auth/login""#, r#"status="401""#]
+        ) >= 1.0
+    );
+    assert!(grew("usvc_logins_total", &[r#"outcome="succeeded""#]) >= 1.0);
+    assert!(grew("usvc_logins_total", &[r#"outcome="invalid_credentials""#]) >= 1.0);
+    assert!(
+        grew(
+            "usvc_component_calls_total",
+            &[r#"kind="onboarding""#, r#"outcome="committed""#]
+        ) >= 2.0
+    );
+    assert!(after.contains("usvc_http_request_duration_seconds_bucket"));
+    // Routes are templates; no query string, address or id ever becomes a label.
+    assert!(!after.contains("metrics@example.com") && !after.contains("?n="));
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let later = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metric(&later, "usvc_events_published_total", &[])
+            - metric(&before, "usvc_events_published_total", &[])
+            >= 3.0
+    );
 }

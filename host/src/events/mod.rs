@@ -88,9 +88,13 @@ impl OutboxRelay {
         let mut conn = self.db.acquire().await?;
         let events = outbox::pending(&mut conn, BATCH).await?;
         for event in &events {
-            if let Some(broker) = &self.broker {
-                broker.publish(&Envelope::of(event)).await?;
+            if let Some(broker) = &self.broker
+                && let Err(e) = broker.publish(&Envelope::of(event)).await
+            {
+                metrics::counter!("usvc_event_publish_failures_total").increment(1);
+                return Err(e);
             }
+            metrics::counter!("usvc_events_published_total").increment(1);
             // No subscriber is not a failure: the in-process bus has no durable queue.
             let _ = self.bus.0.send(event.clone());
             outbox::mark_published(&mut conn, &event.id, self.clock.unix()).await?;

@@ -44,6 +44,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::SlowDown { .. } => "slowed_down",
+            Self::LockedOut { .. } => "locked_out",
+        }
+    }
+
     pub fn retry_after(self) -> Duration {
         match self {
             Self::RateLimited { retry_after }
@@ -71,6 +79,24 @@ impl Guard {
     /// Counts one attempt at `action` from `ip` and, when it names one, against an account;
     /// refuses it when a limit is reached or the account is braked or locked.
     pub async fn admit(
+        &self,
+        action: Action,
+        ip: IpAddr,
+        account: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let verdict = self.check(action, ip, account).await;
+        if let Err(refusal) = verdict {
+            metrics::counter!(
+                "usvc_guard_refusals_total",
+                "action" => action.name(),
+                "reason" => refusal.reason(),
+            )
+            .increment(1);
+        }
+        verdict
+    }
+
+    async fn check(
         &self,
         action: Action,
         ip: IpAddr,

@@ -182,6 +182,7 @@ impl Redis {
         };
         match tokio::time::timeout(REDIS_TIMEOUT * 2, attempt).await {
             Ok(Ok(value)) => {
+                metrics::gauge!("usvc_redis_up").set(1.0);
                 if self.down.swap(false, Ordering::Relaxed) {
                     tracing::info!("Redis answers again; shared limits and revocations resume");
                 }
@@ -195,6 +196,8 @@ impl Redis {
                 let until = self.started.elapsed() + REDIS_BACKOFF;
                 self.retry_after
                     .store(until.as_millis() as u64, Ordering::Relaxed);
+                metrics::gauge!("usvc_redis_up").set(0.0);
+                metrics::counter!("usvc_redis_failures_total").increment(1);
                 if !self.down.swap(true, Ordering::Relaxed) {
                     tracing::warn!(%error, "Redis is unreachable; limits and revocations fall back to this process's memory");
                 }

@@ -154,6 +154,13 @@ async fn login(
         origin,
     )
     .await;
+    let label = match &outcome {
+        Ok(_) => "succeeded",
+        Err(LoginError::InvalidCredentials(_)) => "invalid_credentials",
+        Err(LoginError::EmailNotVerified | LoginError::AccountUnavailable(_)) => "refused",
+        Err(LoginError::Internal(_)) => "error",
+    };
+    metrics::counter!("usvc_logins_total", "outcome" => label).increment(1);
     match &outcome {
         Ok(_) => state.guard.login_succeeded(&account).await,
         Err(LoginError::InvalidCredentials(user_id)) => {

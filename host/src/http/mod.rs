@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod health;
 mod keys;
+mod metrics;
 mod password;
 mod sessions;
 mod users;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     pub sessions: Arc<SessionGate>,
     pub trust_forwarded_for: bool,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// No request may take longer than this, whatever it waits for.
@@ -62,7 +64,8 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(sessions::router())
         .merge(devices::router())
         .merge(password::router())
-        .merge(keys::router());
+        .merge(keys::router())
+        .merge(metrics::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }
@@ -78,6 +81,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
             })
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(
             ServiceBuilder::new()

@@ -119,11 +119,13 @@ impl Runtime {
                         tracing::error!(%error, user_id = %notification.user_id, "notification not delivered");
                     }
                 }
+                observe(kind, "committed", elapsed);
                 tracing::debug!(%kind, digest = %component.digest, ?elapsed, "component call committed");
                 Ok(result)
             }
             Ok(Ok(result)) => {
                 state.work.rollback().await;
+                observe(kind, "refused", elapsed);
                 tracing::debug!(%kind, ?elapsed, "component call refused; rolled back");
                 Ok(result)
             }
@@ -131,16 +133,26 @@ impl Runtime {
                 let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
                 state.work.rollback().await;
                 let error = classify(kind, error);
+                observe(kind, "failed", elapsed);
                 tracing::warn!(%kind, digest = %component.digest, %error, stderr = %stderr.trim(), "component call failed; rolled back");
                 Err(error)
             }
             Err(_elapsed) => {
                 state.work.rollback().await;
+                observe(kind, "timed_out", elapsed);
                 tracing::warn!(%kind, digest = %component.digest, "component call timed out; rolled back");
                 Err(CallError::Timeout(kind))
             }
         }
     }
+}
+
+/// `usvc_component_calls_total` and `usvc_component_call_duration_seconds`, by kind and outcome.
+fn observe(kind: ComponentKind, outcome: &'static str, elapsed: std::time::Duration) {
+    let labels = [("kind", kind.name()), ("outcome", outcome)];
+    metrics::counter!("usvc_component_calls_total", &labels).increment(1);
+    metrics::histogram!("usvc_component_call_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
 }
 
 fn classify(kind: ComponentKind, error: wasmtime::Error) -> CallError {
