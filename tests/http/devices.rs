@@ -121,15 +121,6 @@ async fn me(app: &TestApp, token: &str) -> u16 {
     app.get("/v1/users/me", Some(token)).await.status
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
-    app.users()
-        .await
-        .into_iter()
-        .find(|u| u.email == email)
-        .unwrap_or_else(|| panic!("no customer {email}"))
-        .id
-}
-
 /// The published `auth.new_device` events of one customer.
 async fn new_device_events(app: &TestApp, user_id: &str) -> Vec<Value> {
     app.events()
@@ -198,7 +189,7 @@ async fn a_new_device_is_recorded_published_and_announced(backend: Backend) {
     // The device token is the client's secret: never listed.
     assert!(!json!(list).to_string().contains(device_token));
 
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     let published = new_device_events(&app, &user_id).await;
     assert_eq!(published.len(), 2, "{published:?}");
     let event = published
@@ -208,13 +199,7 @@ async fn a_new_device_is_recorded_published_and_announced(backend: Backend) {
     assert_eq!(event["session_id"], app.get_session_id(&login).as_str());
     assert_eq!(event["user_id"], user_id.as_str());
     assert!(!event.to_string().contains(device_token));
-    let audited = app
-        .audit(&user_id)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "auth.new_device")
-        .count();
-    assert_eq!(audited, 2);
+    assert_eq!(app.audit_count(&user_id, "auth.new_device").await, 2);
 
     let mail = new_device_mail(&app, ADA).await;
     assert_eq!(mail.len(), 2, "{mail:?}");
@@ -242,7 +227,7 @@ async fn a_device_that_sends_its_token_back_is_recognised(backend: Backend) {
     .execute(&app.db)
     .await
     .unwrap();
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     let events_before = new_device_events(&app, &user_id).await.len();
     let mail_before = new_device_mail(&app, ADA).await.len();
 
@@ -302,7 +287,7 @@ async fn unknown_or_foreign_device_tokens_make_a_new_device(backend: Backend) {
     let bob_device = current_device(&app, field(&bob, "access_token")).await;
     assert_ne!(bob_device["id"], ada_device["id"]);
     assert_eq!(bob_device["name"], "Chrome on Windows");
-    let bob_id = user_id(&app, BOB).await;
+    let bob_id = app.user_id(BOB).await;
     let bob_events = new_device_events(&app, &bob_id).await;
     assert_eq!(bob_events.len(), 2, "{bob_events:?}");
     assert!(
@@ -332,7 +317,7 @@ async fn unknown_or_foreign_device_tokens_make_a_new_device(backend: Backend) {
         devices(&app, field(&made_up, "access_token")).await.len(),
         3
     );
-    let ada_id = user_id(&app, ADA).await;
+    let ada_id = app.user_id(ADA).await;
     assert_eq!(new_device_events(&app, &ada_id).await.len(), 3);
     assert_eq!(new_device_mail(&app, ADA).await.len(), 3);
 }
@@ -417,7 +402,7 @@ async fn forgetting_a_device_ends_its_sessions(backend: Backend) {
     let caller = field(&chrome, "access_token");
     let firefox = current_device(&app, field(&first, "access_token")).await;
     let firefox_id = field(&firefox, "id");
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     // Each session is in use, so the revocation check believes it live for a while.
     for live in [&first, &second] {
         assert_eq!(me(&app, field(live, "access_token")).await, 200);
@@ -503,14 +488,8 @@ async fn another_customers_device_is_not_found(backend: Backend) {
     let unchanged = current_device(&app, &bob).await;
     assert_eq!(unchanged["id"], bob_device_id);
     assert_eq!(unchanged["name"], bob_device["name"]);
-    let bob_id = user_id(&app, BOB).await;
-    let revoked = app
-        .audit(&bob_id)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "auth.session_revoked")
-        .count();
-    assert_eq!(revoked, 0);
+    let bob_id = app.user_id(BOB).await;
+    assert_eq!(app.audit_count(&bob_id, "auth.session_revoked").await, 0);
 }
 
 async fn devices_need_a_live_session(backend: Backend) {
@@ -560,7 +539,7 @@ async fn ending_the_other_sessions_keeps_only_the_current_one(backend: Backend) 
     let laptop = login_from(&app, ADA, FIREFOX, "198.51.100.24", None).await;
     let bob = app.onboarded_customer(BOB, PASSWORD).await;
     let caller = field(&laptop, "access_token");
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     let before: Vec<String> = sessions(&app, caller)
         .await
         .iter()

@@ -74,15 +74,6 @@ fn field<'a>(body: &'a Value, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {body:?}"))
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
-    app.users()
-        .await
-        .into_iter()
-        .find(|u| u.email == email)
-        .unwrap_or_else(|| panic!("no customer {email}"))
-        .id
-}
-
 async fn reset_tokens_stored(app: &TestApp) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM password_reset_tokens")
@@ -116,7 +107,7 @@ async fn a_reset_request_answers_alike_for_any_address(backend: Backend) {
 
     let token = reset_token(&app, ADA, 1).await;
     let sent = &mail(&app, ADA, "password_reset").await[0];
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     assert_eq!(sent["to"], ADA);
     assert_eq!(sent["user_id"], user_id.as_str());
     assert!(field(sent, "body").contains(&token));
@@ -183,7 +174,7 @@ async fn a_reset_token_sets_a_new_password_and_ends_every_session(backend: Backe
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].get("code").is_none(), "{:?}", told[0]);
 
-    let user_id = user_id(&app, ADA).await;
+    let user_id = app.user_id(ADA).await;
     let trail = app.audit(&user_id).await;
     let kinds: Vec<&str> = trail.iter().map(|e| e.event_type.as_str()).collect();
     let requested = kinds
@@ -265,14 +256,8 @@ async fn unknown_and_expired_tokens_are_refused(backend: Backend) {
 
     assert_eq!(login(&app, OLD).await.status, 200);
     assert_eq!(app.get("/v1/users/me", Some(&session)).await.status, 200);
-    let user_id = user_id(&app, ADA).await;
-    let reset = app
-        .audit(&user_id)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "auth.password_reset")
-        .count();
-    assert_eq!(reset, 0);
+    let user_id = app.user_id(ADA).await;
+    assert_eq!(app.audit_count(&user_id, "auth.password_reset").await, 0);
 }
 
 async fn a_newer_token_makes_the_older_one_unusable(backend: Backend) {

@@ -327,6 +327,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The id of the customer with `email`.
+    pub async fn user_id(&self, email: &str) -> String {
+        self.users()
+            .await
+            .into_iter()
+            .find(|u| u.email == email)
+            .unwrap_or_else(|| panic!("no customer {email}"))
+            .id
+    }
+
+    /// How many `event_type` entries the audit trail of `user_id` holds.
+    pub async fn audit_count(&self, user_id: &str, event_type: &str) -> usize {
+        self.audit(user_id)
+            .await
+            .iter()
+            .filter(|e| e.event_type == event_type)
+            .count()
+    }
+
     /// The session id inside a login or refresh body's access token.
     pub fn get_session_id(&self, tokens: &Value) -> String {
         use base64::Engine;

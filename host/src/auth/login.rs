@@ -4,11 +4,7 @@
 use serde_json::json;
 
 use crate::{
-    auth::{
-        sha256_hex,
-        tokens::{TokenIssuer, new_refresh_token},
-        trail,
-    },
+    auth::{random_token, sha256_hex, tokens::TokenIssuer, trail},
     capabilities::Capabilities,
     notify::{Notice, Notification},
     store::{
@@ -103,7 +99,7 @@ pub async fn login(
         return Err(error);
     }
 
-    let refresh_token = new_refresh_token();
+    let refresh_token = random_token();
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
     let mut tx = store::begin(db).await?;
     let device = recognise(&mut tx, &user.id, &origin, now).await?;
@@ -164,7 +160,7 @@ async fn recognise(
             });
         }
     }
-    let token = new_refresh_token();
+    let token = random_token();
     let name = devices::name_from_user_agent(origin.user_agent);
     let device = NewDevice {
         user_id,

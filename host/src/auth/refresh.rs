@@ -4,12 +4,7 @@
 
 use serde_json::json;
 
-use super::{
-    login::TokenPair,
-    sha256_hex,
-    tokens::{TokenIssuer, new_refresh_token},
-    trail,
-};
+use super::{login::TokenPair, random_token, sha256_hex, tokens::TokenIssuer, trail};
 use crate::{
     capabilities::Capabilities,
     store::{self, devices, sessions},
@@ -52,13 +47,13 @@ pub async fn refresh(
         sessions::revoke(&mut tx, &token.user_id, &token.session_id, now).await?;
         let data = json!({ "user_id": token.user_id, "session_id": token.session_id });
         trail::record(&mut tx, "auth.refresh_reused", &token.user_id, data, now).await?;
-        let data = json!({ "user_id": token.user_id, "session_id": token.session_id, "reason": "refresh_reused" });
-        trail::record(&mut tx, "auth.session_revoked", &token.user_id, data, now).await?;
+        let ended = [token.session_id.clone()];
+        trail::sessions_revoked(&mut tx, &token.user_id, &ended, "refresh_reused", now).await?;
         trail::commit(tx, caps).await?;
         tracing::warn!(user_id = %token.user_id, session_id = %token.session_id, "refresh token reused; session revoked");
         return Err(RefreshError::Reused(token.session_id));
     }
-    let next = new_refresh_token();
+    let next = random_token();
     sessions::add_refresh_token(
         &mut tx,
         &token.session_id,

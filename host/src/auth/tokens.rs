@@ -296,14 +296,6 @@ impl TokenIssuer {
     }
 }
 
-/// An opaque refresh token: 256 random bits, URL-safe.
-pub fn new_refresh_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,12 +337,5 @@ mod tests {
         let payload = token.split('.').nth(1).unwrap();
         let forged = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
         assert!(issuer.verify(&forged).await.is_err());
-    }
-
-    #[test]
-    fn refresh_tokens_are_long_and_distinct() {
-        let (a, b) = (new_refresh_token(), new_refresh_token());
-        assert_eq!(a.len(), 43);
-        assert_ne!(a, b);
     }
 }

@@ -26,6 +26,22 @@ pub async fn record(
     audit::insert(conn, &event).await
 }
 
+/// Records one `auth.session_revoked` per ended session, with why.
+pub async fn sessions_revoked(
+    conn: &mut Connection,
+    user_id: &str,
+    session_ids: &[String],
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    for session_id in session_ids {
+        let data =
+            serde_json::json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
+        record(conn, "auth.session_revoked", user_id, data, now).await?;
+    }
+    Ok(())
+}
+
 /// Commits a transaction that recorded events and wakes the outbox relay, so they are published
 /// at once rather than at its next poll.
 pub async fn commit(tx: Transaction, caps: &Capabilities) -> sqlx::Result<()> {

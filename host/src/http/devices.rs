@@ -13,7 +13,6 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
-    sessions::record_revocations,
 };
 use crate::{
     auth::trail,
@@ -44,7 +43,7 @@ async fn list(
     AuthUser(claims): AuthUser,
 ) -> Result<Json<Vec<DeviceView>>, ApiError> {
     let mut conn = state.caps.db.acquire().await?;
-    let current = current_device(&mut conn, &claims.sid).await?;
+    let current = sessions::device_of(&mut conn, &claims.sid).await?;
     let list = devices::list(&mut conn, &claims.sub).await?;
     Ok(Json(
         list.into_iter()
@@ -54,18 +53,6 @@ async fn list(
             })
             .collect(),
     ))
-}
-
-async fn current_device(
-    conn: &mut store::Connection,
-    session_id: &str,
-) -> sqlx::Result<Option<String>> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT device_id FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.and_then(|r| r.try_get("device_id").ok()).flatten())
 }
 
 #[derive(Deserialize)]
@@ -121,7 +108,7 @@ async fn forget(
     if !devices::delete(&mut tx, &claims.sub, &id).await? {
         return Err(ApiError::NotFound);
     }
-    record_revocations(&mut tx, &claims.sub, &ended, "device_forgotten", now).await?;
+    trail::sessions_revoked(&mut tx, &claims.sub, &ended, "device_forgotten", now).await?;
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(StatusCode::NO_CONTENT)

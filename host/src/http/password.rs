@@ -11,10 +11,9 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser, ClientIp},
-    sessions::record_revocations,
 };
 use crate::{
-    auth::{sha256_hex, tokens::new_refresh_token, trail},
+    auth::{random_token, sha256_hex, trail},
     guard::{Action, Guard},
     notify::{Notice, Notification},
     store::{self, credentials, password_resets, sessions, users},
@@ -81,7 +80,7 @@ async fn change(
     let ended = sessions::revoke_all_except(&mut tx, &user.id, Some(&claims.sid), now).await?;
     let data = json!({ "user_id": user.id, "session_id": claims.sid, "other_sessions_ended": ended.len() });
     trail::record(&mut tx, "auth.password_changed", &user.id, data, now).await?;
-    record_revocations(&mut tx, &user.id, &ended, "password_changed", now).await?;
+    trail::sessions_revoked(&mut tx, &user.id, &ended, "password_changed", now).await?;
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(StatusCode::NO_CONTENT)
@@ -152,7 +151,7 @@ async fn send_reset_token(state: &AppState, email: &str) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let token = new_refresh_token();
+    let token = random_token();
     let expires_at = now + RESET_TOKEN_TTL_SECS;
     password_resets::create(&mut tx, &sha256_hex(&token), &user.id, now, expires_at).await?;
     let data = json!({ "user_id": user.id, "expires_at": expires_at });
@@ -217,7 +216,7 @@ async fn confirm_reset(
     let ended = sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
     let data = json!({ "user_id": user.id, "sessions_ended": ended.len() });
     trail::record(&mut tx, "auth.password_reset", &user.id, data, now).await?;
-    record_revocations(&mut tx, &user.id, &ended, "password_reset", now).await?;
+    trail::sessions_revoked(&mut tx, &user.id, &ended, "password_reset", now).await?;
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     state.guard.unlock(&Guard::account_key(&user.email)).await;

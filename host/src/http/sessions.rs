@@ -80,25 +80,10 @@ async fn end_others(
     let now = state.caps.clock.unix();
     let mut tx = store::begin(&state.caps.db).await?;
     let ended = sessions::revoke_all_except(&mut tx, &claims.sub, Some(&claims.sid), now).await?;
-    record_revocations(&mut tx, &claims.sub, &ended, "ended_by_customer", now).await?;
+    trail::sessions_revoked(&mut tx, &claims.sub, &ended, "ended_by_customer", now).await?;
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(Json(json!({ "ended": ended.len() })))
-}
-
-/// One `auth.session_revoked` per session ended, with why.
-pub(super) async fn record_revocations(
-    conn: &mut store::Connection,
-    user_id: &str,
-    session_ids: &[String],
-    reason: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    for session_id in session_ids {
-        let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
-        trail::record(conn, "auth.session_revoked", user_id, data, now).await?;
-    }
-    Ok(())
 }
 
 /// Ends one session of `user_id` and records why; false when there was none to end.
@@ -113,8 +98,7 @@ async fn revoke(
     if !sessions::revoke(&mut tx, user_id, session_id, now).await? {
         return Ok(false);
     }
-    let data = json!({ "user_id": user_id, "session_id": session_id, "reason": reason });
-    trail::record(&mut tx, "auth.session_revoked", user_id, data, now).await?;
+    trail::sessions_revoked(&mut tx, user_id, &[session_id.to_owned()], reason, now).await?;
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended([session_id]).await;
     Ok(true)

@@ -58,6 +58,15 @@ pub async fn is_live(conn: &mut Connection, session_id: &str, now: i64) -> sqlx:
     Ok(row.try_get::<i64, _>("n")? == 1)
 }
 
+/// The device a session was opened on.
+pub async fn device_of(conn: &mut Connection, session_id: &str) -> sqlx::Result<Option<String>> {
+    let row = sqlx::query("SELECT device_id FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("device_id")).transpose()?.flatten())
+}
+
 /// A refresh token with the state of its session.
 pub struct RefreshToken {
     pub session_id: String,
