@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenIssuer},
@@ -12,16 +12,32 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{Config, Mode},
     events::{EventBus, OutboxRelay, amqp::AmqpPublisher},
+    grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
-    http::{self, AppState},
+    http,
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
 };
 
+/// What every front door (HTTP, gRPC) serves requests with: one instance, shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub runtime: Arc<Runtime>,
+    pub caps: Arc<Capabilities>,
+    pub tokens: Arc<TokenIssuer>,
+    pub mailbox: Option<Arc<DevMailbox>>,
+    pub guard: Arc<Guard>,
+    pub sessions: Arc<SessionGate>,
+    pub trust_forwarded_for: bool,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    grpc_listener: TcpListener,
+    grpc_routes: tonic::service::Routes,
     relay: OutboxRelay,
     pub state: AppState,
     pub events: EventBus,
@@ -104,9 +120,21 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
+        if config.grpc_callers.is_empty() {
+            tracing::warn!(
+                "no gRPC callers are configured (USVC_GRPC_CALLERS): every usvc.v1 RPC will be refused"
+            );
+        }
+        let callers = Arc::new(CallerKeys::new(&config.grpc_callers));
+        let grpc_routes = grpc::routes(state.clone(), callers).await?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("binding {}", config.grpc_addr))?;
         Ok(Self {
             listener,
             router,
+            grpc_listener,
+            grpc_routes,
             relay,
             state,
             events,
@@ -119,20 +147,45 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Where the gRPC API listens.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves HTTP and gRPC until `shutdown` resolves, then finishes the requests in flight.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "usvc listening");
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
         let relay = tokio::spawn(self.relay.run());
+        let grpc = tokio::spawn(grpc::serve(
+            self.grpc_listener,
+            self.grpc_routes,
+            until_stopped(),
+        ));
         let router = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(until_stopped())
             .await;
         relay.abort();
-        served.context("serving HTTP")
+        let grpc = grpc.await.context("the gRPC server task")?;
+        served.context("serving HTTP")?;
+        grpc.context("serving gRPC")
     }
 }

@@ -16,6 +16,11 @@ pub enum Mode {
 pub struct Config {
     pub mode: Mode,
     pub http_addr: SocketAddr,
+    /// Where the gRPC API (`usvc.v1`, health, reflection) listens.
+    pub grpc_addr: SocketAddr,
+    /// The services allowed to call the gRPC API: name → Ed25519 public key of the key that
+    /// signs their caller tokens (`USVC_GRPC_CALLERS=name=<base64url key>,...`).
+    pub grpc_callers: BTreeMap<String, [u8; 32]>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     pub database_max_connections: u32,
@@ -40,6 +45,33 @@ pub struct Config {
     pub amqp_url: Option<String>,
     /// The topic exchange events are published to.
     pub amqp_exchange: String,
+}
+
+/// `name=<base64url Ed25519 public key>` pairs, comma-separated.
+fn parse_callers(value: &str) -> anyhow::Result<BTreeMap<String, [u8; 32]>> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mut callers = BTreeMap::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, key) = entry
+            .split_once('=')
+            .context("expected `name=<base64url public key>`")?;
+        let name = name.trim();
+        anyhow::ensure!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "caller name {name:?}: use lower-case letters, digits and `-`"
+        );
+        let key = URL_SAFE_NO_PAD
+            .decode(key.trim().trim_end_matches('='))
+            .with_context(|| format!("caller {name}: the key is not base64url"))?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("caller {name}: an Ed25519 public key is 32 bytes"))?;
+        callers.insert(name.to_owned(), key);
+    }
+    Ok(callers)
 }
 
 /// At most `max` attempts per `per`, counted in fixed windows. Written `max/seconds`.
@@ -167,6 +199,8 @@ impl Config {
         Self {
             mode: Mode::Development,
             http_addr: "127.0.0.1:8080".parse().expect("valid literal address"),
+            grpc_addr: "127.0.0.1:50051".parse().expect("valid literal address"),
+            grpc_callers: BTreeMap::new(),
             database_url: "sqlite://data/usvc.db".to_owned(),
             database_max_connections: 10,
             components_dir: PathBuf::from("target/components"),
@@ -222,6 +256,8 @@ impl Config {
                 }
             }
             "USVC_HTTP_ADDR" => self.http_addr = value.parse()?,
+            "USVC_GRPC_ADDR" => self.grpc_addr = value.parse()?,
+            "USVC_GRPC_CALLERS" => self.grpc_callers = parse_callers(&value)?,
             "DATABASE_URL" => self.database_url = value,
             "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
             "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
@@ -345,5 +381,30 @@ mod tests {
     fn a_malformed_value_names_its_variable() {
         let err = Config::from_vars(vars(&[("USVC_HTTP_ADDR", "nonsense")])).unwrap_err();
         assert!(err.to_string().contains("USVC_HTTP_ADDR"));
+    }
+
+    #[test]
+    fn grpc_callers_are_names_with_public_keys() {
+        let key = "A".repeat(43); // 32 zero-ish bytes in base64url
+        let config = Config::from_vars(vars(&[(
+            "USVC_GRPC_CALLERS",
+            &format!("gateway={key}, ledger={key}"),
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.grpc_callers.keys().collect::<Vec<_>>(),
+            ["gateway", "ledger"]
+        );
+        for bad in [
+            "gateway",
+            "Gateway=AAAA",
+            &format!("gateway={}", "A".repeat(40)),
+        ] {
+            let err = Config::from_vars(vars(&[("USVC_GRPC_CALLERS", bad)])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("USVC_GRPC_CALLERS"),
+                "{bad}: {err:#}"
+            );
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! usvc, the bank's user service: a native host that runs the business rules as sandboxed
 //! WebAssembly components. See `docs/architecture.md` for the map.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod capabilities;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod grpc;
 pub mod guard;
 pub mod http;
 pub mod notify;

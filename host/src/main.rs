@@ -1,11 +1,14 @@
 //! The `usvc` binary: configuration from the environment, then serve until Ctrl-C or SIGTERM.
 
-use usvc::{app::Application, config::Config, telemetry};
+use usvc::{app::Application, config::Config, grpc::callers, telemetry};
 
 const USAGE: &str =
     "usage: usvc [serve]          run the service (configuration from the environment)
        usvc keys generate   print a new Ed25519 signing key (PKCS#8 PEM) for USVC_JWT_SIGNING_KEY
-       usvc keys list       list the token signing keys known to the database";
+       usvc keys list       list the token signing keys known to the database
+       usvc users grant EMAIL ROLE           grant a staff role (admin, compliance, support)
+       usvc callers public-key KEY.pem       the USVC_GRPC_CALLERS value of a caller's key
+       usvc callers token NAME KEY.pem [TTL] a caller token for the gRPC API (e.g. for grpcurl)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,6 +21,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         ["keys", "list"] => list_keys().await,
+        ["users", "grant", email, role] => grant_role(email, role).await,
+        ["callers", "public-key", key] => {
+            println!("{}", callers::public_key(&std::fs::read_to_string(key)?)?);
+            Ok(())
+        }
+        ["callers", "token", name, key, rest @ ..] if rest.len() <= 1 => {
+            let ttl = rest.first().map_or(Ok(300), |t| t.parse())?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let pem = std::fs::read_to_string(key)?;
+            println!("{}", callers::mint(name, &pem, ttl, now)?);
+            Ok(())
+        }
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -47,6 +62,31 @@ async fn list_keys() -> anyhow::Result<()> {
         let retired = key.retired_at.map_or("-".to_owned(), |t| t.to_string());
         println!("{}\t{state}\t{}\t{retired}", key.kid, key.created_at);
     }
+    Ok(())
+}
+
+/// Grants a staff role to the customer with `email`; takes effect at their next login.
+async fn grant_role(email: &str, role: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        ["admin", "compliance", "support"].contains(&role),
+        "unknown role {role:?}: admin, compliance or support"
+    );
+    let config = Config::from_env()?;
+    let db = usvc::store::connect(&config.database_url, 1).await?;
+    let mut tx = usvc::store::begin(&db).await?;
+    let email = email.trim().to_lowercase();
+    let user = usvc::store::users::find_by_email(&mut tx, &email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no customer has that email address"))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if !usvc::store::users::grant_role(&mut tx, &user.id, role, now).await? {
+        println!("{} already holds {role}", user.id);
+        return Ok(());
+    }
+    let data = serde_json::json!({ "user_id": user.id, "role": role });
+    usvc::auth::trail::record(&mut tx, "user.role_granted", &user.id, data, now).await?;
+    tx.commit().await?;
+    println!("granted {role} to {}", user.id);
     Ok(())
 }
 

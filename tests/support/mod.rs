@@ -114,6 +114,8 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
 
 pub struct TestApp {
     pub base: String,
+    /// The gRPC API's address, `http://127.0.0.1:port`.
+    pub grpc: String,
     pub http: reqwest::Client,
     pub db: Database,
     pub app_events: usvc::events::EventBus,
@@ -139,6 +141,8 @@ pub struct Spawn {
     pub database_url: Option<String>,
     /// RabbitMQ and the exchange events go to; the in-process bus only when `None`.
     pub amqp: Option<(String, String)>,
+    /// Services trusted to call the gRPC API: name → seed of their key (see [`caller_token`]).
+    pub grpc_callers: Vec<(String, u8)>,
 }
 
 impl Spawn {
@@ -162,6 +166,7 @@ impl Spawn {
             signing_key_pem: None,
             database_url: None,
             amqp: None,
+            grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
         }
     }
 }
@@ -183,6 +188,12 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     let mut config = Config::embedded();
     config.mode = options.mode;
     config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.grpc_callers = options
+        .grpc_callers
+        .iter()
+        .map(|(name, seed)| (name.clone(), caller_key(*seed).verifying_key().to_bytes()))
+        .collect();
     config.database_url = url.clone();
     config.components_dir = options.components_dir;
     config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
@@ -205,6 +216,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         .await
         .expect("the application builds");
     let base = format!("http://{}", app.local_addr());
+    let grpc = format!("http://{}", app.grpc_addr());
     let app_events = app.events.clone();
     tokio::spawn(app.serve(std::future::pending()));
     let db = store::connect(&url, 2)
@@ -212,12 +224,36 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         .expect("a second connection to the test database");
     TestApp {
         base,
+        grpc,
         http: reqwest::Client::new(),
         db,
         app_events,
         database_url: url,
         _database: database,
     }
+}
+
+/// The calling service every test app trusts by default.
+pub const GATEWAY: &str = "gateway";
+pub const GATEWAY_SEED: u8 = 42;
+
+fn caller_key(seed: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+}
+
+/// A caller token for the gRPC API: a JWT signed with the key made of `seed` bytes, naming
+/// `name`, valid for `ttl_secs` from now.
+pub fn caller_token(name: &str, seed: u8, ttl_secs: i64) -> String {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let der = caller_key(seed).to_pkcs8_der().expect("encoding");
+    let key = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(name.to_owned());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = serde_json::json!({
+        "iss": name, "aud": "usvc-grpc", "iat": now, "exp": now + ttl_secs,
+    });
+    jsonwebtoken::encode(&header, &claims, &key).expect("signing")
 }
 
 /// A fixed Ed25519 key made of `seed` bytes, as PKCS#8 PEM.

@@ -118,6 +118,7 @@ pub async fn login(
         let event = json!({ "user_id": user.id, "device_id": device.id, "session_id": session_id });
         trail::record(&mut tx, "auth.new_device", &user.id, event, now).await?;
     }
+    let roles = users::roles(&mut tx, &user.id).await?;
     trail::commit(tx, caps).await?;
     if device.is_new {
         let notice = Notification::render(&user.id, &user.email, Notice::NewDevice, None);
@@ -125,7 +126,7 @@ pub async fn login(
             tracing::warn!(user_id = %user.id, error = %e, "new-device notice not delivered");
         }
     }
-    let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], now)?;
+    let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], &roles, now)?;
     Ok(TokenPair {
         access_token,
         expires_in: tokens.access_ttl.as_secs(),

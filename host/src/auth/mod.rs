@@ -1,10 +1,12 @@
 //! Authentication mechanisms the host owns: password hashing, one-time codes and tokens.
 //! Nothing here decides policy; it only makes and checks secrets.
 
+pub mod access;
 pub mod codes;
 pub mod login;
 pub mod password;
 pub mod refresh;
+pub mod sessions;
 pub mod tokens;
 pub mod trail;
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{login::TokenPair, random_token, sha256_hex, tokens::TokenIssuer, trail};
 use crate::{
     capabilities::Capabilities,
-    store::{self, devices, sessions},
+    store::{self, devices, sessions, users},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +63,10 @@ pub async fn refresh(
     )
     .await?;
     devices::touch_by_session(&mut tx, &token.session_id, now).await?;
+    let roles = users::roles(&mut tx, &token.user_id).await?;
     tx.commit().await?;
-    let (access_token, _) = tokens.issue(&token.user_id, &token.session_id, &["pwd"], now)?;
+    let (access_token, _) =
+        tokens.issue(&token.user_id, &token.session_id, &["pwd"], &roles, now)?;
     Ok(TokenPair {
         access_token,
         expires_in: tokens.access_ttl.as_secs(),

@@ -234,6 +234,7 @@ impl TokenIssuer {
         user_id: &str,
         session_id: &str,
         amr: &[&str],
+        roles: &[String],
         now: i64,
     ) -> anyhow::Result<(String, Claims)> {
         let claims = Claims {
@@ -244,7 +245,7 @@ impl TokenIssuer {
             iat: now,
             exp: now + self.access_ttl.as_secs() as i64,
             amr: amr.iter().map(|s| s.to_string()).collect(),
-            roles: vec!["customer".to_owned()],
+            roles: roles.to_vec(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -305,18 +306,26 @@ mod tests {
         TokenIssuer::new(&Config::embedded().tokens).unwrap()
     }
 
+    fn customer() -> Vec<String> {
+        vec!["customer".to_owned()]
+    }
+
     #[tokio::test]
     async fn an_issued_token_verifies() {
         let issuer = issuer();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let (token, claims) = issuer.issue("u1", "s1", &["pwd"], now).unwrap();
+        let (token, claims) = issuer
+            .issue("u1", "s1", &["pwd"], &customer(), now)
+            .unwrap();
         assert_eq!(issuer.verify(&token).await.unwrap(), claims);
     }
 
     #[tokio::test]
     async fn a_token_from_another_key_is_refused() {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let (token, _) = issuer().issue("u1", "s1", &["pwd"], now).unwrap();
+        let (token, _) = issuer()
+            .issue("u1", "s1", &["pwd"], &customer(), now)
+            .unwrap();
         assert!(issuer().verify(&token).await.is_err());
     }
 
@@ -324,7 +333,9 @@ mod tests {
     async fn an_expired_token_is_refused() {
         let issuer = issuer();
         let long_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
-        let (token, _) = issuer.issue("u1", "s1", &["pwd"], long_ago).unwrap();
+        let (token, _) = issuer
+            .issue("u1", "s1", &["pwd"], &customer(), long_ago)
+            .unwrap();
         assert!(issuer.verify(&token).await.is_err());
     }
 
@@ -333,7 +344,9 @@ mod tests {
         let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
         let issuer = issuer();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let (token, _) = issuer.issue("u1", "s1", &["pwd"], now).unwrap();
+        let (token, _) = issuer
+            .issue("u1", "s1", &["pwd"], &customer(), now)
+            .unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let forged = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
         assert!(issuer.verify(&forged).await.is_err());

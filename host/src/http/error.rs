@@ -49,6 +49,9 @@ pub enum ApiError {
     Forbidden(&'static str, &'static str),
     #[error("not found")]
     NotFound,
+    /// The resource is in a state that does not allow the change.
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("too many attempts")]
     TooManyRequests(Refusal),
     #[error(transparent)]
@@ -131,7 +134,7 @@ impl ApiError {
                 violations: violations.clone(),
                 ..p(
                     "/problems/validation",
-                    "The application breaks onboarding rules",
+                    "The request breaks business rules",
                     StatusCode::UNPROCESSABLE_ENTITY,
                     Some("See `violations` for every rule broken.".into()),
                 )
@@ -159,6 +162,12 @@ impl ApiError {
                 "Not found",
                 StatusCode::NOT_FOUND,
                 None,
+            ),
+            Self::Conflict(detail) => p(
+                "/problems/conflict",
+                "The change conflicts with the resource's state",
+                StatusCode::CONFLICT,
+                Some((*detail).into()),
             ),
             Self::TooManyRequests(Refusal::RateLimited { .. }) => p(
                 "/problems/too-many-requests",

@@ -9,7 +9,10 @@ use axum::{
 };
 
 use super::{AppState, error::ApiError};
-use crate::auth::tokens::Claims;
+use crate::auth::{
+    access::{self, Denied},
+    tokens::Claims,
+};
 
 /// `axum::Json`, but a bad body becomes a problem document instead of plain text.
 #[derive(FromRequest)]
@@ -39,18 +42,16 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be `Bearer <token>`",
             ))?;
-        let claims = state
-            .tokens
-            .verify(token.trim())
-            .await
-            .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired"))?;
-        let live = state
-            .sessions
-            .is_live(&state.caps.db, &claims.sid, state.caps.clock.unix())
-            .await?;
-        if !live {
-            return Err(ApiError::Unauthorized("the session has ended"));
-        }
+        let claims =
+            access::authenticate(state, token.trim())
+                .await
+                .map_err(|denied| match denied {
+                    Denied::SessionEnded => ApiError::Unauthorized("the session has ended"),
+                    Denied::Unavailable(e) => ApiError::from(e),
+                    Denied::Invalid | Denied::Expired => {
+                        ApiError::Unauthorized("the access token is invalid or expired")
+                    }
+                })?;
         Ok(Self(claims))
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): one module per resource, each with its own router; this module
 //! assembles them with the cross-cutting layers.
 
+mod admin;
 mod auth;
 mod dev;
 mod devices;
@@ -13,7 +14,7 @@ mod password;
 mod sessions;
 mod users;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use axum::{
     BoxError, Router,
@@ -29,27 +30,9 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
-use crate::{
-    auth::tokens::TokenIssuer,
-    capabilities::Capabilities,
-    config::Mode,
-    guard::{Guard, SessionGate},
-    notify::DevMailbox,
-    runtime::Runtime,
-};
+pub use crate::app::AppState;
+use crate::config::Mode;
 use error::{ApiError, Problem, problem_response};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub runtime: Arc<Runtime>,
-    pub caps: Arc<Capabilities>,
-    pub tokens: Arc<TokenIssuer>,
-    pub mailbox: Option<Arc<DevMailbox>>,
-    pub guard: Arc<Guard>,
-    pub sessions: Arc<SessionGate>,
-    pub trust_forwarded_for: bool,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-}
 
 /// No request may take longer than this, whatever it waits for.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,6 +42,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
     let mut router = Router::new()
         .merge(health::router())
+        .merge(admin::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(sessions::router())

@@ -19,9 +19,9 @@ use super::{
 use crate::{
     auth::{
         refresh::{self, RefreshError},
-        trail,
+        sessions,
     },
-    store::{self, sessions},
+    store,
 };
 
 pub fn router() -> Router<AppState> {
@@ -68,7 +68,7 @@ async fn logout(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    revoke(&state, &claims.sub, &claims.sid, "logout").await?;
+    sessions::end(&state, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,31 +77,9 @@ async fn end_others(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let now = state.caps.clock.unix();
-    let mut tx = store::begin(&state.caps.db).await?;
-    let ended = sessions::revoke_all_except(&mut tx, &claims.sub, Some(&claims.sid), now).await?;
-    trail::sessions_revoked(&mut tx, &claims.sub, &ended, "ended_by_customer", now).await?;
-    trail::commit(tx, &state.caps).await?;
-    state.sessions.ended(ended.iter().map(String::as_str)).await;
+    let ended =
+        sessions::end_all(&state, &claims.sub, Some(&claims.sid), "ended_by_customer").await?;
     Ok(Json(json!({ "ended": ended.len() })))
-}
-
-/// Ends one session of `user_id` and records why; false when there was none to end.
-async fn revoke(
-    state: &AppState,
-    user_id: &str,
-    session_id: &str,
-    reason: &str,
-) -> Result<bool, ApiError> {
-    let now = state.caps.clock.unix();
-    let mut tx = store::begin(&state.caps.db).await?;
-    if !sessions::revoke(&mut tx, user_id, session_id, now).await? {
-        return Ok(false);
-    }
-    trail::sessions_revoked(&mut tx, user_id, &[session_id.to_owned()], reason, now).await?;
-    trail::commit(tx, &state.caps).await?;
-    state.sessions.ended([session_id]).await;
-    Ok(true)
 }
 
 #[derive(Serialize)]
@@ -120,7 +98,7 @@ async fn list(
     AuthUser(claims): AuthUser,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     let mut conn = state.caps.db.acquire().await?;
-    let live = sessions::list_live(&mut conn, &claims.sub, state.caps.clock.unix()).await?;
+    let live = store::sessions::list_live(&mut conn, &claims.sub, state.caps.clock.unix()).await?;
     Ok(Json(
         live.into_iter()
             .map(|s| SessionView {
@@ -142,7 +120,7 @@ async fn end(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if revoke(&state, &claims.sub, &id, "ended_by_customer").await? {
+    if sessions::end(&state, &claims.sub, &id, "ended_by_customer").await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -151,3 +151,69 @@ pub async fn set_status(
         .rows_affected();
     Ok(updated == 1)
 }
+
+/// Every role the user holds: `customer`, then any granted staff roles in name order.
+pub async fn roles(conn: &mut Connection, id: &str) -> sqlx::Result<Vec<String>> {
+    let granted: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+            .bind(id)
+            .fetch_all(conn)
+            .await?;
+    Ok(std::iter::once("customer".to_owned())
+        .chain(granted)
+        .collect())
+}
+
+/// Grants a staff role; false when the user already held it.
+pub async fn grant_role(
+    conn: &mut Connection,
+    id: &str,
+    role: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, role) DO NOTHING",
+    )
+    .bind(id)
+    .bind(role)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Up to `limit` customers after the `(created_at, id)` cursor, in creation order; only those in
+/// `status` when given.
+pub async fn page(
+    conn: &mut Connection,
+    after: Option<(i64, &str)>,
+    status: Option<UserStatus>,
+    limit: i64,
+) -> sqlx::Result<Vec<User>> {
+    let (after_at, after_id) = after.unwrap_or((i64::MIN, ""));
+    let status_filter = if status.is_some() {
+        "AND status = $4"
+    } else {
+        ""
+    };
+    let query = format!(
+        "SELECT {COLUMNS} FROM users \
+         WHERE (created_at > $1 OR (created_at = $1 AND id > $2)) {status_filter} \
+         ORDER BY created_at, id LIMIT $3"
+    );
+    let mut query = sqlx::query(&query)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(limit);
+    if let Some(status) = status {
+        query = query.bind(status.as_str());
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}

@@ -1,0 +1,138 @@
+//! Service-to-service authentication: each calling service signs a short-lived JWT (EdDSA) with
+//! its own key; usvc trusts the public keys configured in `USVC_GRPC_CALLERS`. An RPC that acts
+//! for a customer also carries the customer's access token in `x-user-token`.
+
+use std::collections::BTreeMap;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tonic::{Request, Status, service::Interceptor};
+
+/// The audience every caller token must name, so no other token of the bank's is accepted.
+pub const AUDIENCE: &str = "usvc-grpc";
+/// Longest lifetime a caller token may claim (exp - iat): a leaked one is soon worthless.
+const MAX_LIFETIME_SECS: i64 = 3600;
+
+/// The authenticated calling service, put in the request's extensions by [`CallerCheck`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+#[derive(Deserialize)]
+struct CallerClaims {
+    iss: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// The trusted callers' verification keys.
+pub struct CallerKeys {
+    keys: BTreeMap<String, DecodingKey>,
+}
+
+impl CallerKeys {
+    pub fn new(callers: &BTreeMap<String, [u8; 32]>) -> Self {
+        let keys = callers
+            .iter()
+            .map(|(name, public)| (name.clone(), DecodingKey::from_ed_der(public)))
+            .collect();
+        Self { keys }
+    }
+
+    /// The service a caller token names, when its signature, audience and times hold.
+    pub fn verify(&self, token: &str) -> Option<Caller> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let name = header.kid?;
+        let key = self.keys.get(&name)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[&name]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
+        validation.leeway = 5;
+        let claims = jsonwebtoken::decode::<CallerClaims>(token, key, &validation)
+            .ok()?
+            .claims;
+        (claims.iss == name && claims.exp - claims.iat <= MAX_LIFETIME_SECS).then_some(Caller(name))
+    }
+}
+
+/// Refuses, before any handler runs, a call without a valid caller token in
+/// `authorization: Bearer …`.
+#[derive(Clone)]
+pub struct CallerCheck(pub std::sync::Arc<CallerKeys>);
+
+impl Interceptor for CallerCheck {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "a caller token is required: `authorization: Bearer <token>`",
+                )
+            })?;
+        let caller = self
+            .0
+            .verify(token.trim())
+            .ok_or_else(|| Status::unauthenticated("the caller token is invalid or expired"))?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// A caller token for `name`, signed with its PKCS#8 PEM key and valid for `ttl_secs`: what a
+/// calling service sends (and what `usvc callers token` prints for grpcurl).
+pub fn mint(name: &str, key_pem: &str, ttl_secs: i64, now: i64) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        (1..=MAX_LIFETIME_SECS).contains(&ttl_secs),
+        "a caller token lives 1 to {MAX_LIFETIME_SECS} seconds"
+    );
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    let der = ed25519_dalek::SigningKey::from_pkcs8_pem(key_pem)?.to_pkcs8_der()?;
+    let key = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
+    let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
+    header.kid = Some(name.to_owned());
+    let claims = serde_json::json!({
+        "iss": name, "aud": AUDIENCE, "iat": now, "exp": now + ttl_secs,
+    });
+    Ok(jsonwebtoken::encode(&header, &claims, &key)?)
+}
+
+/// The `USVC_GRPC_CALLERS` value naming the public half of a PKCS#8 PEM key.
+pub fn public_key(key_pem: &str) -> anyhow::Result<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(key_pem)?;
+    Ok(URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_token_verifies_for_its_caller_only() {
+        let pem = crate::auth::tokens::generate_pem().unwrap();
+        let public = public_key(&pem).unwrap();
+        let callers = crate::config::Config::from_vars([(
+            "USVC_GRPC_CALLERS".to_owned(),
+            format!("ledger={public}"),
+        )])
+        .unwrap()
+        .grpc_callers;
+        let keys = CallerKeys::new(&callers);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let token = mint("ledger", &pem, 60, now).unwrap();
+        assert_eq!(keys.verify(&token), Some(Caller("ledger".to_owned())));
+        assert_eq!(keys.verify(&mint("gateway", &pem, 60, now).unwrap()), None);
+        assert_eq!(
+            keys.verify(&mint("ledger", &pem, 60, now - 600).unwrap()),
+            None
+        );
+        assert!(mint("ledger", &pem, 7200, now).is_err());
+    }
+}

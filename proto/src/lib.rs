@@ -1,0 +1,11 @@
+//! Generated gRPC code for usvc's contracts: `usvc.v1` (served) and the bank services usvc calls.
+
+/// The services usvc serves, on its gRPC port.
+pub mod usvc {
+    pub mod v1 {
+        tonic::include_proto!("usvc.v1");
+    }
+}
+
+/// Every message and service above, encoded for the gRPC reflection service.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
