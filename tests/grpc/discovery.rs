@@ -83,5 +83,32 @@ async fn reflection_lists_the_services(backend: Backend) {
 
 backends!(
     health_reports_every_service_serving,
-    reflection_lists_the_services
+    reflection_lists_the_services,
+    calls_are_counted_by_method_and_code
 );
+
+async fn calls_are_counted_by_method_and_code(backend: Backend) {
+    let app = spawn(backend).await;
+    let grpc = Grpc::connect(&app).await;
+    let request = usvc_proto::usvc::v1::ValidateTokenRequest {
+        access_token: "nonsense".to_owned(),
+    };
+    let refused = grpc.auth().validate_token(grpc.call(request)).await;
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted = metrics.lines().any(|line| {
+        line.starts_with("usvc_grpc_requests_total{")
+            && line.contains(r#"method="/usvc.v1.AuthService/ValidateToken""#)
+            && line.contains(r#"code="Unauthenticated""#)
+    });
+    assert!(counted, "{metrics}");
+    assert!(metrics.contains("usvc_grpc_request_duration_seconds"));
+}

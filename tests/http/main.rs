@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real application on a random port, against SQLite and against
 //! PostgreSQL, through its front door.
 
+mod admin;
 mod devices;
 mod errors;
 mod events;

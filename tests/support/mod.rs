@@ -316,6 +316,24 @@ impl TestApp {
         Reply::read(request.send().await.expect("request")).await
     }
 
+    /// Any method, an optional bearer token and an optional JSON body.
+    pub async fn request_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::read(request.send().await.expect("request")).await
+    }
+
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
         let mut request = self.http.get(self.url(path));
         if let Some(token) = bearer {

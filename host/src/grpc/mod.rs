@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod callers;
+mod metrics;
 mod status;
 mod users;
 
@@ -61,6 +62,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "usvc gRPC listening");
     tonic::transport::Server::builder()
+        .layer(metrics::CallMetricsLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await?;
