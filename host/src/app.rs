@@ -35,6 +35,7 @@ pub struct AppState {
 
 pub struct Application {
     listener: TcpListener,
+    components_dir: std::path::PathBuf,
     router: axum::Router,
     grpc_listener: TcpListener,
     grpc_routes: tonic::service::Routes,
@@ -83,13 +84,27 @@ impl Application {
         if let Some(mailbox) = &mailbox {
             notifiers.push(mailbox.clone());
         }
-        let caps = Arc::new(Capabilities::new(
-            db.clone(),
-            clock.clone(),
-            PasswordHasher::new(&config.password_hashing)?,
-            Arc::new(Fanout(notifiers)),
-            &config.component_settings,
-        ));
+        let shared = Arc::new(match &config.redis_url {
+            Some(url) => Shared::redis(url, &config.redis_prefix)?,
+            None => Shared::in_memory(),
+        });
+        let secrets_key = config.secrets_key.unwrap_or_else(|| {
+            tracing::warn!(
+                "no USVC_SECRETS_KEY: secrets at rest are sealed with the public development key"
+            );
+            crate::secrets::DEVELOPMENT_KEY
+        });
+        let caps = Arc::new(
+            Capabilities::new(
+                db.clone(),
+                clock.clone(),
+                PasswordHasher::new(&config.password_hashing)?,
+                Arc::new(Fanout(notifiers)),
+                &config.component_settings,
+            )
+            .with_kv(shared.clone())
+            .with_secrets_key(&secrets_key),
+        );
         let events = EventBus::default();
         let broker = config
             .amqp_url
@@ -102,10 +117,6 @@ impl Application {
             clock,
             caps.outbox_committed.clone(),
         );
-        let shared = Arc::new(match &config.redis_url {
-            Some(url) => Shared::redis(url, &config.redis_prefix)?,
-            None => Shared::in_memory(),
-        });
         let state = AppState {
             runtime: Arc::new(runtime),
             caps,
@@ -132,6 +143,7 @@ impl Application {
             .with_context(|| format!("binding {}", config.grpc_addr))?;
         Ok(Self {
             listener,
+            components_dir: config.components_dir.clone(),
             router,
             grpc_listener,
             grpc_routes,
@@ -172,6 +184,10 @@ impl Application {
             }
         };
         let relay = tokio::spawn(self.relay.run());
+        let watcher = tokio::spawn(crate::runtime::watch::watch(
+            self.state.runtime.clone(),
+            self.components_dir.clone(),
+        ));
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,
@@ -184,6 +200,7 @@ impl Application {
             .with_graceful_shutdown(until_stopped())
             .await;
         relay.abort();
+        watcher.abort();
         let grpc = grpc.await.context("the gRPC server task")?;
         served.context("serving HTTP")?;
         grpc.context("serving gRPC")

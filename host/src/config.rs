@@ -45,6 +45,9 @@ pub struct Config {
     pub amqp_url: Option<String>,
     /// The topic exchange events are published to.
     pub amqp_exchange: String,
+    /// AES-256 key sealing secrets at rest (`USVC_SECRETS_KEY`, base64); a public development
+    /// key when absent, refused in production.
+    pub secrets_key: Option<[u8; 32]>,
 }
 
 /// `name=<base64url Ed25519 public key>` pairs, comma-separated.
@@ -225,6 +228,7 @@ impl Config {
             trust_forwarded_for: false,
             amqp_url: None,
             amqp_exchange: "usvc.events".to_owned(),
+            secrets_key: None,
         }
     }
 
@@ -242,6 +246,9 @@ impl Config {
         }
         if config.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
             bail!("USVC_JWT_SIGNING_KEY is required in production mode");
+        }
+        if config.mode == Mode::Production && config.secrets_key.is_none() {
+            bail!("USVC_SECRETS_KEY is required in production mode");
         }
         Ok(config)
     }
@@ -286,6 +293,15 @@ impl Config {
             "USVC_REDIS_PREFIX" => self.redis_prefix = value,
             "AMQP_URL" => self.amqp_url = Some(value).filter(|v| !v.is_empty()),
             "USVC_AMQP_EXCHANGE" => self.amqp_exchange = value,
+            "USVC_SECRETS_KEY" => {
+                use base64::{Engine, engine::general_purpose::STANDARD};
+                let key = STANDARD
+                    .decode(value.trim())
+                    .context("expected 32 bytes in standard base64 (`openssl rand -base64 32`)")?;
+                self.secrets_key = Some(key.try_into().map_err(|_| {
+                    anyhow::anyhow!("expected 32 bytes (`openssl rand -base64 32`)")
+                })?);
+            }
             "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,

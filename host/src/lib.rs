@@ -13,5 +13,6 @@ pub mod guard;
 pub mod http;
 pub mod notify;
 pub mod runtime;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;

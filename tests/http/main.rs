@@ -7,6 +7,7 @@ mod errors;
 mod events;
 mod guard;
 mod keys;
+mod mfa;
 mod onboarding;
 mod operations;
 mod password;

@@ -28,6 +28,9 @@ use usvc::{
 };
 
 pub use usvc::notify::Notice;
+pub use usvc::runtime::mfa::{
+    LoginContext, LoginRequirement, Method, SensitiveAction, TotpEnrolment, Verification,
+};
 pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
 pub use usvc::store::outbox::Event;
 pub use usvc::store::users::{User, UserStatus};
@@ -85,6 +88,14 @@ impl TestKitBuilder {
     pub fn setting(mut self, key: &str, value: &str) -> Self {
         self.settings.retain(|(k, _)| k != key);
         self.settings.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Loads an `mfa` component (default file `mfa.wasm`) instead of an onboarding one, with
+    /// no settings.
+    pub fn mfa(mut self) -> Self {
+        self.kind = ComponentKind::Mfa;
+        self.settings.clear();
         self
     }
 
@@ -265,5 +276,63 @@ impl TestKit {
     /// Moves the fixed clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
+    }
+
+    /// The fixed clock's time, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        use usvc::clock::Clock;
+        self.clock.unix()
+    }
+
+    /// The runtime with the component loaded, for calls the kit has no helper for (the `mfa`
+    /// calls are `Runtime::mfa_*`).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The capabilities the component's calls are given.
+    pub fn caps(&self) -> &Arc<Capabilities> {
+        &self.caps
+    }
+
+    /// An active customer with this address, written directly (no onboarding component
+    /// involved); returns the id.
+    pub async fn active_customer(&self, email: &str) -> String {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        let new = users::NewUser {
+            email: email.to_owned(),
+            legal_name: "Test Customer".to_owned(),
+            date_of_birth: "1990-01-01".to_owned(),
+            country_of_residence: "GB".to_owned(),
+            phone: None,
+        };
+        let now = self.now();
+        let user = users::create(&mut conn, &new, now)
+            .await
+            .expect("creating a customer")
+            .expect("a new address");
+        users::set_status(&mut conn, &user.id, UserStatus::Active, now)
+            .await
+            .expect("activating");
+        user.id
+    }
+
+    /// The ids of the customer's second factors, oldest first.
+    pub async fn factor_ids(&self, user_id: &str) -> Vec<String> {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        usvc::store::factors::list(&mut conn, user_id)
+            .await
+            .expect("listing factors")
+            .into_iter()
+            .map(|f| f.id)
+            .collect()
+    }
+
+    /// Every audit record about `user_id`, oldest first.
+    pub async fn audit(&self, user_id: &str) -> Vec<usvc::store::audit::AuditEvent> {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        usvc::store::audit::for_user(&mut conn, user_id)
+            .await
+            .expect("reading the trail")
     }
 }

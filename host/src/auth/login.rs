@@ -1,17 +1,24 @@
-//! Password login: checks the password, opens a session and issues the token pair. Every
-//! outcome for a known customer is published (`auth.login_succeeded`, `auth.login_failed`).
+//! Password login: checks the password, asks the mfa policy whether a second factor is needed,
+//! and opens a session with its token pair (now, or once the challenge is met, in
+//! `second_factor`). Every outcome for a known customer is published (`auth.login_succeeded`,
+//! `auth.login_failed`).
 
 use serde_json::json;
 
 use crate::{
-    auth::{random_token, sha256_hex, tokens::TokenIssuer, trail},
+    app::AppState,
+    auth::{random_token, second_factor, sha256_hex, trail},
     capabilities::Capabilities,
     notify::{Notice, Notification},
+    runtime::{
+        CallError,
+        mfa::{LoginRequirement, Method},
+    },
     store::{
         self, Transaction, credentials,
         devices::{self, NewDevice},
         sessions,
-        users::{self, UserStatus},
+        users::{self, User, UserStatus},
     },
 };
 
@@ -35,6 +42,12 @@ pub struct Origin<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
+    /// The mfa policy requires a second factor this customer has not enrolled.
+    #[error("a second factor must be enrolled first")]
+    SecondFactorNotEnrolled,
+    /// The mfa component is not loaded (or failed) and the customer has second factors.
+    #[error(transparent)]
+    Policy(#[from] CallError),
     /// Unknown email or wrong password: deliberately one error. Carries the customer's id when
     /// the address is known, for the audit trail only.
     #[error("invalid credentials")]
@@ -53,15 +66,30 @@ impl From<sqlx::Error> for LoginError {
     }
 }
 
-/// Checks the password and opens a session on the device the login comes from. A device not
-/// seen before is recorded, published (`auth.new_device`) and the customer told.
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// A session is open.
+    Tokens(TokenPair),
+    /// The mfa policy asks for a second factor: `POST /v1/auth/mfa/verify` with the challenge
+    /// token completes the login.
+    SecondFactorRequired {
+        challenge_token: String,
+        methods: Vec<Method>,
+        expires_in: u64,
+    },
+}
+
+/// Checks the password; then, as the mfa policy decides, opens a session on the device the
+/// login comes from or starts a second-factor challenge. A device not seen before is recorded,
+/// published (`auth.new_device`) and the customer told when its session opens.
 pub async fn login(
-    caps: &Capabilities,
-    tokens: &TokenIssuer,
+    state: &AppState,
     email: &str,
     password: String,
     origin: Origin<'_>,
-) -> Result<TokenPair, LoginError> {
+) -> Result<LoginOutcome, LoginError> {
+    let caps = &state.caps;
     let (db, hasher) = (&caps.db, &caps.passwords);
     let email = email.trim().to_lowercase();
     let mut conn = db.acquire().await?;
@@ -99,11 +127,49 @@ pub async fn login(
         return Err(error);
     }
 
+    match second_factor::requirement(state, &user.id, &origin, now).await? {
+        LoginRequirement::None => {
+            let pair = open_session(state, &user, &origin, None, now).await?;
+            Ok(LoginOutcome::Tokens(pair))
+        }
+        LoginRequirement::EnrolmentRequired => {
+            record_failure(caps, &user.id, "second_factor_not_enrolled", now).await?;
+            Err(LoginError::SecondFactorNotEnrolled)
+        }
+        LoginRequirement::Challenge(methods) => {
+            let challenge_token =
+                second_factor::open_challenge(state, &user.id, &origin, &methods, now).await?;
+            Ok(LoginOutcome::SecondFactorRequired {
+                challenge_token,
+                methods,
+                expires_in: second_factor::CHALLENGE_TTL.as_secs(),
+            })
+        }
+    }
+}
+
+/// Opens a session for `user` on the device `origin` names (or a new one) and issues its token
+/// pair. `second_factor` is the method that completed a challenge, if one did.
+pub(crate) async fn open_session(
+    state: &AppState,
+    user: &User,
+    origin: &Origin<'_>,
+    second_factor: Option<Method>,
+    now: i64,
+) -> Result<TokenPair, LoginError> {
+    let (caps, tokens) = (&state.caps, &state.tokens);
+    let amr: Vec<&str> = match second_factor {
+        None => vec!["pwd"],
+        Some(method) => vec!["pwd", "mfa", method.amr()],
+    };
     let refresh_token = random_token();
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
-    let mut tx = store::begin(db).await?;
-    let device = recognise(&mut tx, &user.id, &origin, now).await?;
+    let mut tx = store::begin(&caps.db).await?;
+    let device = recognise(&mut tx, &user.id, origin, now).await?;
     let session_id = sessions::create(&mut tx, &user.id, &device.id, now, refresh_expires).await?;
+    if second_factor.is_some() {
+        sessions::mark_second_factor(&mut tx, &session_id, now).await?;
+    }
     sessions::add_refresh_token(
         &mut tx,
         &session_id,
@@ -112,7 +178,7 @@ pub async fn login(
         refresh_expires,
     )
     .await?;
-    let event = json!({ "user_id": user.id, "session_id": session_id, "amr": ["pwd"] });
+    let event = json!({ "user_id": user.id, "session_id": session_id, "amr": amr });
     trail::record(&mut tx, "auth.login_succeeded", &user.id, event, now).await?;
     if device.is_new {
         let event = json!({ "user_id": user.id, "device_id": device.id, "session_id": session_id });
@@ -126,7 +192,7 @@ pub async fn login(
             tracing::warn!(user_id = %user.id, error = %e, "new-device notice not delivered");
         }
     }
-    let (access_token, _) = tokens.issue(&user.id, &session_id, &["pwd"], &roles, now)?;
+    let (access_token, _) = tokens.issue(&user.id, &session_id, &amr, &roles, now)?;
     Ok(TokenPair {
         access_token,
         expires_in: tokens.access_ttl.as_secs(),

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod login;
 pub mod password;
 pub mod refresh;
+pub mod second_factor;
 pub mod sessions;
 pub mod tokens;
 pub mod trail;

@@ -64,9 +64,13 @@ pub async fn refresh(
     .await?;
     devices::touch_by_session(&mut tx, &token.session_id, now).await?;
     let roles = users::roles(&mut tx, &token.user_id).await?;
+    // A session that met a second factor keeps saying so in every access token it gets.
+    let amr: &[&str] = match sessions::second_factor_at(&mut tx, &token.session_id).await? {
+        Some(_) => &["pwd", "mfa"],
+        None => &["pwd"],
+    };
     tx.commit().await?;
-    let (access_token, _) =
-        tokens.issue(&token.user_id, &token.session_id, &["pwd"], &roles, now)?;
+    let (access_token, _) = tokens.issue(&token.user_id, &token.session_id, amr, &roles, now)?;
     Ok(TokenPair {
         access_token,
         expires_in: tokens.access_ttl.as_secs(),

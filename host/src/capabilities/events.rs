@@ -6,7 +6,7 @@ use crate::store::outbox;
 use super::failed;
 
 /// `user.registered`, `auth.login_succeeded`: dotted, lower case, underscores within a word.
-fn is_event_type(s: &str) -> bool {
+pub(super) fn is_event_type(s: &str) -> bool {
     let mut parts = s.split('.');
     s.len() <= 100
         && parts.clone().count() >= 2

@@ -3,10 +3,13 @@
 //! domain-level (find a customer, set a password), never raw SQL; every write joins the call's
 //! unit of work. An infrastructure failure traps the call with [`CapabilityFailure`].
 
+mod audit;
 mod clock;
 mod credentials;
 mod crypto;
 mod events;
+pub mod factors;
+mod kv;
 mod logging;
 mod notify;
 mod users;
@@ -16,7 +19,12 @@ use std::{collections::BTreeMap, sync::Arc};
 use wasmtime_wasi_config::WasiConfigVariables;
 
 use crate::{
-    auth::password::PasswordHasher, clock::Clock, notify::Notifier, runtime::ComponentKind,
+    auth::password::PasswordHasher,
+    clock::Clock,
+    guard::Shared,
+    notify::Notifier,
+    runtime::ComponentKind,
+    secrets::{DEVELOPMENT_KEY, SecretBox},
     store::Database,
 };
 
@@ -28,6 +36,10 @@ pub struct Capabilities {
     pub notifier: Arc<dyn Notifier>,
     /// Rung after a unit of work commits, so the outbox relay delivers without waiting to poll.
     pub outbox_committed: Arc<tokio::sync::Notify>,
+    /// The `kv` capability's store (shared with the guard): Redis or this process's memory.
+    pub kv: Arc<Shared>,
+    /// Seals the secrets the host must read back (TOTP secrets).
+    pub secrets: Arc<SecretBox>,
     settings: BTreeMap<ComponentKind, Arc<WasiConfigVariables>>,
 }
 
@@ -55,8 +67,22 @@ impl Capabilities {
             passwords,
             notifier,
             outbox_committed: Arc::default(),
+            kv: Arc::new(Shared::in_memory()),
+            secrets: Arc::new(SecretBox::new(&DEVELOPMENT_KEY)),
             settings,
         }
+    }
+
+    /// The `kv` store, instead of this process's memory.
+    pub fn with_kv(mut self, kv: Arc<Shared>) -> Self {
+        self.kv = kv;
+        self
+    }
+
+    /// The key secrets are sealed with, instead of the development key.
+    pub fn with_secrets_key(mut self, key: &[u8; 32]) -> Self {
+        self.secrets = Arc::new(SecretBox::new(key));
+        self
     }
 
     /// The `wasi:config` settings a `kind` component sees.

@@ -11,11 +11,14 @@ use super::{
 };
 use crate::{
     auth::{
-        login::{self, LoginError, Origin, TokenPair},
+        login::{self, LoginError, LoginOutcome, Origin, TokenPair},
         trail,
     },
     guard::{Action, Guard},
-    runtime::onboarding::{Application, Confirmation},
+    runtime::{
+        mfa::Method,
+        onboarding::{Application, Confirmation},
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -138,7 +141,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     UserAgent(user_agent): UserAgent,
     ApiJson(request): ApiJson<Login>,
-) -> Result<Json<Tokens>, ApiError> {
+) -> Result<Json<LoginAnswer>, ApiError> {
     let account = Guard::account_key(&request.email);
     state.guard.admit(Action::Login, ip, Some(&account)).await?;
     let origin = Origin {
@@ -146,22 +149,21 @@ async fn login(
         user_agent: &user_agent,
         device_token: request.device_token.as_deref(),
     };
-    let outcome = login::login(
-        &state.caps,
-        &state.tokens,
-        &request.email,
-        request.password,
-        origin,
-    )
-    .await;
+    let outcome = login::login(&state, &request.email, request.password, origin).await;
     let label = match &outcome {
-        Ok(_) => "succeeded",
+        Ok(LoginOutcome::Tokens(_)) => "succeeded",
+        Ok(LoginOutcome::SecondFactorRequired { .. }) => "second_factor_required",
         Err(LoginError::InvalidCredentials(_)) => "invalid_credentials",
-        Err(LoginError::EmailNotVerified | LoginError::AccountUnavailable(_)) => "refused",
-        Err(LoginError::Internal(_)) => "error",
+        Err(
+            LoginError::EmailNotVerified
+            | LoginError::AccountUnavailable(_)
+            | LoginError::SecondFactorNotEnrolled,
+        ) => "refused",
+        Err(LoginError::Internal(_) | LoginError::Policy(_)) => "error",
     };
     metrics::counter!("usvc_logins_total", "outcome" => label).increment(1);
     match &outcome {
+        // The password was right: failed attempts stop counting, whatever follows.
         Ok(_) => state.guard.login_succeeded(&account).await,
         Err(LoginError::InvalidCredentials(user_id)) => {
             if state.guard.login_failed(&account).await {
@@ -170,21 +172,60 @@ async fn login(
         }
         Err(_) => {}
     }
-    let pair = outcome.map_err(|e| match e {
-        LoginError::InvalidCredentials(_) => {
-            ApiError::Unauthorized("the email or password is wrong")
+    match outcome.map_err(ApiError::from)? {
+        LoginOutcome::Tokens(pair) => Ok(Json(LoginAnswer::Tokens(Tokens::from(pair)))),
+        LoginOutcome::SecondFactorRequired {
+            challenge_token,
+            methods,
+            expires_in,
+        } => Ok(Json(LoginAnswer::SecondFactor(SecondFactorRequired {
+            mfa_required: true,
+            challenge_token,
+            methods,
+            expires_in,
+        }))),
+    }
+}
+
+/// The answer to a right password: tokens, or a second-factor challenge.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum LoginAnswer {
+    Tokens(Tokens),
+    SecondFactor(SecondFactorRequired),
+}
+
+#[derive(Serialize)]
+pub(super) struct SecondFactorRequired {
+    mfa_required: bool,
+    /// Send it with the code to `POST /v1/auth/mfa/verify`.
+    challenge_token: String,
+    methods: Vec<Method>,
+    expires_in: u64,
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidCredentials(_) => {
+                ApiError::Unauthorized("the email or password is wrong")
+            }
+            LoginError::EmailNotVerified => ApiError::Forbidden(
+                "/problems/email-not-verified",
+                "Confirm your email address before logging in.",
+            ),
+            LoginError::AccountUnavailable(_) => ApiError::Forbidden(
+                "/problems/account-unavailable",
+                "This account cannot log in.",
+            ),
+            LoginError::SecondFactorNotEnrolled => ApiError::Forbidden(
+                "/problems/second-factor-enrolment-required",
+                "This account must enrol a second factor before it can log in; ask an administrator.",
+            ),
+            LoginError::Policy(e) => ApiError::Component(e),
+            LoginError::Internal(e) => ApiError::Internal(e),
         }
-        LoginError::EmailNotVerified => ApiError::Forbidden(
-            "/problems/email-not-verified",
-            "Confirm your email address before logging in.",
-        ),
-        LoginError::AccountUnavailable(_) => ApiError::Forbidden(
-            "/problems/account-unavailable",
-            "This account cannot log in.",
-        ),
-        LoginError::Internal(e) => ApiError::Internal(e),
-    })?;
-    Ok(Json(Tokens::from(pair)))
+    }
 }
 
 /// Records that repeated failures locked an account (for a known customer; an unknown address

@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod keys;
 mod metrics;
+mod mfa;
 mod password;
 mod sessions;
 mod users;
@@ -49,7 +50,8 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(devices::router())
         .merge(password::router())
         .merge(keys::router())
-        .merge(metrics::router());
+        .merge(metrics::router())
+        .merge(mfa::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }

@@ -13,9 +13,10 @@ use super::{
     extract::{ApiJson, AuthUser, ClientIp},
 };
 use crate::{
-    auth::{random_token, sha256_hex, trail},
+    auth::{random_token, second_factor, sha256_hex, trail},
     guard::{Action, Guard},
     notify::{Notice, Notification},
+    runtime::mfa::SensitiveAction,
     store::{self, credentials, password_resets, sessions, users},
 };
 
@@ -41,6 +42,7 @@ async fn change(
     AuthUser(claims): AuthUser,
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
+    second_factor::require_fresh(&state, &claims, SensitiveAction::ChangePassword).await?;
     let mut conn = state.caps.db.acquire().await?;
     let user = users::get(&mut conn, &claims.sub)
         .await?

@@ -25,3 +25,23 @@ pub mod onboarding {
         },
     });
 }
+
+pub mod mfa {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "usvc:host/mfa",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "usvc:host/types": super::usvc::host::types,
+            "usvc:host/users": super::usvc::host::users,
+            "usvc:host/factors": super::usvc::host::factors,
+            "usvc:host/kv": super::usvc::host::kv,
+            "usvc:host/events": super::usvc::host::events,
+            "usvc:host/audit": super::usvc::host::audit,
+            "usvc:host/clock": super::usvc::host::clock,
+            "wasi:config/store": super::wasi::config::store,
+            "wasi:logging/logging": super::wasi::logging::logging,
+        },
+    });
+}

@@ -4,8 +4,10 @@
 
 pub mod bindings;
 mod call;
+pub mod mfa;
 pub mod onboarding;
 mod registry;
+pub mod watch;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 

@@ -72,7 +72,9 @@ impl Runtime {
                 Result::is_ok,
                 |store, component| {
                     Box::pin(async move {
-                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let Prepared::Onboarding(pre) = &component.prepared else {
+                            wasmtime::bail!("the active onboarding component is of another kind");
+                        };
                         let instance = pre.instantiate_async(&mut *store).await?;
                         let outcome = instance
                             .usvc_host_registration()
@@ -113,7 +115,9 @@ impl Runtime {
                 |_| true,
                 |store, component| {
                     Box::pin(async move {
-                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let Prepared::Onboarding(pre) = &component.prepared else {
+                            wasmtime::bail!("the active onboarding component is of another kind");
+                        };
                         let instance = pre.instantiate_async(&mut *store).await?;
                         instance
                             .usvc_host_registration()
@@ -145,7 +149,9 @@ impl Runtime {
                 |_| true,
                 |store, component| {
                     Box::pin(async move {
-                        let Prepared::Onboarding(pre) = &component.prepared;
+                        let Prepared::Onboarding(pre) = &component.prepared else {
+                            wasmtime::bail!("the active onboarding component is of another kind");
+                        };
                         let instance = pre.instantiate_async(&mut *store).await?;
                         instance
                             .usvc_host_registration()

@@ -16,14 +16,16 @@ use super::{bindings, call::CallState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ComponentKind {
     Onboarding,
+    Mfa,
 }
 
 impl ComponentKind {
-    pub const ALL: [ComponentKind; 1] = [ComponentKind::Onboarding];
+    pub const ALL: [ComponentKind; 2] = [ComponentKind::Onboarding, ComponentKind::Mfa];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Onboarding => "onboarding",
+            Self::Mfa => "mfa",
         }
     }
 
@@ -49,6 +51,7 @@ pub struct LoadedComponent {
 
 pub(crate) enum Prepared {
     Onboarding(bindings::onboarding::OnboardingPre<CallState>),
+    Mfa(bindings::mfa::MfaPre<CallState>),
 }
 
 pub struct Registry {
@@ -80,15 +83,19 @@ impl Registry {
                 format!("{kind}: the component imports something its world does not grant"),
             )
         })?;
+        let no_export = |e| {
+            explain(
+                e,
+                format!("{kind}: the component does not export its world's interface"),
+            )
+        };
         let prepared = match kind {
             ComponentKind::Onboarding => Prepared::Onboarding(
-                bindings::onboarding::OnboardingPre::new(pre).map_err(|e| {
-                    explain(
-                        e,
-                        format!("{kind}: the component does not export its world's interface"),
-                    )
-                })?,
+                bindings::onboarding::OnboardingPre::new(pre).map_err(no_export)?,
             ),
+            ComponentKind::Mfa => {
+                Prepared::Mfa(bindings::mfa::MfaPre::new(pre).map_err(no_export)?)
+            }
         };
         Ok(LoadedComponent {
             kind,
@@ -146,11 +153,21 @@ fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<Cal
             caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::notify::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            wasmtime_wasi_config::add_to_linker(&mut linker, |s: &mut CallState| {
-                wasmtime_wasi_config::WasiConfig::from(&*s.settings)
-            })?;
+        }
+        ComponentKind::Mfa => {
+            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::factors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::audit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         }
     }
+    // Every kind may log and read its own settings.
+    bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    wasmtime_wasi_config::add_to_linker(&mut linker, |s: &mut CallState| {
+        wasmtime_wasi_config::WasiConfig::from(&*s.settings)
+    })?;
     Ok(linker)
 }

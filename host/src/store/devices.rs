@@ -187,3 +187,18 @@ mod tests {
         assert_eq!(name_from_user_agent(""), "Unknown device");
     }
 }
+
+/// Whether the customer has a device whose token hashes to `token_hash` (nothing is touched).
+pub async fn is_known(
+    conn: &mut Connection,
+    user_id: &str,
+    token_hash: &str,
+) -> sqlx::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM devices WHERE user_id = $1 AND token_hash = $2")
+            .bind(user_id)
+            .bind(token_hash)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}

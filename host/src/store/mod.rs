@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod devices;
+pub mod factors;
 pub mod outbox;
 pub mod password_resets;
 pub mod sessions;

@@ -70,3 +70,13 @@ pub async fn spend(
     }
     Ok(user_id)
 }
+
+/// When the customer last reset their password with a token, if ever.
+pub async fn last_reset_at(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MAX(used_at) FROM password_reset_tokens WHERE user_id = $1 AND used_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}

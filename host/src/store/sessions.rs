@@ -217,3 +217,30 @@ pub async fn revoke_by_device(
     .map(|row| row.try_get::<String, _>("id"))
     .collect()
 }
+
+/// Records that the session completed a second factor now (a login challenge or a step-up).
+pub async fn mark_second_factor(
+    conn: &mut Connection,
+    session_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET second_factor_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// When the session last completed a second factor, if ever.
+pub async fn second_factor_at(
+    conn: &mut Connection,
+    session_id: &str,
+) -> sqlx::Result<Option<i64>> {
+    let at: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT second_factor_at FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(at.flatten())
+}

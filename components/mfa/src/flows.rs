@@ -1,0 +1,308 @@
+//! The exported calls, carried out through the host's capabilities: the policy decides, the
+//! host's `factors` capability matches codes, `kv` counts attempts and remembers spent steps,
+//! and every outcome is published and audited.
+
+use serde_json::json;
+
+use crate::exports::usvc::host::second_factor::{
+    LoginContext, LoginRequirement, Method, SensitiveAction, Verification,
+};
+use crate::log;
+use crate::policy::{self, LoginFacts, Requirement};
+use crate::settings;
+use crate::usvc::host::factors::{self, TotpEnrolment};
+use crate::usvc::host::types::Violation;
+use crate::usvc::host::{audit, clock, events, kv};
+
+/// TOTP codes are accepted one step either side of now (RFC 6238's recommendation).
+const SKEW: u8 = 1;
+/// Long enough to outlive every step a code can still match (now ± one 30-second step).
+const SPENT_STEP_TTL: u32 = 300;
+const CHALLENGE_TTL: u32 = 900;
+const STAFF_ROLES: [&str; 3] = ["admin", "compliance", "support"];
+
+pub fn login_requirement(context: &LoginContext) -> LoginRequirement {
+    let settings = settings::load();
+    let facts = LoginFacts {
+        enrolled: active_totp(&context.user).is_some(),
+        recovery_codes_left: factors::recovery_codes_left(&context.user),
+        staff: context
+            .roles
+            .iter()
+            .any(|r| STAFF_ROLES.contains(&r.as_str())),
+        new_device: context.new_device,
+        since_reset: context.password_reset_at.map(|at| clock::now() - at),
+        risk: context.risk,
+    };
+    match policy::requirement(&facts, &settings) {
+        Requirement::None => LoginRequirement::None,
+        Requirement::EnrolmentRequired => {
+            log::info(&format!(
+                "user {}: staff login refused until a second factor is enrolled",
+                context.user
+            ));
+            LoginRequirement::EnrolmentRequired
+        }
+        Requirement::Challenge(methods) => LoginRequirement::Challenge(
+            methods
+                .into_iter()
+                .map(|m| match m {
+                    policy::Method::Totp => Method::Totp,
+                    policy::Method::RecoveryCode => Method::RecoveryCode,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Checks a code for a login challenge (`challenge` given) or a step-up (`None`).
+pub fn verify(user: &str, challenge: Option<&str>, method: Method, code: &str) -> Verification {
+    let settings = settings::load();
+    let purpose = if challenge.is_some() {
+        "login"
+    } else {
+        "step_up"
+    };
+    let method_name = match method {
+        Method::Totp => "totp",
+        Method::RecoveryCode => "recovery_code",
+    };
+    // The lock holds until the time it names (by the host's clock, so a test clock can move past it).
+    let locked_until = kv::get(&locked_key(user)).and_then(|v| v.parse::<i64>().ok());
+    if locked_until.is_some_and(|until| until > clock::now()) {
+        record_failure(user, purpose, method_name, "locked");
+        return Verification::Locked;
+    }
+    if let Some(challenge) = challenge {
+        let attempts = kv::increment(&format!("challenge:{challenge}:attempts"), CHALLENGE_TTL);
+        if policy::challenge_dead(attempts, &settings) {
+            record_failure(user, purpose, method_name, "challenge_dead");
+            return Verification::ChallengeDead;
+        }
+    }
+    let code = code.trim();
+    let outcome = match method {
+        Method::Totp => match active_totp(user) {
+            None => Verification::Rejected,
+            Some(factor_id) => match factors::match_totp(user, &factor_id, code, SKEW) {
+                None => Verification::Rejected,
+                Some(step) => spend_step(&factor_id, step),
+            },
+        },
+        Method::RecoveryCode => {
+            if factors::spend_recovery_code(user, code) {
+                let left = factors::recovery_codes_left(user);
+                record(
+                    "mfa.recovery_code_used",
+                    user,
+                    json!({ "user_id": user, "left": left }),
+                );
+                Verification::Accepted
+            } else {
+                Verification::Rejected
+            }
+        }
+    };
+    match outcome {
+        Verification::Accepted => {
+            kv::delete(&failures_key(user));
+            record(
+                "mfa.challenge_passed",
+                user,
+                json!({ "user_id": user, "method": method_name, "purpose": purpose }),
+            );
+        }
+        Verification::Rejected | Verification::Replayed => {
+            let reason = if outcome == Verification::Replayed {
+                "replayed"
+            } else {
+                "rejected"
+            };
+            record_failure(user, purpose, method_name, reason);
+            let failures = kv::increment(&failures_key(user), settings.lock_secs);
+            if policy::locks(failures, &settings) {
+                let until = clock::now() + i64::from(settings.lock_secs);
+                kv::set(&locked_key(user), &until.to_string(), settings.lock_secs);
+                kv::delete(&failures_key(user));
+                log::warn(&format!(
+                    "user {user}: second factors locked after {failures} failures"
+                ));
+                record(
+                    "mfa.locked",
+                    user,
+                    json!({ "user_id": user, "failures": failures, "for_secs": settings.lock_secs }),
+                );
+                return Verification::Locked;
+            }
+        }
+        Verification::ChallengeDead | Verification::Locked => {}
+    }
+    outcome
+}
+
+pub fn needs_step_up(user: &str, _action: SensitiveAction, last_at: Option<i64>) -> bool {
+    let settings = settings::load();
+    policy::step_up_needed(
+        active_totp(user).is_some(),
+        last_at,
+        clock::now(),
+        &settings,
+    )
+}
+
+pub fn enrol_totp(user: &str) -> Result<TotpEnrolment, Violation> {
+    if active_totp(user).is_some() {
+        return Err(violation(
+            "mfa.totp_already_enrolled",
+            "factor",
+            "an authenticator app is already enrolled; remove it first",
+        ));
+    }
+    // An earlier enrolment never confirmed is replaced, so only one secret is pending.
+    for pending in factors::all(user).into_iter().filter(|f| !f.active) {
+        factors::remove(user, &pending.id);
+    }
+    let enrolment = factors::enrol_totp(user);
+    record(
+        "mfa.enrolment_started",
+        user,
+        json!({ "user_id": user, "factor_id": enrolment.factor_id, "kind": "totp" }),
+    );
+    Ok(enrolment)
+}
+
+pub fn confirm_totp(user: &str, factor_id: &str, code: &str) -> Result<Vec<String>, Violation> {
+    let settings = settings::load();
+    let Some(factor) = factors::all(user).into_iter().find(|f| f.id == factor_id) else {
+        return Err(violation(
+            "mfa.unknown_factor",
+            "factor_id",
+            "no such enrolment",
+        ));
+    };
+    if factor.active {
+        return Err(violation(
+            "mfa.already_confirmed",
+            "factor_id",
+            "this factor is already active",
+        ));
+    }
+    let attempts = kv::increment(&format!("confirm:{factor_id}:attempts"), CHALLENGE_TTL);
+    if policy::challenge_dead(attempts, &settings) {
+        return Err(violation(
+            "mfa.too_many_attempts",
+            "code",
+            "too many wrong codes: start the enrolment again",
+        ));
+    }
+    let Some(step) = factors::match_totp(user, factor_id, code.trim(), SKEW) else {
+        return Err(violation(
+            "mfa.invalid_code",
+            "code",
+            "the code does not match",
+        ));
+    };
+    if spend_step(factor_id, step) != Verification::Accepted {
+        return Err(violation(
+            "mfa.invalid_code",
+            "code",
+            "this code was already used",
+        ));
+    }
+    factors::activate(user, factor_id);
+    let codes = if factors::recovery_codes_left(user) == 0 {
+        factors::replace_recovery_codes(user, settings.recovery_codes)
+    } else {
+        Vec::new()
+    };
+    record(
+        "mfa.factor_enrolled",
+        user,
+        json!({ "user_id": user, "factor_id": factor_id, "kind": "totp" }),
+    );
+    Ok(codes)
+}
+
+pub fn remove_factor(user: &str, factor_id: &str) -> bool {
+    if !factors::remove(user, factor_id) {
+        return false;
+    }
+    // Without a factor left, recovery codes would be a password's twin: they go too.
+    if active_totp(user).is_none() {
+        factors::replace_recovery_codes(user, 0);
+    }
+    record(
+        "mfa.factor_removed",
+        user,
+        json!({ "user_id": user, "factor_id": factor_id }),
+    );
+    true
+}
+
+pub fn new_recovery_codes(user: &str) -> Result<Vec<String>, Violation> {
+    if active_totp(user).is_none() {
+        return Err(violation(
+            "mfa.no_factor",
+            "factor",
+            "recovery codes need an enrolled second factor",
+        ));
+    }
+    let settings = settings::load();
+    let codes = factors::replace_recovery_codes(user, settings.recovery_codes);
+    record(
+        "mfa.recovery_codes_replaced",
+        user,
+        json!({ "user_id": user, "count": codes.len() }),
+    );
+    Ok(codes)
+}
+
+/// The customer's active TOTP factor, if any.
+fn active_totp(user: &str) -> Option<String> {
+    factors::all(user)
+        .into_iter()
+        .find(|f| f.active && f.kind == "totp")
+        .map(|f| f.id)
+}
+
+/// Accepts `step` unless it, or a later step, was accepted before for this factor.
+fn spend_step(factor_id: &str, step: i64) -> Verification {
+    let key = format!("totp-step:{factor_id}");
+    let last = kv::get(&key).and_then(|v| v.parse().ok());
+    if policy::replayed(step, last) {
+        return Verification::Replayed;
+    }
+    kv::set(&key, &step.to_string(), SPENT_STEP_TTL);
+    Verification::Accepted
+}
+
+fn failures_key(user: &str) -> String {
+    format!("failures:{user}")
+}
+
+fn locked_key(user: &str) -> String {
+    format!("locked:{user}")
+}
+
+fn record_failure(user: &str, purpose: &str, method: &str, reason: &str) {
+    record(
+        "mfa.challenge_failed",
+        user,
+        json!({ "user_id": user, "method": method, "purpose": purpose, "reason": reason }),
+    );
+}
+
+/// Publishes an event and keeps it in the audit trail.
+fn record(event_type: &str, user: &str, data: serde_json::Value) {
+    let data = data.to_string();
+    events::publish(event_type, user, &data);
+    audit::append(event_type, user, &data);
+}
+
+fn violation(code: &str, field: &str, message: &str) -> Violation {
+    Violation {
+        code: code.to_owned(),
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}

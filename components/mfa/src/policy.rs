@@ -1,0 +1,229 @@
+//! The decisions, as pure functions of facts and settings: when a login needs a second factor,
+//! when a sensitive action needs a fresh one, and when wrong codes kill a challenge or lock the
+//! customer's factors.
+
+/// How the policy is tuned (from `wasi:config`; see `settings.rs` for the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Challenge every login once enrolled (true), or only logins from a new device, after a
+    /// password reset, by staff or above the risk threshold (false).
+    pub ask_on_known_device: bool,
+    /// A login whose risk score reaches this is challenged.
+    pub risk_threshold: u8,
+    /// A password reset within this many seconds makes the next login challenged.
+    pub reset_window_secs: i64,
+    /// Wrong codes one login challenge survives.
+    pub max_attempts: u64,
+    /// Wrong codes in a row (across challenges) that lock the customer's second factors.
+    pub lock_after_failures: u64,
+    pub lock_secs: u32,
+    /// How long a second factor counts as fresh for a sensitive action.
+    pub step_up_window_secs: i64,
+    /// Recovery codes issued at a time.
+    pub recovery_codes: u8,
+}
+
+/// What the policy knows about a login whose password was right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFacts {
+    /// The customer has an active second factor.
+    pub enrolled: bool,
+    pub recovery_codes_left: u32,
+    /// The customer holds a staff role (admin, compliance, support).
+    pub staff: bool,
+    pub new_device: bool,
+    /// Seconds since the last password reset, if there was one.
+    pub since_reset: Option<i64>,
+    pub risk: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Totp,
+    RecoveryCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    None,
+    Challenge(Vec<Method>),
+    EnrolmentRequired,
+}
+
+/// Why a login is challenged, or not; the first reason that applies.
+pub fn requirement(facts: &LoginFacts, settings: &Settings) -> Requirement {
+    if !facts.enrolled {
+        // Staff accounts reach other customers' data: no second factor, no login.
+        return if facts.staff {
+            Requirement::EnrolmentRequired
+        } else {
+            Requirement::None
+        };
+    }
+    let recent_reset = facts
+        .since_reset
+        .is_some_and(|secs| secs <= settings.reset_window_secs);
+    let challenge = settings.ask_on_known_device
+        || facts.new_device
+        || recent_reset
+        || facts.staff
+        || facts.risk >= settings.risk_threshold;
+    if !challenge {
+        return Requirement::None;
+    }
+    let mut methods = vec![Method::Totp];
+    if facts.recovery_codes_left > 0 {
+        methods.push(Method::RecoveryCode);
+    }
+    Requirement::Challenge(methods)
+}
+
+/// Whether a sensitive action needs a second factor now: only an enrolled customer can give
+/// one, and one given within the window still counts.
+pub fn step_up_needed(enrolled: bool, last_at: Option<i64>, now: i64, settings: &Settings) -> bool {
+    enrolled && last_at.is_none_or(|at| now - at > settings.step_up_window_secs)
+}
+
+/// A challenge is dead once it has seen more wrong codes than allowed (`attempts` counts this one).
+pub fn challenge_dead(attempts: u64, settings: &Settings) -> bool {
+    attempts > settings.max_attempts
+}
+
+/// Whether `failures` wrong codes in a row lock the customer's second factors.
+pub fn locks(failures: u64, settings: &Settings) -> bool {
+    failures >= settings.lock_after_failures
+}
+
+/// A TOTP code is accepted once: a step at or before the last accepted one is a replay.
+pub fn replayed(step: i64, last_accepted: Option<i64>) -> bool {
+    last_accepted.is_some_and(|last| step <= last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            ask_on_known_device: true,
+            risk_threshold: 70,
+            reset_window_secs: 7 * 86_400,
+            max_attempts: 5,
+            lock_after_failures: 10,
+            lock_secs: 900,
+            step_up_window_secs: 300,
+            recovery_codes: 10,
+        }
+    }
+
+    fn enrolled() -> LoginFacts {
+        LoginFacts {
+            enrolled: true,
+            recovery_codes_left: 10,
+            staff: false,
+            new_device: false,
+            since_reset: None,
+            risk: 0,
+        }
+    }
+
+    #[test]
+    fn an_enrolled_customer_is_always_challenged_by_default() {
+        assert_eq!(
+            requirement(&enrolled(), &settings()),
+            Requirement::Challenge(vec![Method::Totp, Method::RecoveryCode])
+        );
+    }
+
+    #[test]
+    fn recovery_codes_are_offered_only_while_some_are_left() {
+        let facts = LoginFacts {
+            recovery_codes_left: 0,
+            ..enrolled()
+        };
+        assert_eq!(
+            requirement(&facts, &settings()),
+            Requirement::Challenge(vec![Method::Totp])
+        );
+    }
+
+    #[test]
+    fn without_a_factor_customers_pass_and_staff_must_enrol() {
+        let customer = LoginFacts {
+            enrolled: false,
+            new_device: true,
+            risk: 100,
+            ..enrolled()
+        };
+        assert_eq!(requirement(&customer, &settings()), Requirement::None);
+        let staff = LoginFacts {
+            staff: true,
+            ..customer
+        };
+        assert_eq!(
+            requirement(&staff, &settings()),
+            Requirement::EnrolmentRequired
+        );
+    }
+
+    #[test]
+    fn the_known_device_variant_asks_only_when_something_is_unusual() {
+        let relaxed = Settings {
+            ask_on_known_device: false,
+            ..settings()
+        };
+        assert_eq!(requirement(&enrolled(), &relaxed), Requirement::None);
+        let challenged =
+            |facts: LoginFacts| matches!(requirement(&facts, &relaxed), Requirement::Challenge(_));
+        assert!(challenged(LoginFacts {
+            new_device: true,
+            ..enrolled()
+        }));
+        assert!(challenged(LoginFacts {
+            since_reset: Some(3600),
+            ..enrolled()
+        }));
+        assert!(!challenged(LoginFacts {
+            since_reset: Some(8 * 86_400),
+            ..enrolled()
+        }));
+        assert!(challenged(LoginFacts {
+            staff: true,
+            ..enrolled()
+        }));
+        assert!(challenged(LoginFacts {
+            risk: 70,
+            ..enrolled()
+        }));
+        assert!(!challenged(LoginFacts {
+            risk: 69,
+            ..enrolled()
+        }));
+    }
+
+    #[test]
+    fn step_up_is_needed_unless_a_factor_was_given_within_the_window() {
+        let s = settings();
+        assert!(step_up_needed(true, None, 1000, &s));
+        assert!(step_up_needed(true, Some(1000 - 301), 1000, &s));
+        assert!(!step_up_needed(true, Some(1000 - 300), 1000, &s));
+        assert!(!step_up_needed(false, None, 1000, &s));
+    }
+
+    #[test]
+    fn attempts_kill_a_challenge_and_failures_lock() {
+        let s = settings();
+        assert!(!challenge_dead(5, &s));
+        assert!(challenge_dead(6, &s));
+        assert!(!locks(9, &s));
+        assert!(locks(10, &s));
+    }
+
+    #[test]
+    fn a_step_is_accepted_once() {
+        assert!(!replayed(100, None));
+        assert!(!replayed(101, Some(100)));
+        assert!(replayed(100, Some(100)));
+        assert!(replayed(99, Some(100)));
+    }
+}

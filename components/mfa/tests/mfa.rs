@@ -1,0 +1,589 @@
+//! The mfa policy's specification: the compiled `mfa.wasm` in the real runtime through the test
+//! kit, with a fixed clock, codes computed from the enrolled secret as an authenticator app does.
+
+use std::time::Duration;
+
+use totp_rs::{Algorithm, Builder, Secret};
+use usvc_testkit::{
+    LoginContext, LoginRequirement, Method, SensitiveAction, TestKit, Verification, components_dir,
+};
+
+/// The six-digit code an authenticator app shows at `at` for this base32 secret.
+fn code_at(secret: &str, at: i64) -> String {
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret).expect("base32"))
+        .build()
+        .expect("RFC 6238 parameters")
+        .generate(at as u64)
+        .to_string()
+}
+
+/// A wrong code for `at`: the right one with its last digit changed.
+fn wrong_code(secret: &str, at: i64) -> String {
+    let mut code = code_at(secret, at);
+    let last = code.pop().unwrap();
+    code.push(if last == '0' { '1' } else { '0' });
+    code
+}
+
+async fn kit() -> TestKit {
+    TestKit::builder().mfa().build().await
+}
+
+/// An active customer with a confirmed authenticator app; returns (user, secret, recovery codes).
+async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
+    let user = kit.active_customer(email).await;
+    let enrolment = kit
+        .runtime()
+        .mfa_enrol_totp(kit.caps(), user.clone())
+        .await
+        .unwrap()
+        .expect("enrolment starts");
+    let codes = kit
+        .runtime()
+        .mfa_confirm_totp(
+            kit.caps(),
+            user.clone(),
+            enrolment.factor_id,
+            code_at(&enrolment.secret, kit.now()),
+        )
+        .await
+        .unwrap()
+        .expect("the first code confirms");
+    // The confirming code is spent; later tests start from the next step.
+    kit.advance(Duration::from_secs(30));
+    (user, enrolment.secret, codes)
+}
+
+async fn step_up(kit: &TestKit, user: &str, method: Method, code: &str) -> Verification {
+    kit.runtime()
+        .mfa_verify(kit.caps(), user.to_owned(), None, method, code.to_owned())
+        .await
+        .unwrap()
+}
+
+async fn login_code(kit: &TestKit, user: &str, challenge: &str, code: &str) -> Verification {
+    kit.runtime()
+        .mfa_verify(
+            kit.caps(),
+            user.to_owned(),
+            Some(challenge.to_owned()),
+            Method::Totp,
+            code.to_owned(),
+        )
+        .await
+        .unwrap()
+}
+
+fn context(user: &str) -> LoginContext {
+    LoginContext {
+        user: user.to_owned(),
+        roles: vec!["customer".to_owned()],
+        new_device: false,
+        password_reset_at: None,
+        risk: 0,
+    }
+}
+
+async fn requirement(kit: &TestKit, context: LoginContext) -> LoginRequirement {
+    kit.runtime()
+        .mfa_login_requirement(kit.caps(), context)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
+    let kit = kit().await;
+    let user = kit.active_customer("ada@example.com").await;
+    let enrolment = kit
+        .runtime()
+        .mfa_enrol_totp(kit.caps(), user.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(enrolment.secret.len(), 32, "160 bits in base32");
+    assert!(
+        enrolment
+            .uri
+            .starts_with("otpauth://totp/usvc:ada%40example.com?"),
+        "{}",
+        enrolment.uri
+    );
+    assert!(
+        enrolment
+            .uri
+            .contains(&format!("secret={}", enrolment.secret))
+    );
+    assert!(enrolment.uri.contains("issuer=usvc"));
+
+    // Not active yet: a login is not challenged.
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::None
+    );
+
+    // A wrong first code changes nothing.
+    let refused = kit
+        .runtime()
+        .mfa_confirm_totp(
+            kit.caps(),
+            user.clone(),
+            enrolment.factor_id.clone(),
+            wrong_code(&enrolment.secret, kit.now()),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.code, "mfa.invalid_code");
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::None
+    );
+
+    let codes = kit
+        .runtime()
+        .mfa_confirm_totp(
+            kit.caps(),
+            user.clone(),
+            enrolment.factor_id.clone(),
+            code_at(&enrolment.secret, kit.now()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    let mut unique = codes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 10);
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-')
+    );
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::Challenge(vec![Method::Totp, Method::RecoveryCode])
+    );
+
+    // A second authenticator while one is active is refused.
+    let again = kit
+        .runtime()
+        .mfa_enrol_totp(kit.caps(), user.clone())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(again.code, "mfa.totp_already_enrolled");
+
+    let events: Vec<String> = kit
+        .events()
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(events, ["mfa.enrolment_started", "mfa.factor_enrolled"]);
+    let trail: Vec<String> = kit
+        .audit(&user)
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(trail, events);
+    // No event or audit record carries a secret or a code.
+    for event in kit.events().await {
+        let data = event.data.to_string();
+        assert!(!data.contains(&enrolment.secret) && !codes.iter().any(|c| data.contains(c)));
+    }
+}
+
+#[tokio::test]
+async fn codes_are_accepted_one_step_either_side_of_now() {
+    let kit = kit().await;
+    let (user, secret, _) = enrolled(&kit, "skew@example.com").await;
+    let now = kit.now();
+    // Two steps early and two steps late are out of the window.
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code_at(&secret, now - 60)).await,
+        Verification::Rejected
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code_at(&secret, now + 60)).await,
+        Verification::Rejected
+    );
+    // One step late (the clock of the phone is ahead) is accepted...
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code_at(&secret, now + 30)).await,
+        Verification::Accepted
+    );
+    // ...and after it, the current and the previous step are replays of older codes.
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code_at(&secret, now)).await,
+        Verification::Replayed
+    );
+    kit.advance(Duration::from_secs(60));
+    // The accepted step is now the previous one: still a replay. The current one is new.
+    let previous = code_at(&secret, kit.now() - 30);
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &previous).await,
+        Verification::Replayed
+    );
+    let current = code_at(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &current).await,
+        Verification::Accepted
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_accepted_at_most_once() {
+    let kit = kit().await;
+    let (user, secret, _) = enrolled(&kit, "replay@example.com").await;
+    let code = code_at(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code).await,
+        Verification::Accepted
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code).await,
+        Verification::Replayed
+    );
+    kit.advance(Duration::from_secs(30));
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &code).await,
+        Verification::Replayed
+    );
+    let fresh = code_at(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &fresh).await,
+        Verification::Accepted
+    );
+    let failed: Vec<_> = kit
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "mfa.challenge_failed")
+        .map(|e| e.data["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failed, ["replayed", "replayed"]);
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_a_new_set_replaces_the_old() {
+    let kit = kit().await;
+    let (user, _, codes) = enrolled(&kit, "recovery@example.com").await;
+    // Typed in lower case with a space instead of the dash: still the same code.
+    let typed = codes[0].to_lowercase().replace('-', " ");
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &typed).await,
+        Verification::Accepted
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &codes[0]).await,
+        Verification::Rejected
+    );
+    let used = kit
+        .events()
+        .await
+        .into_iter()
+        .find(|e| e.event_type == "mfa.recovery_code_used")
+        .unwrap();
+    assert_eq!(used.data["left"], 9);
+
+    let fresh = kit
+        .runtime()
+        .mfa_new_recovery_codes(kit.caps(), user.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh.len(), 10);
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &codes[1]).await,
+        Verification::Rejected
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &fresh[1]).await,
+        Verification::Accepted
+    );
+
+    // Without a factor there are no recovery codes to issue.
+    let stranger = kit.active_customer("none@example.com").await;
+    let refused = kit
+        .runtime()
+        .mfa_new_recovery_codes(kit.caps(), stranger)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.code, "mfa.no_factor");
+}
+
+#[tokio::test]
+async fn a_challenge_dies_after_five_wrong_codes() {
+    let kit = kit().await;
+    let (user, secret, _) = enrolled(&kit, "challenge@example.com").await;
+    for _ in 0..5 {
+        let wrong = wrong_code(&secret, kit.now());
+        assert_eq!(
+            login_code(&kit, &user, "c1", &wrong).await,
+            Verification::Rejected
+        );
+    }
+    let right = code_at(&secret, kit.now());
+    assert_eq!(
+        login_code(&kit, &user, "c1", &right).await,
+        Verification::ChallengeDead
+    );
+    // Another challenge still works.
+    assert_eq!(
+        login_code(&kit, &user, "c2", &right).await,
+        Verification::Accepted
+    );
+}
+
+#[tokio::test]
+async fn ten_failures_lock_second_factors_for_a_while() {
+    let kit = kit().await;
+    let (user, secret, codes) = enrolled(&kit, "lock@example.com").await;
+    for i in 1..10 {
+        let wrong = wrong_code(&secret, kit.now());
+        assert_eq!(
+            step_up(&kit, &user, Method::Totp, &wrong).await,
+            Verification::Rejected,
+            "failure {i}"
+        );
+    }
+    let wrong = wrong_code(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &wrong).await,
+        Verification::Locked
+    );
+    // Locked: even the right code or a recovery code is refused, and nothing is spent.
+    let right = code_at(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &right).await,
+        Verification::Locked
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &codes[0]).await,
+        Verification::Locked
+    );
+    assert!(
+        kit.events()
+            .await
+            .iter()
+            .any(|e| e.event_type == "mfa.locked")
+    );
+
+    kit.advance(Duration::from_secs(901));
+    let right = code_at(&secret, kit.now());
+    assert_eq!(
+        step_up(&kit, &user, Method::Totp, &right).await,
+        Verification::Accepted
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &codes[0]).await,
+        Verification::Accepted
+    );
+}
+
+#[tokio::test]
+async fn the_default_policy_challenges_every_login_once_enrolled() {
+    let kit = kit().await;
+    let (user, _, _) = enrolled(&kit, "policy@example.com").await;
+    let challenge = LoginRequirement::Challenge(vec![Method::Totp, Method::RecoveryCode]);
+    assert_eq!(requirement(&kit, context(&user)).await, challenge);
+    assert_eq!(
+        requirement(
+            &kit,
+            LoginContext {
+                new_device: true,
+                risk: 90,
+                ..context(&user)
+            }
+        )
+        .await,
+        challenge
+    );
+
+    // Not enrolled: customers pass, staff must enrol first.
+    let plain = kit.active_customer("plain@example.com").await;
+    assert_eq!(
+        requirement(
+            &kit,
+            LoginContext {
+                new_device: true,
+                risk: 100,
+                ..context(&plain)
+            }
+        )
+        .await,
+        LoginRequirement::None
+    );
+    let admin = LoginContext {
+        roles: vec!["customer".to_owned(), "admin".to_owned()],
+        ..context(&plain)
+    };
+    assert_eq!(
+        requirement(&kit, admin).await,
+        LoginRequirement::EnrolmentRequired
+    );
+}
+
+#[tokio::test]
+async fn the_relaxed_setting_asks_only_when_something_is_unusual() {
+    let kit = TestKit::builder()
+        .mfa()
+        .setting("ask-on-known-device", "false")
+        .setting("risk-threshold", "50")
+        .build()
+        .await;
+    let (user, _, codes) = enrolled(&kit, "relaxed@example.com").await;
+    let challenged = |r: LoginRequirement| matches!(r, LoginRequirement::Challenge(_));
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::None
+    );
+    assert!(challenged(
+        requirement(
+            &kit,
+            LoginContext {
+                new_device: true,
+                ..context(&user)
+            }
+        )
+        .await
+    ));
+    assert!(challenged(
+        requirement(
+            &kit,
+            LoginContext {
+                risk: 50,
+                ..context(&user)
+            }
+        )
+        .await
+    ));
+    assert!(!challenged(
+        requirement(
+            &kit,
+            LoginContext {
+                risk: 49,
+                ..context(&user)
+            }
+        )
+        .await
+    ));
+    let reset = |ago: i64| LoginContext {
+        password_reset_at: Some(kit.now() - ago),
+        ..context(&user)
+    };
+    assert!(challenged(requirement(&kit, reset(3600)).await));
+    assert!(!challenged(requirement(&kit, reset(8 * 86_400)).await));
+    let staff = LoginContext {
+        roles: vec!["customer".to_owned(), "support".to_owned()],
+        ..context(&user)
+    };
+    assert!(challenged(requirement(&kit, staff).await));
+
+    // With every recovery code spent, only the authenticator is offered.
+    for code in &codes {
+        assert_eq!(
+            step_up(&kit, &user, Method::RecoveryCode, code).await,
+            Verification::Accepted
+        );
+    }
+    assert_eq!(
+        requirement(
+            &kit,
+            LoginContext {
+                new_device: true,
+                ..context(&user)
+            }
+        )
+        .await,
+        LoginRequirement::Challenge(vec![Method::Totp])
+    );
+}
+
+#[tokio::test]
+async fn the_known_devices_variant_is_relaxed_by_default() {
+    let kit = TestKit::builder()
+        .mfa()
+        .component(components_dir().join("mfa-known-devices.wasm"))
+        .build()
+        .await;
+    let (user, _, _) = enrolled(&kit, "variant@example.com").await;
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::None
+    );
+    assert!(matches!(
+        requirement(
+            &kit,
+            LoginContext {
+                new_device: true,
+                ..context(&user)
+            }
+        )
+        .await,
+        LoginRequirement::Challenge(_)
+    ));
+}
+
+#[tokio::test]
+async fn step_up_is_needed_unless_a_factor_was_given_recently() {
+    let kit = kit().await;
+    let plain = kit.active_customer("plain@example.com").await;
+    let needs = |user: String, last: Option<i64>| {
+        let kit = &kit;
+        async move {
+            kit.runtime()
+                .mfa_needs_step_up(kit.caps(), user, SensitiveAction::ChangePassword, last)
+                .await
+                .unwrap()
+        }
+    };
+    // Nothing to step up with: not needed.
+    assert!(!needs(plain, None).await);
+    let (user, _, _) = enrolled(&kit, "stepup@example.com").await;
+    let now = kit.now();
+    assert!(needs(user.clone(), None).await);
+    assert!(!needs(user.clone(), Some(now - 300)).await);
+    assert!(needs(user.clone(), Some(now - 301)).await);
+}
+
+#[tokio::test]
+async fn removing_the_last_factor_removes_the_recovery_codes() {
+    let kit = kit().await;
+    let (user, _, codes) = enrolled(&kit, "remove@example.com").await;
+    let factors = kit
+        .runtime()
+        .mfa_remove_factor(kit.caps(), user.clone(), "not-a-factor".to_owned())
+        .await
+        .unwrap();
+    assert!(!factors);
+    let factor = kit.factor_ids(&user).await.remove(0);
+    assert!(
+        kit.runtime()
+            .mfa_remove_factor(kit.caps(), user.clone(), factor)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        requirement(&kit, context(&user)).await,
+        LoginRequirement::None
+    );
+    assert_eq!(
+        step_up(&kit, &user, Method::RecoveryCode, &codes[0]).await,
+        Verification::Rejected
+    );
+    assert!(
+        kit.events()
+            .await
+            .iter()
+            .any(|e| e.event_type == "mfa.factor_removed")
+    );
+}

@@ -1,0 +1,243 @@
+//! Second factors around login and sensitive actions: the mfa policy asked after a right
+//! password, the challenge kept between the two steps of a login, its completion, and step-ups.
+//! The policy (the mfa component) decides; this module keeps the state and opens the session.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    login::{LoginError, Origin, TokenPair, open_session},
+    random_token, sha256_hex,
+    tokens::Claims,
+    trail,
+};
+use crate::{
+    app::AppState,
+    runtime::{
+        CallError, ComponentKind,
+        mfa::{LoginContext, LoginRequirement, Method, SensitiveAction, Verification},
+    },
+    store::{
+        devices, factors, password_resets, sessions,
+        users::{self, UserStatus},
+    },
+};
+
+/// How long a login challenge waits for its second factor.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
+
+/// What the first step of a login leaves for the second, under the challenge token's hash.
+#[derive(Serialize, Deserialize)]
+struct Challenge {
+    user_id: String,
+    ip: String,
+    user_agent: String,
+    device_token: Option<String>,
+    methods: Vec<Method>,
+}
+
+fn challenge_key(token: &str) -> (String, String) {
+    let id = sha256_hex(token);
+    (format!("mfa-challenge:{id}"), id)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecondFactorError {
+    /// Unknown, expired, spent or killed challenge token.
+    #[error("the challenge is invalid or expired")]
+    InvalidChallenge,
+    #[error("this method is not allowed for the challenge")]
+    MethodNotAllowed,
+    /// A wrong or replayed code; the challenge lives on.
+    #[error("the code was not accepted")]
+    Rejected,
+    /// Repeated failures locked the customer's second factors for a while.
+    #[error("second factors are locked")]
+    Locked,
+    /// A sensitive action needs a fresh second factor first.
+    #[error("a fresh second factor is required")]
+    StepUpRequired,
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Policy(#[from] CallError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The mfa policy's answer for a login whose password was right. Without an mfa component a
+/// customer with no second factor logs in with the password; one who has a factor is refused
+/// (failing closed), since nothing could check it.
+pub(crate) async fn requirement(
+    state: &AppState,
+    user_id: &str,
+    origin: &Origin<'_>,
+    _now: i64,
+) -> Result<LoginRequirement, LoginError> {
+    let mut conn = state.caps.db.acquire().await?;
+    let roles = users::roles(&mut conn, user_id).await?;
+    let new_device = match origin.device_token.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(token) => !devices::is_known(&mut conn, user_id, &sha256_hex(token)).await?,
+        None => true,
+    };
+    let password_reset_at = password_resets::last_reset_at(&mut conn, user_id).await?;
+    let enrolled = factors::list(&mut conn, user_id)
+        .await?
+        .iter()
+        .any(|f| f.activated_at.is_some());
+    drop(conn);
+    // The host's risk signal today: a device never seen before.
+    let risk = if new_device { 40 } else { 0 };
+    let context = LoginContext {
+        user: user_id.to_owned(),
+        roles,
+        new_device,
+        password_reset_at,
+        risk,
+    };
+    match state
+        .runtime
+        .mfa_login_requirement(&state.caps, context)
+        .await
+    {
+        Ok(requirement) => Ok(requirement),
+        Err(CallError::NotLoaded(ComponentKind::Mfa)) if !enrolled => Ok(LoginRequirement::None),
+        Err(e) => Err(LoginError::Policy(e)),
+    }
+}
+
+/// Starts a login challenge; returns its token (only its hash is kept).
+pub(crate) async fn open_challenge(
+    state: &AppState,
+    user_id: &str,
+    origin: &Origin<'_>,
+    methods: &[Method],
+    now: i64,
+) -> Result<String, LoginError> {
+    let token = random_token();
+    let (key, _) = challenge_key(&token);
+    let challenge = Challenge {
+        user_id: user_id.to_owned(),
+        ip: origin.ip.to_owned(),
+        user_agent: origin.user_agent.to_owned(),
+        device_token: origin.device_token.map(str::to_owned),
+        methods: methods.to_vec(),
+    };
+    let value = serde_json::to_string(&challenge).map_err(anyhow::Error::from)?;
+    state.caps.kv.set(&key, &value, CHALLENGE_TTL).await;
+    let mut conn = state.caps.db.acquire().await?;
+    let data = json!({ "user_id": user_id, "methods": methods });
+    trail::record(&mut conn, "auth.second_factor_required", user_id, data, now).await?;
+    state.caps.outbox_committed.notify_one();
+    Ok(token)
+}
+
+/// The second step of a login: the code for the challenge, then the session.
+pub async fn complete_login(
+    state: &AppState,
+    challenge_token: &str,
+    method: Method,
+    code: &str,
+) -> Result<TokenPair, SecondFactorError> {
+    let (key, challenge_id) = challenge_key(challenge_token.trim());
+    let challenge: Challenge = state
+        .caps
+        .kv
+        .get(&key)
+        .await
+        .and_then(|(value, _)| serde_json::from_str(&value).ok())
+        .ok_or(SecondFactorError::InvalidChallenge)?;
+    if !challenge.methods.contains(&method) {
+        return Err(SecondFactorError::MethodNotAllowed);
+    }
+    let verification = state
+        .runtime
+        .mfa_verify(
+            &state.caps,
+            challenge.user_id.clone(),
+            Some(challenge_id),
+            method,
+            code.to_owned(),
+        )
+        .await?;
+    match verification {
+        Verification::Accepted => {}
+        Verification::Rejected | Verification::Replayed => return Err(SecondFactorError::Rejected),
+        Verification::ChallengeDead => {
+            state.caps.kv.delete(&key).await;
+            return Err(SecondFactorError::InvalidChallenge);
+        }
+        Verification::Locked => {
+            state.caps.kv.delete(&key).await;
+            return Err(SecondFactorError::Locked);
+        }
+    }
+    // Spent: the same token never opens a second session.
+    state.caps.kv.delete(&key).await;
+    let mut conn = state.caps.db.acquire().await?;
+    let user = users::get(&mut conn, &challenge.user_id).await?;
+    drop(conn);
+    // Locked or closed while the challenge waited: no session.
+    let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
+        return Err(SecondFactorError::InvalidChallenge);
+    };
+    let origin = Origin {
+        ip: &challenge.ip,
+        user_agent: &challenge.user_agent,
+        device_token: challenge.device_token.as_deref(),
+    };
+    let now = state.caps.clock.unix();
+    Ok(open_session(state, &user, &origin, Some(method), now).await?)
+}
+
+/// A fresh second factor for the caller's session, for the sensitive actions that follow.
+pub async fn step_up(
+    state: &AppState,
+    claims: &Claims,
+    method: Method,
+    code: &str,
+) -> Result<(), SecondFactorError> {
+    let verification = state
+        .runtime
+        .mfa_verify(
+            &state.caps,
+            claims.sub.clone(),
+            None,
+            method,
+            code.to_owned(),
+        )
+        .await?;
+    match verification {
+        Verification::Accepted => {
+            let mut conn = state.caps.db.acquire().await?;
+            let now = state.caps.clock.unix();
+            sessions::mark_second_factor(&mut conn, &claims.sid, now).await?;
+            Ok(())
+        }
+        Verification::Locked => Err(SecondFactorError::Locked),
+        Verification::Rejected | Verification::Replayed | Verification::ChallengeDead => {
+            Err(SecondFactorError::Rejected)
+        }
+    }
+}
+
+/// Refuses `action` unless the policy finds the session's last second factor fresh enough.
+pub async fn require_fresh(
+    state: &AppState,
+    claims: &Claims,
+    action: SensitiveAction,
+) -> Result<(), SecondFactorError> {
+    let mut conn = state.caps.db.acquire().await?;
+    let last = sessions::second_factor_at(&mut conn, &claims.sid).await?;
+    drop(conn);
+    let needed = state
+        .runtime
+        .mfa_needs_step_up(&state.caps, claims.sub.clone(), action, last)
+        .await?;
+    if needed {
+        return Err(SecondFactorError::StepUpRequired);
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Calls into the mfa component, in the host's own types.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CallError, ComponentKind, Runtime, bindings::mfa::exports::usvc::host::second_factor as wit,
+    onboarding::Violation, registry::Prepared,
+};
+use crate::capabilities::Capabilities;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Totp,
+    RecoveryCode,
+}
+
+impl Method {
+    /// The RFC 8176 `amr` value a login completed with this method adds (beside `mfa`).
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Totp => "otp",
+            Self::RecoveryCode => "kba",
+        }
+    }
+
+    fn to_wit(self) -> wit::Method {
+        match self {
+            Self::Totp => wit::Method::Totp,
+            Self::RecoveryCode => wit::Method::RecoveryCode,
+        }
+    }
+}
+
+/// What the host knows about a login whose password was right.
+#[derive(Debug, Clone)]
+pub struct LoginContext {
+    pub user: String,
+    pub roles: Vec<String>,
+    pub new_device: bool,
+    pub password_reset_at: Option<i64>,
+    pub risk: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRequirement {
+    None,
+    Challenge(Vec<Method>),
+    EnrolmentRequired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    Accepted,
+    Rejected,
+    Replayed,
+    ChallengeDead,
+    Locked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensitiveAction {
+    ChangeEmail,
+    ChangePhone,
+    ChangePassword,
+    RemoveFactor,
+    NewRecoveryCodes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TotpEnrolment {
+    pub factor_id: String,
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/...`.
+    pub uri: String,
+}
+
+fn method_from_wit(m: wit::Method) -> Method {
+    match m {
+        wit::Method::Totp => Method::Totp,
+        wit::Method::RecoveryCode => Method::RecoveryCode,
+    }
+}
+
+fn verification_from_wit(v: wit::Verification) -> Verification {
+    match v {
+        wit::Verification::Accepted => Verification::Accepted,
+        wit::Verification::Rejected => Verification::Rejected,
+        wit::Verification::Replayed => Verification::Replayed,
+        wit::Verification::ChallengeDead => Verification::ChallengeDead,
+        wit::Verification::Locked => Verification::Locked,
+    }
+}
+
+/// Calls one export of the active mfa component: `$call` is the generated method, `$commits`
+/// decides from its answer whether the call's unit of work commits.
+macro_rules! call_mfa {
+    ($runtime:expr, $caps:expr, $commits:expr, $call:ident ( $($arg:expr),* )) => {
+        $runtime
+            .call($caps, ComponentKind::Mfa, $commits, |store, component| {
+                Box::pin(async move {
+                    let Prepared::Mfa(pre) = &component.prepared else {
+                        wasmtime::bail!("the active mfa component is of another kind");
+                    };
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance
+                        .usvc_host_second_factor()
+                        .$call(&mut *store, $($arg),*)
+                        .await
+                })
+            })
+            .await
+    };
+}
+
+impl Runtime {
+    /// Whether a login with a right password needs a second factor. Writes nothing.
+    pub async fn mfa_login_requirement(
+        &self,
+        caps: &Arc<Capabilities>,
+        context: LoginContext,
+    ) -> Result<LoginRequirement, CallError> {
+        let context = wit::LoginContext {
+            user: context.user,
+            roles: context.roles,
+            new_device: context.new_device,
+            password_reset_at: context.password_reset_at,
+            risk: context.risk,
+        };
+        let answer = call_mfa!(self, caps, |_| false, call_assess_login(&context))?;
+        Ok(match answer {
+            wit::LoginRequirement::None => LoginRequirement::None,
+            wit::LoginRequirement::EnrolmentRequired => LoginRequirement::EnrolmentRequired,
+            wit::LoginRequirement::Challenge(methods) => {
+                LoginRequirement::Challenge(methods.into_iter().map(method_from_wit).collect())
+            }
+        })
+    }
+
+    /// Checks a code for a login challenge (`Some`) or a step-up (`None`). Always commits: a
+    /// wrong code is recorded and a spent recovery code stays spent.
+    pub async fn mfa_verify(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        challenge: Option<String>,
+        method: Method,
+        code: String,
+    ) -> Result<Verification, CallError> {
+        let method = method.to_wit();
+        let answer = match challenge {
+            Some(challenge) => call_mfa!(
+                self,
+                caps,
+                |_| true,
+                call_verify_login(&user, &challenge, method, &code)
+            )?,
+            None => call_mfa!(
+                self,
+                caps,
+                |_| true,
+                call_verify_step_up(&user, method, &code)
+            )?,
+        };
+        Ok(verification_from_wit(answer))
+    }
+
+    /// Whether `action` needs a fresh second factor. Writes nothing.
+    pub async fn mfa_needs_step_up(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        action: SensitiveAction,
+        last_second_factor_at: Option<i64>,
+    ) -> Result<bool, CallError> {
+        let action = match action {
+            SensitiveAction::ChangeEmail => wit::SensitiveAction::ChangeEmail,
+            SensitiveAction::ChangePhone => wit::SensitiveAction::ChangePhone,
+            SensitiveAction::ChangePassword => wit::SensitiveAction::ChangePassword,
+            SensitiveAction::RemoveFactor => wit::SensitiveAction::RemoveFactor,
+            SensitiveAction::NewRecoveryCodes => wit::SensitiveAction::NewRecoveryCodes,
+        };
+        call_mfa!(
+            self,
+            caps,
+            |_| false,
+            call_needs_step_up(&user, action, last_second_factor_at)
+        )
+    }
+
+    pub async fn mfa_enrol_totp(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+    ) -> Result<Result<TotpEnrolment, Violation>, CallError> {
+        let answer = call_mfa!(self, caps, Result::is_ok, call_enrol_totp(&user))?;
+        Ok(answer
+            .map(|e| TotpEnrolment {
+                factor_id: e.factor_id,
+                secret: e.secret,
+                uri: e.uri,
+            })
+            .map_err(violation))
+    }
+
+    /// Confirms an enrolment; the recovery codes when it was the customer's first factor.
+    pub async fn mfa_confirm_totp(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        factor_id: String,
+        code: String,
+    ) -> Result<Result<Vec<String>, Violation>, CallError> {
+        let answer = call_mfa!(
+            self,
+            caps,
+            Result::is_ok,
+            call_confirm_totp(&user, &factor_id, &code)
+        )?;
+        Ok(answer.map_err(violation))
+    }
+
+    pub async fn mfa_remove_factor(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        factor_id: String,
+    ) -> Result<bool, CallError> {
+        call_mfa!(
+            self,
+            caps,
+            |removed| *removed,
+            call_remove_factor(&user, &factor_id)
+        )
+    }
+
+    pub async fn mfa_new_recovery_codes(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+    ) -> Result<Result<Vec<String>, Violation>, CallError> {
+        let answer = call_mfa!(self, caps, Result::is_ok, call_new_recovery_codes(&user))?;
+        Ok(answer.map_err(violation))
+    }
+}
+
+fn violation(v: super::bindings::usvc::host::types::Violation) -> Violation {
+    Violation {
+        code: v.code,
+        field: v.field,
+        message: v.message,
+    }
+}

@@ -1,0 +1,94 @@
+//! Encryption at rest for secrets the host must be able to read back (TOTP secrets):
+//! AES-256-GCM under the key in `USVC_SECRETS_KEY`, a fresh random nonce per value, and the
+//! owning row's identity as associated data, so a sealed value moved to another row fails to open.
+
+use aes_gcm::{
+    Aes256Gcm, KeyInit, Nonce,
+    aead::{Aead, Payload},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
+
+/// The key every development instance uses when none is configured. Public by definition:
+/// production mode refuses to start without `USVC_SECRETS_KEY`.
+pub const DEVELOPMENT_KEY: [u8; 32] = *b"usvc development key, not secret";
+
+const NONCE_BYTES: usize = 12;
+
+pub struct SecretBox {
+    cipher: Aes256Gcm,
+}
+
+impl SecretBox {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+        }
+    }
+
+    /// `plaintext` sealed for the row named by `context`: base64url of nonce and ciphertext.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> String {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption does not fail for inputs this size");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// The plaintext of a value sealed for `context`; an error when it was sealed under another
+    /// key, for another row, or altered.
+    pub fn open(&self, sealed: &str, context: &str) -> anyhow::Result<Vec<u8>> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed)?;
+        anyhow::ensure!(bytes.len() > NONCE_BYTES, "the sealed value is truncated");
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().expect("split at the nonce length");
+        self.cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!("the sealed value does not open with this key and context")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_value_opens_only_with_its_key_and_context() {
+        let secrets = SecretBox::new(&[7; 32]);
+        let sealed = secrets.seal(b"totp secret", "factor:1");
+        assert!(!sealed.contains("totp"));
+        assert_eq!(secrets.open(&sealed, "factor:1").unwrap(), b"totp secret");
+        assert_ne!(
+            secrets.seal(b"totp secret", "factor:1"),
+            sealed,
+            "fresh nonce each time"
+        );
+        assert!(secrets.open(&sealed, "factor:2").is_err());
+        assert!(SecretBox::new(&[8; 32]).open(&sealed, "factor:1").is_err());
+        let mut tampered = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(
+            secrets
+                .open(&URL_SAFE_NO_PAD.encode(tampered), "factor:1")
+                .is_err()
+        );
+    }
+}
