@@ -1,5 +1,6 @@
 //! Start-up: builds the whole service from a [`Config`] — database, runtime and components,
-//! capabilities, HTTP — bound to its port, so tests start the real thing on port 0.
+//! capabilities, HTTP and gRPC, the outbox relay and the KYC results consumer — bound to its
+//! port, so tests start the real thing on port 0.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -11,10 +12,11 @@ use crate::{
     capabilities::Capabilities,
     clock::{Clock, SystemClock},
     config::{Config, Mode},
-    events::{EventBus, OutboxRelay, amqp::AmqpPublisher},
+    events::{EventBus, OutboxRelay, amqp::AmqpPublisher, consumer::AmqpConsumer},
     grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
     http,
+    kyc::KycResults,
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
@@ -39,6 +41,8 @@ pub struct Application {
     grpc_listener: TcpListener,
     grpc_routes: tonic::service::Routes,
     relay: OutboxRelay,
+    /// The KYC results consumer: with `AMQP_URL` and a KYC results queue configured.
+    kyc_results: Option<AmqpConsumer<KycResults>>,
     pub state: AppState,
     pub events: EventBus,
 }
@@ -102,6 +106,17 @@ impl Application {
             clock,
             caps.outbox_committed.clone(),
         );
+        let kyc_results = config
+            .amqp_url
+            .as_deref()
+            .filter(|_| !config.kyc_results.queue.is_empty())
+            .map(|url| {
+                AmqpConsumer::new(
+                    url,
+                    config.kyc_results.clone(),
+                    KycResults::new(caps.clone()),
+                )
+            });
         let shared = Arc::new(match &config.redis_url {
             Some(url) => Shared::redis(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
@@ -136,6 +151,7 @@ impl Application {
             grpc_listener,
             grpc_routes,
             relay,
+            kyc_results,
             state,
             events,
         })
@@ -154,7 +170,8 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves HTTP and gRPC until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves HTTP and gRPC, relays the outbox and consumes KYC results until `shutdown`
+    /// resolves, then finishes the requests in flight.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -171,7 +188,12 @@ impl Application {
                 let _ = stopped.wait_for(|s| *s).await;
             }
         };
-        let relay = tokio::spawn(self.relay.run());
+        // Stopped when serving ends, or when this future is dropped. A KYC result being
+        // recorded then rolls back and, unacknowledged, is delivered again.
+        let mut background = Background(vec![tokio::spawn(self.relay.run())]);
+        if let Some(consumer) = self.kyc_results {
+            background.0.push(tokio::spawn(consumer.run()));
+        }
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,
@@ -183,9 +205,20 @@ impl Application {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(until_stopped())
             .await;
-        relay.abort();
+        drop(background);
         let grpc = grpc.await.context("the gRPC server task")?;
         served.context("serving HTTP")?;
         grpc.context("serving gRPC")
+    }
+}
+
+/// The outbox relay and the consumers: aborted when dropped.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }

@@ -45,6 +45,41 @@ pub struct Config {
     pub amqp_url: Option<String>,
     /// The topic exchange events are published to.
     pub amqp_exchange: String,
+    /// Where the KYC service's result events are consumed from (with `AMQP_URL`); an empty
+    /// queue name turns the consumer off.
+    pub kyc_results: Subscription,
+}
+
+/// A queue of ours bound to another service's topic exchange, and how its messages are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The other service's durable topic exchange.
+    pub exchange: String,
+    /// The routing key (binding pattern) of the messages wanted.
+    pub routing_key: String,
+    /// Our durable queue; `<queue>.retry` and `<queue>.dlq` are declared beside it.
+    pub queue: String,
+    /// Attempts a message gets while it fails for reasons that may pass; after the last one it
+    /// goes to the dead-letter queue.
+    pub max_attempts: u32,
+    /// Wait before the first retry; each further retry waits twice as long (at most 5 minutes).
+    pub retry_delay: Duration,
+    /// Unacknowledged messages the broker may hand us at once.
+    pub prefetch: u16,
+}
+
+impl Subscription {
+    /// The KYC service's `kyc.check.completed` results on the queue `usvc.kyc-results`.
+    pub fn kyc_results() -> Self {
+        Self {
+            exchange: "kyc.events".to_owned(),
+            routing_key: "kyc.check.completed".to_owned(),
+            queue: "usvc.kyc-results".to_owned(),
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(1),
+            prefetch: 16,
+        }
+    }
 }
 
 /// `name=<base64url Ed25519 public key>` pairs, comma-separated.
@@ -225,6 +260,7 @@ impl Config {
             trust_forwarded_for: false,
             amqp_url: None,
             amqp_exchange: "usvc.events".to_owned(),
+            kyc_results: Subscription::kyc_results(),
         }
     }
 
@@ -286,6 +322,20 @@ impl Config {
             "USVC_REDIS_PREFIX" => self.redis_prefix = value,
             "AMQP_URL" => self.amqp_url = Some(value).filter(|v| !v.is_empty()),
             "USVC_AMQP_EXCHANGE" => self.amqp_exchange = value,
+            "USVC_KYC_EXCHANGE" => self.kyc_results.exchange = value,
+            "USVC_KYC_ROUTING_KEY" => self.kyc_results.routing_key = value,
+            "USVC_KYC_RESULTS_QUEUE" => self.kyc_results.queue = value,
+            "USVC_KYC_MAX_ATTEMPTS" => {
+                self.kyc_results.max_attempts = value.parse()?;
+                anyhow::ensure!(self.kyc_results.max_attempts >= 1, "at least one attempt");
+            }
+            "USVC_KYC_RETRY_DELAY_MS" => {
+                self.kyc_results.retry_delay = Duration::from_millis(value.parse()?)
+            }
+            "USVC_KYC_PREFETCH" => {
+                self.kyc_results.prefetch = value.parse()?;
+                anyhow::ensure!(self.kyc_results.prefetch >= 1, "at least one message");
+            }
             "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
@@ -375,6 +425,31 @@ mod tests {
         assert_eq!(config.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         let err = Config::from_vars(vars(&[("USVC_LIMIT_LOGIN_PER_IP", "5")])).unwrap_err();
         assert!(format!("{err:#}").contains("attempts/seconds"));
+    }
+
+    #[test]
+    fn the_kyc_results_subscription_is_configurable() {
+        let config = Config::from_vars(vars(&[
+            ("USVC_KYC_EXCHANGE", "kyc.v2"),
+            ("USVC_KYC_RESULTS_QUEUE", "usvc.kyc"),
+            ("USVC_KYC_MAX_ATTEMPTS", "3"),
+            ("USVC_KYC_RETRY_DELAY_MS", "250"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.kyc_results,
+            Subscription {
+                exchange: "kyc.v2".into(),
+                queue: "usvc.kyc".into(),
+                max_attempts: 3,
+                retry_delay: Duration::from_millis(250),
+                ..Subscription::kyc_results()
+            }
+        );
+        for (key, bad) in [("USVC_KYC_MAX_ATTEMPTS", "0"), ("USVC_KYC_PREFETCH", "0")] {
+            let err = Config::from_vars(vars(&[(key, bad)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{err:#}");
+        }
     }
 
     #[test]

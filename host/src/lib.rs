@@ -11,6 +11,7 @@ pub mod events;
 pub mod grpc;
 pub mod guard;
 pub mod http;
+pub mod kyc;
 pub mod notify;
 pub mod runtime;
 pub mod store;

@@ -8,7 +8,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::SystemClock,
-    config::{Config, Limits, Mode, PasswordHashing},
+    config::{Config, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
 
@@ -120,6 +120,10 @@ pub struct TestApp {
     pub db: Database,
     pub app_events: usvc::events::EventBus,
     pub database_url: String,
+    /// Sending (or dropping) it shuts the app down gracefully (see [`TestApp::shut_down`]);
+    /// dropping the `TestApp` stops it at once.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// The database this app created and removes; `None` for an app sharing another's.
     _database: Option<TestDatabase>,
 }
@@ -143,6 +147,8 @@ pub struct Spawn {
     pub amqp: Option<(String, String)>,
     /// Services trusted to call the gRPC API: name → seed of their key (see [`caller_token`]).
     pub grpc_callers: Vec<(String, u8)>,
+    /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
+    pub kyc_results: Option<Subscription>,
 }
 
 impl Spawn {
@@ -167,6 +173,7 @@ impl Spawn {
             database_url: None,
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
+            kyc_results: None,
         }
     }
 }
@@ -209,6 +216,11 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         config.amqp_url = Some(url);
         config.amqp_exchange = exchange;
     }
+    // An empty queue name turns the consumer off: tests that want it name their own queue.
+    config.kyc_results = options.kyc_results.unwrap_or(Subscription {
+        queue: String::new(),
+        ..Subscription::kyc_results()
+    });
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
@@ -218,7 +230,10 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let grpc = format!("http://{}", app.grpc_addr());
     let app_events = app.events.clone();
-    tokio::spawn(app.serve(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.serve(async move {
+        let _ = stopped.await;
+    }));
     let db = store::connect(&url, 2)
         .await
         .expect("a second connection to the test database");
@@ -229,6 +244,8 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         db,
         app_events,
         database_url: url,
+        stop: Some(stop),
+        serving: Some(serving),
         _database: database,
     }
 }
@@ -275,7 +292,32 @@ pub struct Reply {
     pub retry_after: Option<u64>,
 }
 
+impl Drop for TestApp {
+    /// Stops the app, its relay and its consumers (which would otherwise outlive the test's
+    /// clean-up, e.g. declare its broker queues again).
+    fn drop(&mut self) {
+        if let Some(serving) = &self.serving {
+            serving.abort();
+        }
+    }
+}
+
 impl TestApp {
+    /// Stops the app as SIGTERM would (requests in flight finish; the relay and consumers stop)
+    /// and waits until it has.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), serving)
+                .await
+                .expect("the app stops within 10 s")
+                .expect("the app task")
+                .expect("the app served without error");
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod credentials;
 pub mod devices;
+pub mod inbox;
+pub mod kyc_results;
 pub mod outbox;
 pub mod password_resets;
 pub mod sessions;
