@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod guard;
 pub mod http;
 pub mod notify;
+pub mod profile;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;

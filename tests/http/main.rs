@@ -9,6 +9,7 @@ mod keys;
 mod onboarding;
 mod operations;
 mod password;
+mod profile;
 mod reset;
 mod sessions;
 mod unit_of_work;

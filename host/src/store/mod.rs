@@ -7,6 +7,8 @@ pub mod credentials;
 pub mod devices;
 pub mod outbox;
 pub mod password_resets;
+pub mod preferences;
+pub mod profiles;
 pub mod sessions;
 pub mod signing_keys;
 pub mod users;
