@@ -88,7 +88,7 @@ impl ProfileService for ProfileApi {
         };
         let Some(marketing) = preferences.marketing else {
             return Err(status::invalid_field(
-                "preferences.marketing",
+                "marketing",
                 "marketing.missing",
                 "marketing consent, granted or not",
             ));
