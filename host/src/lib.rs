@@ -13,6 +13,7 @@ pub mod guard;
 pub mod http;
 pub mod kyc;
 pub mod notify;
+pub mod profile;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;

@@ -10,6 +10,7 @@ mod keys;
 mod onboarding;
 mod operations;
 mod password;
+mod profile;
 mod reset;
 mod sessions;
 mod unit_of_work;

@@ -11,6 +11,7 @@ mod health;
 mod keys;
 mod metrics;
 mod password;
+mod profile;
 mod sessions;
 mod users;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(admin::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(profile::router())
         .merge(sessions::router())
         .merge(devices::router())
         .merge(password::router())

@@ -9,6 +9,8 @@ pub mod inbox;
 pub mod kyc_results;
 pub mod outbox;
 pub mod password_resets;
+pub mod preferences;
+pub mod profiles;
 pub mod sessions;
 pub mod signing_keys;
 pub mod users;
