@@ -9,13 +9,18 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenIssuer},
     capabilities::Capabilities,
+    clients::{
+        audit::{AuditClient, AuditForwarder},
+        kyc::{GrpcKyc, KycProvider, SandboxKyc},
+        notification::NotificationClient,
+    },
     clock::{Clock, SystemClock},
     config::{Config, Mode},
     events::{EventBus, OutboxRelay, amqp::AmqpPublisher},
     grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
     http,
-    notify::{DevMailbox, Fanout, LogNotifier, Notifier},
+    notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
 };
@@ -29,6 +34,8 @@ pub struct AppState {
     pub mailbox: Option<Arc<DevMailbox>>,
     pub guard: Arc<Guard>,
     pub sessions: Arc<SessionGate>,
+    /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
+    pub kyc: Arc<dyn KycProvider>,
     pub trust_forwarded_for: bool,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -39,6 +46,8 @@ pub struct Application {
     grpc_listener: TcpListener,
     grpc_routes: tonic::service::Routes,
     relay: OutboxRelay,
+    /// Feeds the bank's audit service from `audit_events`, when one is configured.
+    audit_forwarder: Option<AuditForwarder>,
     pub state: AppState,
     pub events: EventBus,
 }
@@ -78,11 +87,48 @@ impl Application {
             tracing::warn!(dir = %config.components_dir.display(), "no components found; run `make components`");
         }
 
-        let mailbox = (config.mode == Mode::Development).then(|| Arc::new(DevMailbox::default()));
-        let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(LogNotifier)];
+        // The bank's services, each only when configured; otherwise its embedded default.
+        let clients = &config.clients;
+        let production = config.mode == Mode::Production;
+        let mailbox = (!production).then(|| Arc::new(DevMailbox::default()));
+        let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
         if let Some(mailbox) = &mailbox {
             notifiers.push(mailbox.clone());
         }
+        match &clients.notification_url {
+            Some(url) => notifiers.push(Arc::new(GrpcNotifier(
+                NotificationClient::connect(url, clients.policy)
+                    .context("USVC_NOTIFICATION_GRPC_URL")?,
+            ))),
+            None if production => tracing::warn!(
+                "no notification service is configured (USVC_NOTIFICATION_GRPC_URL): messages to customers only reach the log"
+            ),
+            None => {}
+        }
+        // Last, so that it records only messages every other notifier took.
+        notifiers.push(Arc::new(LogNotifier));
+        let kyc: Arc<dyn KycProvider> = match &clients.kyc_url {
+            Some(url) => {
+                Arc::new(GrpcKyc::connect(url, clients.policy).context("USVC_KYC_GRPC_URL")?)
+            }
+            None => {
+                if production {
+                    tracing::warn!(
+                        "no KYC service is configured (USVC_KYC_GRPC_URL): identity checks run against the sandbox"
+                    );
+                }
+                Arc::new(SandboxKyc::default())
+            }
+        };
+        let audit_forwarder = clients
+            .audit_url
+            .as_deref()
+            .map(|url| {
+                AuditClient::connect(url, clients.policy)
+                    .map(|client| AuditForwarder::new(db.clone(), client, clock.clone()))
+            })
+            .transpose()
+            .context("USVC_AUDIT_GRPC_URL")?;
         let caps = Arc::new(Capabilities::new(
             db.clone(),
             clock.clone(),
@@ -113,6 +159,7 @@ impl Application {
             mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
+            kyc,
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: crate::telemetry::metrics(),
         };
@@ -136,6 +183,7 @@ impl Application {
             grpc_listener,
             grpc_routes,
             relay,
+            audit_forwarder,
             state,
             events,
         })
@@ -172,6 +220,7 @@ impl Application {
             }
         };
         let relay = tokio::spawn(self.relay.run());
+        let audit_forwarder = self.audit_forwarder.map(|f| tokio::spawn(f.run()));
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,
@@ -184,6 +233,9 @@ impl Application {
             .with_graceful_shutdown(until_stopped())
             .await;
         relay.abort();
+        if let Some(forwarder) = audit_forwarder {
+            forwarder.abort();
+        }
         let grpc = grpc.await.context("the gRPC server task")?;
         served.context("serving HTTP")?;
         grpc.context("serving gRPC")

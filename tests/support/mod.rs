@@ -1,5 +1,8 @@
 //! Test support: start the real usvc application on a random port against a fresh SQLite file
-//! or a fresh PostgreSQL database, and talk to it over HTTP.
+//! or a fresh PostgreSQL database, and talk to it over HTTP. `bank` has test servers of the
+//! bank's services usvc calls over gRPC.
+
+pub mod bank;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -8,7 +11,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::SystemClock,
-    config::{Config, Limits, Mode, PasswordHashing},
+    config::{ClientPolicy, Config, Limits, Mode, PasswordHashing},
     store::{self, Database, outbox, users},
 };
 
@@ -143,6 +146,13 @@ pub struct Spawn {
     pub amqp: Option<(String, String)>,
     /// Services trusted to call the gRPC API: name → seed of their key (see [`caller_token`]).
     pub grpc_callers: Vec<(String, u8)>,
+    /// The bank's KYC, notification and audit services (`http://…`); embedded defaults when
+    /// `None`.
+    pub kyc_url: Option<String>,
+    pub notification_url: Option<String>,
+    pub audit_url: Option<String>,
+    /// Deadline, retries and breaker of the calls to them.
+    pub client_policy: ClientPolicy,
 }
 
 impl Spawn {
@@ -167,6 +177,10 @@ impl Spawn {
             database_url: None,
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
+            kyc_url: None,
+            notification_url: None,
+            audit_url: None,
+            client_policy: ClientPolicy::default(),
         }
     }
 }
@@ -209,6 +223,10 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         config.amqp_url = Some(url);
         config.amqp_exchange = exchange;
     }
+    config.clients.kyc_url = options.kyc_url;
+    config.clients.notification_url = options.notification_url;
+    config.clients.audit_url = options.audit_url;
+    config.clients.policy = options.client_policy;
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
