@@ -10,6 +10,11 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenIssuer},
     capabilities::Capabilities,
+    clients::{
+        audit::{AuditClient, AuditForwarder},
+        kyc::{GrpcKyc, KycProvider, SandboxKyc},
+        notification::NotificationClient,
+    },
     clock::{Clock, SystemClock},
     config::{Config, Mode},
     events::{EventBus, OutboxRelay, amqp::AmqpPublisher, consumer::AmqpConsumer},
@@ -17,7 +22,7 @@ use crate::{
     guard::{Guard, SessionGate, Shared},
     http,
     kyc::KycResults,
-    notify::{DevMailbox, Fanout, LogNotifier, Notifier},
+    notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
 };
@@ -31,6 +36,8 @@ pub struct AppState {
     pub mailbox: Option<Arc<DevMailbox>>,
     pub guard: Arc<Guard>,
     pub sessions: Arc<SessionGate>,
+    /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
+    pub kyc: Arc<dyn KycProvider>,
     pub trust_forwarded_for: bool,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -43,6 +50,8 @@ pub struct Application {
     relay: OutboxRelay,
     /// The KYC results consumer: with `AMQP_URL` and a KYC results queue configured.
     kyc_results: Option<AmqpConsumer<KycResults>>,
+    /// Feeds the bank's audit service from `audit_events`, when one is configured.
+    audit_forwarder: Option<AuditForwarder>,
     pub state: AppState,
     pub events: EventBus,
 }
@@ -82,11 +91,48 @@ impl Application {
             tracing::warn!(dir = %config.components_dir.display(), "no components found; run `make components`");
         }
 
-        let mailbox = (config.mode == Mode::Development).then(|| Arc::new(DevMailbox::default()));
-        let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(LogNotifier)];
+        // The bank's services, each only when configured; otherwise its embedded default.
+        let clients = &config.clients;
+        let production = config.mode == Mode::Production;
+        let mailbox = (!production).then(|| Arc::new(DevMailbox::default()));
+        let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
         if let Some(mailbox) = &mailbox {
             notifiers.push(mailbox.clone());
         }
+        match &clients.notification_url {
+            Some(url) => notifiers.push(Arc::new(GrpcNotifier(
+                NotificationClient::connect(url, clients.policy)
+                    .context("USVC_NOTIFICATION_GRPC_URL")?,
+            ))),
+            None if production => tracing::warn!(
+                "no notification service is configured (USVC_NOTIFICATION_GRPC_URL): messages to customers only reach the log"
+            ),
+            None => {}
+        }
+        // Last, so that it records only messages every other notifier took.
+        notifiers.push(Arc::new(LogNotifier));
+        let kyc: Arc<dyn KycProvider> = match &clients.kyc_url {
+            Some(url) => {
+                Arc::new(GrpcKyc::connect(url, clients.policy).context("USVC_KYC_GRPC_URL")?)
+            }
+            None => {
+                if production {
+                    tracing::warn!(
+                        "no KYC service is configured (USVC_KYC_GRPC_URL): identity checks run against the sandbox"
+                    );
+                }
+                Arc::new(SandboxKyc::default())
+            }
+        };
+        let audit_forwarder = clients
+            .audit_url
+            .as_deref()
+            .map(|url| {
+                AuditClient::connect(url, clients.policy)
+                    .map(|client| AuditForwarder::new(db.clone(), client, clock.clone()))
+            })
+            .transpose()
+            .context("USVC_AUDIT_GRPC_URL")?;
         let caps = Arc::new(Capabilities::new(
             db.clone(),
             clock.clone(),
@@ -128,6 +174,7 @@ impl Application {
             mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
+            kyc,
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: crate::telemetry::metrics(),
         };
@@ -152,6 +199,7 @@ impl Application {
             grpc_routes,
             relay,
             kyc_results,
+            audit_forwarder,
             state,
             events,
         })
@@ -193,6 +241,9 @@ impl Application {
         let mut background = Background(vec![tokio::spawn(self.relay.run())]);
         if let Some(consumer) = self.kyc_results {
             background.0.push(tokio::spawn(consumer.run()));
+        }
+        if let Some(forwarder) = self.audit_forwarder {
+            background.0.push(tokio::spawn(forwarder.run()));
         }
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,

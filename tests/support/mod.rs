@@ -1,5 +1,8 @@
 //! Test support: start the real usvc application on a random port against a fresh SQLite file
-//! or a fresh PostgreSQL database, and talk to it over HTTP.
+//! or a fresh PostgreSQL database, and talk to it over HTTP. `bank` has test servers of the
+//! bank's services usvc calls over gRPC.
+
+pub mod bank;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -8,7 +11,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::SystemClock,
-    config::{Config, Limits, Mode, PasswordHashing, Subscription},
+    config::{ClientPolicy, Config, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
 
@@ -149,6 +152,13 @@ pub struct Spawn {
     pub grpc_callers: Vec<(String, u8)>,
     /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
     pub kyc_results: Option<Subscription>,
+    /// The bank's KYC, notification and audit services (`http://…`); embedded defaults when
+    /// `None`.
+    pub kyc_url: Option<String>,
+    pub notification_url: Option<String>,
+    pub audit_url: Option<String>,
+    /// Deadline, retries and breaker of the calls to them.
+    pub client_policy: ClientPolicy,
 }
 
 impl Spawn {
@@ -174,6 +184,10 @@ impl Spawn {
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
             kyc_results: None,
+            kyc_url: None,
+            notification_url: None,
+            audit_url: None,
+            client_policy: ClientPolicy::default(),
         }
     }
 }
@@ -221,6 +235,10 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         queue: String::new(),
         ..Subscription::kyc_results()
     });
+    config.clients.kyc_url = options.kyc_url;
+    config.clients.notification_url = options.notification_url;
+    config.clients.audit_url = options.audit_url;
+    config.clients.policy = options.client_policy;
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
