@@ -1,6 +1,6 @@
 //! Compiles every `.proto` under `server/` and `clients/` with protox (a protobuf compiler in
 //! Rust, so no `protoc` is needed), generates tonic clients and servers, and keeps the file
-//! descriptor set for gRPC reflection.
+//! descriptor set of what usvc serves (not the bank services it calls) for gRPC reflection.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     files.sort();
     let fds = protox::compile(&files, roots)?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out.join("descriptor.bin"), fds.encode_to_vec())?;
+    // Reflection must advertise only the services usvc serves: leave out the client contracts.
+    let mut served = fds.clone();
+    served
+        .file
+        .retain(|file| !file.package().starts_with("bank."));
+    std::fs::write(out.join("descriptor.bin"), served.encode_to_vec())?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

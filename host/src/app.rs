@@ -1,5 +1,6 @@
 //! Start-up: builds the whole service from a [`Config`] — database, runtime and components,
-//! capabilities, HTTP — bound to its port, so tests start the real thing on port 0.
+//! capabilities, HTTP and gRPC, the outbox relay and the KYC results consumer — bound to its
+//! port, so tests start the real thing on port 0.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -9,13 +10,19 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenIssuer},
     capabilities::Capabilities,
+    clients::{
+        audit::{AuditClient, AuditForwarder},
+        kyc::{GrpcKyc, KycProvider, SandboxKyc},
+        notification::NotificationClient,
+    },
     clock::{Clock, SystemClock},
     config::{Config, Mode},
-    events::{EventBus, OutboxRelay, amqp::AmqpPublisher},
+    events::{EventBus, OutboxRelay, amqp::AmqpPublisher, consumer::AmqpConsumer},
     grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
     http,
-    notify::{DevMailbox, Fanout, LogNotifier, Notifier},
+    kyc::KycResults,
+    notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
 };
@@ -29,6 +36,8 @@ pub struct AppState {
     pub mailbox: Option<Arc<DevMailbox>>,
     pub guard: Arc<Guard>,
     pub sessions: Arc<SessionGate>,
+    /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
+    pub kyc: Arc<dyn KycProvider>,
     pub trust_forwarded_for: bool,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -40,6 +49,10 @@ pub struct Application {
     grpc_listener: TcpListener,
     grpc_routes: tonic::service::Routes,
     relay: OutboxRelay,
+    /// The KYC results consumer: with `AMQP_URL` and a KYC results queue configured.
+    kyc_results: Option<AmqpConsumer<KycResults>>,
+    /// Feeds the bank's audit service from `audit_events`, when one is configured.
+    audit_forwarder: Option<AuditForwarder>,
     pub state: AppState,
     pub events: EventBus,
 }
@@ -79,11 +92,48 @@ impl Application {
             tracing::warn!(dir = %config.components_dir.display(), "no components found; run `make components`");
         }
 
-        let mailbox = (config.mode == Mode::Development).then(|| Arc::new(DevMailbox::default()));
-        let mut notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(LogNotifier)];
+        // The bank's services, each only when configured; otherwise its embedded default.
+        let clients = &config.clients;
+        let production = config.mode == Mode::Production;
+        let mailbox = (!production).then(|| Arc::new(DevMailbox::default()));
+        let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
         if let Some(mailbox) = &mailbox {
             notifiers.push(mailbox.clone());
         }
+        match &clients.notification_url {
+            Some(url) => notifiers.push(Arc::new(GrpcNotifier(
+                NotificationClient::connect(url, clients.policy)
+                    .context("USVC_NOTIFICATION_GRPC_URL")?,
+            ))),
+            None if production => tracing::warn!(
+                "no notification service is configured (USVC_NOTIFICATION_GRPC_URL): messages to customers only reach the log"
+            ),
+            None => {}
+        }
+        // Last, so that it records only messages every other notifier took.
+        notifiers.push(Arc::new(LogNotifier));
+        let kyc: Arc<dyn KycProvider> = match &clients.kyc_url {
+            Some(url) => {
+                Arc::new(GrpcKyc::connect(url, clients.policy).context("USVC_KYC_GRPC_URL")?)
+            }
+            None => {
+                if production {
+                    tracing::warn!(
+                        "no KYC service is configured (USVC_KYC_GRPC_URL): identity checks run against the sandbox"
+                    );
+                }
+                Arc::new(SandboxKyc::default())
+            }
+        };
+        let audit_forwarder = clients
+            .audit_url
+            .as_deref()
+            .map(|url| {
+                AuditClient::connect(url, clients.policy)
+                    .map(|client| AuditForwarder::new(db.clone(), client, clock.clone()))
+            })
+            .transpose()
+            .context("USVC_AUDIT_GRPC_URL")?;
         let shared = Arc::new(match &config.redis_url {
             Some(url) => Shared::redis(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
@@ -117,6 +167,17 @@ impl Application {
             clock,
             caps.outbox_committed.clone(),
         );
+        let kyc_results = config
+            .amqp_url
+            .as_deref()
+            .filter(|_| !config.kyc_results.queue.is_empty())
+            .map(|url| {
+                AmqpConsumer::new(
+                    url,
+                    config.kyc_results.clone(),
+                    KycResults::new(caps.clone()),
+                )
+            });
         let state = AppState {
             runtime: Arc::new(runtime),
             caps,
@@ -124,6 +185,7 @@ impl Application {
             mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
+            kyc,
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: crate::telemetry::metrics(),
         };
@@ -148,6 +210,8 @@ impl Application {
             grpc_listener,
             grpc_routes,
             relay,
+            kyc_results,
+            audit_forwarder,
             state,
             events,
         })
@@ -166,7 +230,8 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves HTTP and gRPC until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves HTTP and gRPC, relays the outbox and consumes KYC results until `shutdown`
+    /// resolves, then finishes the requests in flight.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -183,11 +248,19 @@ impl Application {
                 let _ = stopped.wait_for(|s| *s).await;
             }
         };
-        let relay = tokio::spawn(self.relay.run());
-        let watcher = tokio::spawn(crate::runtime::watch::watch(
+        // Stopped when serving ends, or when this future is dropped. A KYC result being
+        // recorded then rolls back and, unacknowledged, is delivered again.
+        let mut background = Background(vec![tokio::spawn(self.relay.run())]);
+        if let Some(consumer) = self.kyc_results {
+            background.0.push(tokio::spawn(consumer.run()));
+        }
+        if let Some(forwarder) = self.audit_forwarder {
+            background.0.push(tokio::spawn(forwarder.run()));
+        }
+        background.0.push(tokio::spawn(crate::runtime::watch::watch(
             self.state.runtime.clone(),
             self.components_dir.clone(),
-        ));
+        )));
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,
@@ -199,10 +272,20 @@ impl Application {
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(until_stopped())
             .await;
-        relay.abort();
-        watcher.abort();
+        drop(background);
         let grpc = grpc.await.context("the gRPC server task")?;
         served.context("serving HTTP")?;
         grpc.context("serving gRPC")
+    }
+}
+
+/// The outbox relay and the consumers: aborted when dropped.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }

@@ -16,6 +16,17 @@ pub trait Clock: Send + Sync + 'static {
     }
 }
 
+/// Unix seconds as RFC 3339 in UTC (`2026-06-15T09:30:00Z`), how times leave the service.
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

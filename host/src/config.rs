@@ -48,6 +48,100 @@ pub struct Config {
     /// AES-256 key sealing secrets at rest (`USVC_SECRETS_KEY`, base64); a public development
     /// key when absent, refused in production.
     pub secrets_key: Option<[u8; 32]>,
+    /// Where the KYC service's result events are consumed from (with `AMQP_URL`); an empty
+    /// queue name turns the consumer off.
+    pub kyc_results: Subscription,
+    /// The bank's services usvc calls over gRPC; each unset one is served by an embedded default.
+    pub clients: Clients,
+}
+
+/// A queue of ours bound to another service's topic exchange, and how its messages are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The other service's durable topic exchange.
+    pub exchange: String,
+    /// The routing key (binding pattern) of the messages wanted.
+    pub routing_key: String,
+    /// Our durable queue; `<queue>.retry` and `<queue>.dlq` are declared beside it.
+    pub queue: String,
+    /// Attempts a message gets while it fails for reasons that may pass; after the last one it
+    /// goes to the dead-letter queue.
+    pub max_attempts: u32,
+    /// Wait before the first retry; each further retry waits twice as long (at most 5 minutes).
+    pub retry_delay: Duration,
+    /// Unacknowledged messages the broker may hand us at once.
+    pub prefetch: u16,
+}
+
+impl Subscription {
+    /// The KYC service's `kyc.check.completed` results on the queue `usvc.kyc-results`.
+    pub fn kyc_results() -> Self {
+        Self {
+            exchange: "kyc.events".to_owned(),
+            routing_key: "kyc.check.completed".to_owned(),
+            queue: "usvc.kyc-results".to_owned(),
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(1),
+            prefetch: 16,
+        }
+    }
+}
+
+/// Where the bank's KYC, notification and audit services are (`http://` or `https://` gRPC
+/// endpoints), and how every call to them is made. An endpoint left unset is served by the
+/// embedded default: the sandbox KYC, the log notifier, the local audit table only.
+#[derive(Debug, Clone, Default)]
+pub struct Clients {
+    pub kyc_url: Option<String>,
+    pub notification_url: Option<String>,
+    pub audit_url: Option<String>,
+    pub policy: ClientPolicy,
+}
+
+/// Deadlines, retries and the circuit breaker of every client call. Only the deadline is read
+/// from the environment (`USVC_CLIENT_DEADLINE_MS`); the rest are fixed defaults that tests
+/// shorten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// The whole budget of one call, retries and waits included.
+    pub deadline: Duration,
+    /// Attempts of one call at most (the first included), for transient failures only.
+    pub max_attempts: u32,
+    /// The wait before the first retry; each further wait doubles (with jitter) up to
+    /// `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Consecutive failed attempts after which the breaker opens and calls fail at once.
+    pub breaker_threshold: u32,
+    /// How long an open breaker refuses calls before it lets one probe through.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(2),
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A gRPC endpoint: an absolute `http://` or `https://` URL with a host. Empty means unset.
+fn parse_endpoint(value: String) -> anyhow::Result<Option<String>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let uri: tonic::transport::Uri = value.parse().context("not a URL")?;
+    anyhow::ensure!(
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some(),
+        "expected an http:// or https:// URL with a host, e.g. http://kyc.bank.internal:50051"
+    );
+    Ok(Some(value.to_owned()))
 }
 
 /// `name=<base64url Ed25519 public key>` pairs, comma-separated.
@@ -229,6 +323,8 @@ impl Config {
             amqp_url: None,
             amqp_exchange: "usvc.events".to_owned(),
             secrets_key: None,
+            kyc_results: Subscription::kyc_results(),
+            clients: Clients::default(),
         }
     }
 
@@ -301,6 +397,28 @@ impl Config {
                 self.secrets_key = Some(key.try_into().map_err(|_| {
                     anyhow::anyhow!("expected 32 bytes (`openssl rand -base64 32`)")
                 })?);
+            }
+            "USVC_KYC_EXCHANGE" => self.kyc_results.exchange = value,
+            "USVC_KYC_ROUTING_KEY" => self.kyc_results.routing_key = value,
+            "USVC_KYC_RESULTS_QUEUE" => self.kyc_results.queue = value,
+            "USVC_KYC_MAX_ATTEMPTS" => {
+                self.kyc_results.max_attempts = value.parse()?;
+                anyhow::ensure!(self.kyc_results.max_attempts >= 1, "at least one attempt");
+            }
+            "USVC_KYC_RETRY_DELAY_MS" => {
+                self.kyc_results.retry_delay = Duration::from_millis(value.parse()?)
+            }
+            "USVC_KYC_PREFETCH" => {
+                self.kyc_results.prefetch = value.parse()?;
+                anyhow::ensure!(self.kyc_results.prefetch >= 1, "at least one message");
+            }
+            "USVC_KYC_GRPC_URL" => self.clients.kyc_url = parse_endpoint(value)?,
+            "USVC_NOTIFICATION_GRPC_URL" => self.clients.notification_url = parse_endpoint(value)?,
+            "USVC_AUDIT_GRPC_URL" => self.clients.audit_url = parse_endpoint(value)?,
+            "USVC_CLIENT_DEADLINE_MS" => {
+                let ms: u64 = value.parse()?;
+                anyhow::ensure!(ms > 0, "the deadline must be at least one millisecond");
+                self.clients.policy.deadline = Duration::from_millis(ms)
             }
             "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
@@ -394,9 +512,69 @@ mod tests {
     }
 
     #[test]
+    fn the_kyc_results_subscription_is_configurable() {
+        let config = Config::from_vars(vars(&[
+            ("USVC_KYC_EXCHANGE", "kyc.v2"),
+            ("USVC_KYC_RESULTS_QUEUE", "usvc.kyc"),
+            ("USVC_KYC_MAX_ATTEMPTS", "3"),
+            ("USVC_KYC_RETRY_DELAY_MS", "250"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.kyc_results,
+            Subscription {
+                exchange: "kyc.v2".into(),
+                queue: "usvc.kyc".into(),
+                max_attempts: 3,
+                retry_delay: Duration::from_millis(250),
+                ..Subscription::kyc_results()
+            }
+        );
+        for (key, bad) in [("USVC_KYC_MAX_ATTEMPTS", "0"), ("USVC_KYC_PREFETCH", "0")] {
+            let err = Config::from_vars(vars(&[(key, bad)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{err:#}");
+        }
+    }
+
+    #[test]
     fn a_malformed_value_names_its_variable() {
         let err = Config::from_vars(vars(&[("USVC_HTTP_ADDR", "nonsense")])).unwrap_err();
         assert!(err.to_string().contains("USVC_HTTP_ADDR"));
+    }
+
+    #[test]
+    fn client_endpoints_are_urls_and_unset_by_default() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.clients.kyc_url, None);
+        assert_eq!(config.clients.policy, ClientPolicy::default());
+        let config = Config::from_vars(vars(&[
+            ("USVC_KYC_GRPC_URL", "http://kyc.bank.internal:50051"),
+            (
+                "USVC_NOTIFICATION_GRPC_URL",
+                " https://notify.bank.internal ",
+            ),
+            ("USVC_AUDIT_GRPC_URL", ""),
+            ("USVC_CLIENT_DEADLINE_MS", "750"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.clients.kyc_url.as_deref(),
+            Some("http://kyc.bank.internal:50051")
+        );
+        assert_eq!(
+            config.clients.notification_url.as_deref(),
+            Some("https://notify.bank.internal")
+        );
+        assert_eq!(config.clients.audit_url, None);
+        assert_eq!(config.clients.policy.deadline, Duration::from_millis(750));
+        for (key, bad) in [
+            ("USVC_AUDIT_GRPC_URL", "audit.bank.internal:50051"),
+            ("USVC_AUDIT_GRPC_URL", "ftp://audit.bank.internal"),
+            ("USVC_CLIENT_DEADLINE_MS", "0"),
+        ] {
+            let err = Config::from_vars(vars(&[(key, bad)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{bad}: {err:#}");
+        }
     }
 
     #[test]

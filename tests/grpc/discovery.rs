@@ -15,7 +15,12 @@ async fn health_reports_every_service_serving(backend: Backend) {
     let app = spawn(backend).await;
     let grpc = Grpc::connect(&app).await;
     let mut health = HealthClient::new(grpc.channel());
-    for service in ["", "usvc.v1.AuthService", "usvc.v1.UserService"] {
+    for service in [
+        "",
+        "usvc.v1.AuthService",
+        "usvc.v1.UserService",
+        "usvc.v1.ProfileService",
+    ] {
         let reply = health
             .check(HealthCheckRequest {
                 service: service.to_owned(),
@@ -54,6 +59,7 @@ async fn reflection_lists_the_services(backend: Backend) {
     for expected in [
         "usvc.v1.AuthService",
         "usvc.v1.UserService",
+        "usvc.v1.ProfileService",
         "grpc.health.v1.Health",
     ] {
         assert!(

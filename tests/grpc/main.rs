@@ -4,12 +4,14 @@
 mod auth;
 mod callers;
 mod discovery;
+mod profile;
 mod users;
 
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
 use usvc_proto::usvc::v1::{
-    auth_service_client::AuthServiceClient, user_service_client::UserServiceClient,
+    auth_service_client::AuthServiceClient, profile_service_client::ProfileServiceClient,
+    user_service_client::UserServiceClient,
 };
 use usvc_tests::{GATEWAY, GATEWAY_SEED, TestApp, caller_token};
 
@@ -56,6 +58,10 @@ impl Grpc {
 
     pub fn users(&self) -> UserServiceClient<Channel> {
         UserServiceClient::new(self.channel())
+    }
+
+    pub fn profile(&self) -> ProfileServiceClient<Channel> {
+        ProfileServiceClient::new(self.channel())
     }
 }
 

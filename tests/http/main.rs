@@ -11,6 +11,7 @@ mod mfa;
 mod onboarding;
 mod operations;
 mod password;
+mod profile;
 mod reset;
 mod sessions;
 mod unit_of_work;

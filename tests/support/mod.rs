@@ -1,5 +1,8 @@
 //! Test support: start the real usvc application on a random port against a fresh SQLite file
-//! or a fresh PostgreSQL database, and talk to it over HTTP.
+//! or a fresh PostgreSQL database, and talk to it over HTTP. `bank` has test servers of the
+//! bank's services usvc calls over gRPC.
+
+pub mod bank;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -8,7 +11,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::SystemClock,
-    config::{Config, Limits, Mode, PasswordHashing},
+    config::{ClientPolicy, Config, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
 
@@ -120,6 +123,10 @@ pub struct TestApp {
     pub db: Database,
     pub app_events: usvc::events::EventBus,
     pub database_url: String,
+    /// Sending (or dropping) it shuts the app down gracefully (see [`TestApp::shut_down`]);
+    /// dropping the `TestApp` stops it at once.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// The database this app created and removes; `None` for an app sharing another's.
     _database: Option<TestDatabase>,
 }
@@ -143,6 +150,15 @@ pub struct Spawn {
     pub amqp: Option<(String, String)>,
     /// Services trusted to call the gRPC API: name → seed of their key (see [`caller_token`]).
     pub grpc_callers: Vec<(String, u8)>,
+    /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
+    pub kyc_results: Option<Subscription>,
+    /// The bank's KYC, notification and audit services (`http://…`); embedded defaults when
+    /// `None`.
+    pub kyc_url: Option<String>,
+    pub notification_url: Option<String>,
+    pub audit_url: Option<String>,
+    /// Deadline, retries and breaker of the calls to them.
+    pub client_policy: ClientPolicy,
 }
 
 impl Spawn {
@@ -167,6 +183,11 @@ impl Spawn {
             database_url: None,
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
+            kyc_results: None,
+            kyc_url: None,
+            notification_url: None,
+            audit_url: None,
+            client_policy: ClientPolicy::default(),
         }
     }
 }
@@ -209,6 +230,15 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         config.amqp_url = Some(url);
         config.amqp_exchange = exchange;
     }
+    // An empty queue name turns the consumer off: tests that want it name their own queue.
+    config.kyc_results = options.kyc_results.unwrap_or(Subscription {
+        queue: String::new(),
+        ..Subscription::kyc_results()
+    });
+    config.clients.kyc_url = options.kyc_url;
+    config.clients.notification_url = options.notification_url;
+    config.clients.audit_url = options.audit_url;
+    config.clients.policy = options.client_policy;
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
@@ -218,7 +248,10 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let grpc = format!("http://{}", app.grpc_addr());
     let app_events = app.events.clone();
-    tokio::spawn(app.serve(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.serve(async move {
+        let _ = stopped.await;
+    }));
     let db = store::connect(&url, 2)
         .await
         .expect("a second connection to the test database");
@@ -229,6 +262,8 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         db,
         app_events,
         database_url: url,
+        stop: Some(stop),
+        serving: Some(serving),
         _database: database,
     }
 }
@@ -275,7 +310,32 @@ pub struct Reply {
     pub retry_after: Option<u64>,
 }
 
+impl Drop for TestApp {
+    /// Stops the app, its relay and its consumers (which would otherwise outlive the test's
+    /// clean-up, e.g. declare its broker queues again).
+    fn drop(&mut self) {
+        if let Some(serving) = &self.serving {
+            serving.abort();
+        }
+    }
+}
+
 impl TestApp {
+    /// Stops the app as SIGTERM would (requests in flight finish; the relay and consumers stop)
+    /// and waits until it has.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), serving)
+                .await
+                .expect("the app stops within 10 s")
+                .expect("the app task")
+                .expect("the app served without error");
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

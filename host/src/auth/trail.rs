@@ -1,5 +1,6 @@
-//! The one way an authentication event is recorded: published through the outbox and kept in
-//! the audit table, both in the caller's transaction, so neither exists without the other.
+//! The one way an event about a customer's access or identity (authentication, a KYC result) is
+//! recorded: published through the outbox and kept in the audit table, both in the caller's
+//! transaction, so neither exists without the other.
 
 use crate::{
     capabilities::Capabilities,

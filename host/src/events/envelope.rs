@@ -25,17 +25,10 @@ pub struct Envelope<'a> {
 
 impl<'a> Envelope<'a> {
     pub fn of(event: &'a Event) -> Self {
-        let occurred_at = time::OffsetDateTime::from_unix_timestamp(event.occurred_at)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default();
         Self {
             id: &event.id,
             event_type: &event.event_type,
-            occurred_at,
+            occurred_at: crate::clock::rfc3339(event.occurred_at),
             subject: &event.subject,
             data: &event.data,
             schema_version: SCHEMA_VERSION,

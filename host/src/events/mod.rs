@@ -1,8 +1,10 @@
 //! Event delivery: the outbox relay, which moves committed events to RabbitMQ when `AMQP_URL`
 //! is configured and always to the in-process bus. Delivery is at least once; consumers
-//! deduplicate by event id.
+//! deduplicate by event id. `consumer` is the other direction: other services' events, read
+//! from RabbitMQ.
 
 pub mod amqp;
+pub mod consumer;
 pub mod envelope;
 
 use std::{sync::Arc, time::Duration};

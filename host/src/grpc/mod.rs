@@ -5,6 +5,7 @@
 mod auth;
 pub mod callers;
 mod metrics;
+mod profile;
 mod status;
 mod users;
 
@@ -13,7 +14,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tonic::{Request, Status, service::Routes, transport::server::TcpIncoming};
 use usvc_proto::usvc::v1::{
-    auth_service_server::AuthServiceServer, user_service_server::UserServiceServer,
+    auth_service_server::AuthServiceServer, profile_service_server::ProfileServiceServer,
+    user_service_server::UserServiceServer,
 };
 
 use crate::{
@@ -35,6 +37,9 @@ pub async fn routes(state: AppState, callers: Arc<CallerKeys>) -> anyhow::Result
     health
         .set_serving::<UserServiceServer<users::UserApi>>()
         .await;
+    health
+        .set_serving::<ProfileServiceServer<profile::ProfileApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(usvc_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -48,7 +53,11 @@ pub async fn routes(state: AppState, callers: Arc<CallerKeys>) -> anyhow::Result
             check.clone(),
         ))
         .add_service(UserServiceServer::with_interceptor(
-            users::UserApi(state),
+            users::UserApi(state.clone()),
+            check.clone(),
+        ))
+        .add_service(ProfileServiceServer::with_interceptor(
+            profile::ProfileApi(state),
             check,
         ));
     Ok(routes.routes())

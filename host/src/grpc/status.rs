@@ -11,6 +11,7 @@ use crate::{
     auth::access::Denied,
     guard::Refusal,
     http::error::ApiError,
+    profile::ProfileError,
     runtime::{CallError, onboarding::Violation},
 };
 
@@ -73,6 +74,25 @@ pub fn admin(e: AdminError) -> Status {
     }
 }
 
+/// A profile or preferences failure: broken rules are field violations, a stale
+/// `expected_version` is `ABORTED` (read again, then retry).
+pub fn profile(e: ProfileError) -> Status {
+    match e {
+        ProfileError::Invalid(violations) => invalid(&violations),
+        ProfileError::Stale => stale(),
+        ProfileError::NotFound => Status::not_found("no such user"),
+        ProfileError::Database(e) => database(e),
+    }
+}
+
+fn stale() -> Status {
+    with_reason(
+        Code::Aborted,
+        "the data changed since expected_version; nothing was changed: read it again and retry",
+        "STALE_VERSION",
+    )
+}
+
 /// The gRPC rendering of the API's error type; internal details are logged, never sent.
 pub fn from_api(e: ApiError) -> Status {
     match e {
@@ -87,6 +107,10 @@ pub fn from_api(e: ApiError) -> Status {
         ApiError::Forbidden(_, detail) => Status::permission_denied(detail),
         ApiError::NotFound => Status::not_found("not found"),
         ApiError::Conflict(detail) => Status::failed_precondition(detail),
+        ApiError::PreconditionRequired => {
+            invalid_field("expected_version", "expected_version.missing", "required")
+        }
+        ApiError::PreconditionFailed => stale(),
         ApiError::TooManyRequests(refusal) => {
             let reason = match refusal {
                 Refusal::RateLimited { .. } => "RATE_LIMITED",

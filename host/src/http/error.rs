@@ -52,6 +52,12 @@ pub enum ApiError {
     /// The resource is in a state that does not allow the change.
     #[error("{0}")]
     Conflict(&'static str),
+    /// A write without `If-Match`: the client must name the version it changes.
+    #[error("If-Match is required")]
+    PreconditionRequired,
+    /// `If-Match` does not name the current version; nothing was changed.
+    #[error("the resource changed since the version given")]
+    PreconditionFailed,
     #[error("too many attempts")]
     TooManyRequests(Refusal),
     #[error(transparent)]
@@ -168,6 +174,18 @@ impl ApiError {
                 "The change conflicts with the resource's state",
                 StatusCode::CONFLICT,
                 Some((*detail).into()),
+            ),
+            Self::PreconditionRequired => p(
+                "/problems/precondition-required",
+                "If-Match is required",
+                StatusCode::PRECONDITION_REQUIRED,
+                Some("Send `If-Match` with the ETag of the version you read, so that no one else's change is overwritten.".into()),
+            ),
+            Self::PreconditionFailed => p(
+                "/problems/precondition-failed",
+                "The resource has changed",
+                StatusCode::PRECONDITION_FAILED,
+                Some("Nothing was changed: `If-Match` does not name the current version. Read it again and retry with its ETag.".into()),
             ),
             Self::TooManyRequests(Refusal::RateLimited { .. }) => p(
                 "/problems/too-many-requests",

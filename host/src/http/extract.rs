@@ -1,11 +1,12 @@
 //! Request extractors: JSON bodies whose rejections are problems, the authenticated customer
-//! behind a bearer token, and the client's address.
+//! behind a bearer token, the client's address, and the version a write is based on
+//! (`If-Match`, with [`etag`] the one place entity tags are written).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequest, FromRequestParts},
-    http::{header, request::Parts},
+    http::{HeaderName, HeaderValue, header, request::Parts},
 };
 
 use super::{AppState, error::ApiError};
@@ -98,4 +99,40 @@ impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
             .unwrap_or("");
         Ok(Self(agent.chars().take(256).collect()))
     }
+}
+
+/// The version a write is based on: `If-Match` with one strong entity tag, as [`etag`] wrote it.
+/// Without the header (or with `*`, which would overwrite blindly) the write is refused with
+/// 428; a tag that cannot name a version (weak, several, not ours) can never be the current
+/// one: 412.
+pub struct IfMatch(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(header::IF_MATCH).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Err(ApiError::PreconditionRequired),
+            (Some(_), Some(_)) => return Err(ApiError::PreconditionFailed),
+            (Some(value), None) => value,
+        };
+        let value = value.to_str().map(str::trim).unwrap_or_default();
+        if value == "*" {
+            return Err(ApiError::PreconditionRequired);
+        }
+        value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .and_then(crate::profile::parse_version)
+            .map(Self)
+            .ok_or(ApiError::PreconditionFailed)
+    }
+}
+
+/// The strong entity tag of a resource's `version`: `ETag: "<version>"`.
+pub fn etag(version: i64) -> (HeaderName, HeaderValue) {
+    let tag = HeaderValue::try_from(format!("\"{version}\""))
+        .expect("digits in quotes are a valid header value");
+    (header::ETAG, tag)
 }

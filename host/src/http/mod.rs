@@ -12,6 +12,7 @@ mod keys;
 mod metrics;
 mod mfa;
 mod password;
+mod profile;
 mod sessions;
 mod users;
 
@@ -46,6 +47,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(admin::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(profile::router())
         .merge(sessions::router())
         .merge(devices::router())
         .merge(password::router())

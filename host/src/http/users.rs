@@ -4,7 +4,10 @@ use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
 
 use super::{AppState, error::ApiError, extract::AuthUser};
-use crate::store::users::{self, UserStatus};
+use crate::{
+    clock::rfc3339,
+    store::users::{self, UserStatus},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/users/me", get(me))
@@ -30,13 +33,6 @@ async fn me(
     let user = users::get(&mut conn, &claims.sub)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let created_at = time::OffsetDateTime::from_unix_timestamp(user.created_at)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
     Ok(Json(Me {
         id: user.id,
         email: user.email,
@@ -45,6 +41,6 @@ async fn me(
         country_of_residence: user.country_of_residence,
         phone: user.phone,
         status: user.status,
-        created_at,
+        created_at: rfc3339(user.created_at),
     }))
 }

@@ -1,8 +1,10 @@
 //! Messages to customers: what a notice says, and where it is delivered. Delivery happens only
 //! after the unit of work that asked for it has committed.
 
+mod grpc;
 mod mailbox;
 
+pub use grpc::GrpcNotifier;
 pub use mailbox::DevMailbox;
 
 use std::sync::Arc;
@@ -19,6 +21,21 @@ pub enum Notice {
     PasswordReset,
     /// The password was reset and every session ended.
     PasswordWasReset,
+}
+
+impl Notice {
+    /// The notice's stable name, as in the dev mailbox and the notification service's
+    /// `notice` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EmailVerification => "email_verification",
+            Self::RegistrationAttempted => "registration_attempted",
+            Self::Welcome => "welcome",
+            Self::NewDevice => "new_device",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordWasReset => "password_was_reset",
+        }
+    }
 }
 
 /// A rendered message for one customer.
@@ -110,7 +127,7 @@ impl Notifier for LogNotifier {
     }
 }
 
-/// Delivers to each notifier in turn.
+/// Delivers to each notifier in turn, stopping at the first that fails.
 pub struct Fanout(pub Vec<Arc<dyn Notifier>>);
 
 #[async_trait::async_trait]
@@ -120,5 +137,24 @@ impl Notifier for Fanout {
             notifier.deliver(n).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_is_named_as_it_is_serialised() {
+        for notice in [
+            Notice::EmailVerification,
+            Notice::RegistrationAttempted,
+            Notice::Welcome,
+            Notice::NewDevice,
+            Notice::PasswordReset,
+            Notice::PasswordWasReset,
+        ] {
+            assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The `audit_events` table: the authentication trail, kept beside the outbox.
+//! The `audit_events` table: the authentication trail, kept beside the outbox. With an audit
+//! service configured it is also that service's outbox (`forwarded_at`).
 
 use sqlx::Row;
 
@@ -28,6 +29,17 @@ pub async fn insert(conn: &mut Connection, event: &AuditEvent) -> sqlx::Result<(
     Ok(())
 }
 
+fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<AuditEvent> {
+    let data: String = row.try_get("data")?;
+    Ok(AuditEvent {
+        id: row.try_get("id")?,
+        event_type: row.try_get("event_type")?,
+        user_id: row.try_get("user_id")?,
+        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        occurred_at: row.try_get("occurred_at")?,
+    })
+}
+
 /// A customer's trail, oldest first.
 pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<AuditEvent>> {
     sqlx::query(
@@ -38,15 +50,30 @@ pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<
     .fetch_all(conn)
     .await?
     .into_iter()
-    .map(|row| {
-        let data: String = row.try_get("data")?;
-        Ok(AuditEvent {
-            id: row.try_get("id")?,
-            event_type: row.try_get("event_type")?,
-            user_id: row.try_get("user_id")?,
-            data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(e.into()))?,
-            occurred_at: row.try_get("occurred_at")?,
-        })
-    })
+    .map(from_row)
     .collect()
+}
+
+/// Up to `limit` rows not yet forwarded to the audit service, oldest first (ids are UUIDv7).
+pub async fn unforwarded(conn: &mut Connection, limit: i64) -> sqlx::Result<Vec<AuditEvent>> {
+    sqlx::query(
+        "SELECT id, event_type, user_id, data, occurred_at FROM audit_events \
+         WHERE forwarded_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Notes that the audit service has the row `id`.
+pub async fn mark_forwarded(conn: &mut Connection, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE audit_events SET forwarded_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -152,6 +152,27 @@ pub async fn set_status(
     Ok(updated == 1)
 }
 
+/// Sets the identity fields a customer may correct in their profile.
+pub async fn set_identity(
+    conn: &mut Connection,
+    id: &str,
+    legal_name: &str,
+    date_of_birth: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE users SET legal_name = $1, date_of_birth = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(legal_name)
+    .bind(date_of_birth)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
 /// Every role the user holds: `customer`, then any granted staff roles in name order.
 pub async fn roles(conn: &mut Connection, id: &str) -> sqlx::Result<Vec<String>> {
     let granted: Vec<String> =

@@ -1,0 +1,135 @@
+//! A customer's profile and preferences: what may be changed, the version that guards against
+//! lost updates, and the events and audit rows of every change, committed with it. HTTP
+//! (`/v1/users/me/profile`, `/v1/users/me/preferences`) and gRPC (`ProfileService`) both call
+//! these functions and only translate.
+
+mod preferences;
+pub mod rules;
+
+use serde_json::json;
+
+pub use self::preferences::{
+    ConsentChoice, PreferencesDocument, default_preferences, preferences, replace_preferences,
+};
+pub use crate::store::{
+    preferences::{MarketingConsent, NotificationSetting, Preferences},
+    profiles::{Address, Profile},
+};
+use crate::{
+    auth::trail,
+    capabilities::Capabilities,
+    runtime::onboarding::Violation,
+    store::{
+        self, Database,
+        profiles::{self, ProfileFields},
+        users,
+    },
+};
+
+/// A change to a profile: only the fields given change. An address replaces the whole address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub legal_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub nationality: Option<String>,
+    pub address: Option<Address>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("the change breaks {} rule(s)", .0.len())]
+    Invalid(Vec<Violation>),
+    /// The version the change was based on is no longer the current one; nothing was changed.
+    #[error("the profile or preferences changed since the version given")]
+    Stale,
+    #[error("no such customer")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A version as clients send it back (the ETag's content, gRPC's `expected_version`): decimal
+/// digits only.
+pub fn parse_version(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The customer's profile; version 0 while it never changed.
+pub async fn get(db: &Database, user_id: &str) -> Result<Profile, ProfileError> {
+    let mut conn = db.acquire().await?;
+    profiles::get(&mut conn, user_id)
+        .await?
+        .ok_or(ProfileError::NotFound)
+}
+
+/// Applies `change` when the profile is still at `expected_version`. The change, its
+/// `user.profile_updated` event (the names of the fields that changed, never their values) and
+/// the audit row commit together. A change that changes nothing writes and records nothing.
+pub async fn update(
+    caps: &Capabilities,
+    user_id: &str,
+    change: ProfileChange,
+    expected_version: i64,
+) -> Result<Profile, ProfileError> {
+    let change =
+        rules::check_change(change, caps.clock.now().date()).map_err(ProfileError::Invalid)?;
+    let now = caps.clock.unix();
+    let mut tx = store::begin(&caps.db).await?;
+    let current = profiles::get(&mut tx, user_id)
+        .await?
+        .ok_or(ProfileError::NotFound)?;
+    if current.version != expected_version {
+        return Err(ProfileError::Stale);
+    }
+    let mut next = current.clone();
+    let mut fields = Vec::new();
+    if let Some(name) = change.legal_name.filter(|n| *n != current.legal_name) {
+        next.legal_name = name;
+        fields.push("legal_name");
+    }
+    if let Some(date) = change.date_of_birth.filter(|d| *d != current.date_of_birth) {
+        next.date_of_birth = date;
+        fields.push("date_of_birth");
+    }
+    if let Some(code) = change
+        .nationality
+        .filter(|c| Some(c) != current.nationality.as_ref())
+    {
+        next.nationality = Some(code);
+        fields.push("nationality");
+    }
+    if let Some(address) = change
+        .address
+        .filter(|a| Some(a) != current.address.as_ref())
+    {
+        next.address = Some(address);
+        fields.push("address");
+    }
+    if fields.is_empty() {
+        return Ok(current);
+    }
+
+    let row = ProfileFields {
+        nationality: next.nationality.as_deref(),
+        address: next.address.as_ref(),
+    };
+    // The conditional write is what makes the version check hold against a concurrent change.
+    next.version = profiles::save(&mut tx, user_id, &row, expected_version, now)
+        .await?
+        .ok_or(ProfileError::Stale)?;
+    next.updated_at = now;
+    if fields.contains(&"legal_name") || fields.contains(&"date_of_birth") {
+        users::set_identity(&mut tx, user_id, &next.legal_name, &next.date_of_birth, now).await?;
+    }
+    let data = json!({ "user_id": user_id, "fields": fields, "version": next.version });
+    trail::record(&mut tx, "user.profile_updated", user_id, data, now).await?;
+    trail::commit(tx, caps).await?;
+    tracing::info!(user_id, ?fields, version = next.version, "profile updated");
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests;
