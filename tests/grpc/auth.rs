@@ -5,7 +5,7 @@ use tonic::Code;
 use usvc_proto::usvc::v1::{IntrospectTokenRequest, RevokeSessionRequest, ValidateTokenRequest};
 use usvc_tests::{Backend, backends, spawn};
 
-use super::{Grpc, claims_of, expect_code, grant_admin, reason, violated_fields};
+use super::{Grpc, claims_of, expect_code, reason, violated_fields};
 
 fn validate(token: &str) -> ValidateTokenRequest {
     ValidateTokenRequest {
@@ -197,9 +197,8 @@ async fn revoke_session_acts_for_the_customer(backend: Backend) {
         && e.data["session_id"] == json!(sid(&second))));
 
     // An administrator may end anyone's session.
-    grant_admin(&app, &user_id).await;
     let admin = app
-        .onboarded_login("rev@example.com", "a long passphrase")
+        .make_admin("rev@example.com", "a long passphrase", &mine)
         .await;
     grpc.auth()
         .revoke_session(grpc.for_user(revoke(&sid(&theirs), &other_id), &admin))

@@ -104,15 +104,6 @@ pub fn reason(status: &Status) -> String {
         .reason
 }
 
-/// Makes `user_id` an administrator (what `usvc users grant` does).
-pub async fn grant_admin(app: &TestApp, user_id: &str) {
-    let mut conn = app.db.acquire().await.unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    usvc::store::users::grant_role(&mut conn, user_id, "admin", now)
-        .await
-        .unwrap();
-}
-
 /// The claims of a JWT, read without verifying it (the test knows where it came from).
 pub fn claims_of(token: &str) -> serde_json::Value {
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

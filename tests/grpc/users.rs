@@ -7,7 +7,7 @@ use usvc_proto::usvc::v1::{
 };
 use usvc_tests::{Backend, application, backends, spawn};
 
-use super::{Grpc, expect_code, grant_admin, reason, violated_fields};
+use super::{Grpc, expect_code, reason, violated_fields};
 
 fn get(id: &str) -> GetUserRequest {
     GetUserRequest {
@@ -234,9 +234,8 @@ async fn an_admin_locks_and_unlocks_an_account(backend: Backend) {
         Code::Unauthenticated,
     );
 
-    grant_admin(&app, &boss_id).await;
     let admin = app
-        .onboarded_login("boss@example.com", "a long passphrase")
+        .make_admin("boss@example.com", "a long passphrase", &customer)
         .await;
     let roles = super::claims_of(&admin)["roles"].clone();
     assert_eq!(roles, serde_json::json!(["customer", "admin"]));

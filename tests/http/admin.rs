@@ -13,7 +13,6 @@ async fn only_an_admin_locks_and_unlocks(backend: Backend) {
     let staff = app
         .onboarded_customer("staff@example.com", "a long passphrase")
         .await;
-    let staff_id = app.user_id("staff@example.com").await;
     let path = format!("/v1/admin/users/{victim_id}/status");
     let lock = json!({ "status": "locked", "reason": "chargeback fraud" });
 
@@ -28,14 +27,9 @@ async fn only_an_admin_locks_and_unlocks(backend: Backend) {
     reply.assert_problem(403, "/problems/forbidden");
     assert_eq!(app.get("/v1/users/me", Some(&victim)).await.status, 200);
 
-    // Granted the role, the new login's token carries it.
-    let mut conn = app.db.acquire().await.unwrap();
-    usvc::store::users::grant_role(&mut conn, &staff_id, "admin", 0)
-        .await
-        .unwrap();
-    drop(conn);
+    // Granted the role (with the second factor staff must have), a new login carries it.
     let admin = app
-        .onboarded_login("staff@example.com", "a long passphrase")
+        .make_admin("staff@example.com", "a long passphrase", &staff)
         .await;
 
     // Bad input: every broken field named; unknown customers are 404.

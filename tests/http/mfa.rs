@@ -377,6 +377,35 @@ async fn another_customers_factor_is_not_found(backend: Backend) {
     }
 }
 
+async fn staff_must_enrol_a_second_factor_to_log_in(backend: Backend) {
+    let app = spawn(backend).await;
+    let access = app.onboarded_customer("staff@example.com", PASSWORD).await;
+    let user = app.user_id("staff@example.com").await;
+    let mut conn = app.db.acquire().await.unwrap();
+    usvc::store::users::grant_role(&mut conn, &user, "support", now())
+        .await
+        .unwrap();
+    drop(conn);
+    let refused = login(&app, "staff@example.com", None).await;
+    refused.assert_problem(403, "/problems/second-factor-enrolment-required");
+    assert!(
+        app.audit(&user)
+            .await
+            .iter()
+            .any(|e| e.event_type == "auth.login_failed"
+                && e.data["reason"] == "second_factor_not_enrolled")
+    );
+    // The session from before the role still works, and can enrol one.
+    let (secret, _) = enrol(&app, &access).await;
+    let challenged = login(&app, "staff@example.com", None).await;
+    let challenge = challenged.body["challenge_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tokens = verify(&app, &challenge, "totp", &code(&secret, 1)).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+}
+
 /// The security team replaces the policy with "never ask on a known device": the next login
 /// from a known device is not challenged, with no restart.
 async fn a_replaced_policy_applies_to_the_next_login(backend: Backend) {
@@ -405,7 +434,7 @@ async fn a_replaced_policy_applies_to_the_next_login(backend: Backend) {
     // The default policy asks again, even on that known device.
     let again = login(&app, "swap@example.com", Some(&device)).await;
     assert_eq!(again.body["mfa_required"], true, "{:?}", again.body);
-    let before = app.get("/readyz", None).await.body.to_string();
+    let before = app.get("/readyz", None).await.body;
 
     // Swap the file atomically, as a deployment tool would.
     let staged = dir.join("mfa.wasm.new");
@@ -414,7 +443,7 @@ async fn a_replaced_policy_applies_to_the_next_login(backend: Backend) {
     let mut swapped = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        if app.get("/readyz", None).await.body.to_string() != before {
+        if app.get("/readyz", None).await.body != before {
             swapped = true;
             break;
         }
@@ -439,5 +468,6 @@ backends!(
     recovery_codes_log_in_once_each,
     sensitive_actions_need_a_fresh_second_factor,
     another_customers_factor_is_not_found,
+    staff_must_enrol_a_second_factor_to_log_in,
     a_replaced_policy_applies_to_the_next_login
 );

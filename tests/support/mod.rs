@@ -268,6 +268,20 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     }
 }
 
+/// The code an authenticator app shows `steps` time steps from now for a base32 secret.
+pub fn totp_code(secret: &str, steps: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("a base32 secret"))
+        .build()
+        .expect("RFC 6238 parameters")
+        .generate((now + steps * 30) as u64)
+        .to_string()
+}
+
 /// The calling service every test app trusts by default.
 pub const GATEWAY: &str = "gateway";
 pub const GATEWAY_SEED: u8 = 42;
@@ -478,6 +492,53 @@ impl TestApp {
         let reply = self.post("/v1/auth/login", body).await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         reply.body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    /// Makes the onboarded customer `email` an administrator, as an operator would: an
+    /// authenticator app enrolled with the session `access` (staff must have a second factor),
+    /// the `admin` role granted, then a login completed with a TOTP code. Returns that login's
+    /// access token, which carries the role.
+    pub async fn make_admin(&self, email: &str, password: &str, access: &str) -> String {
+        let started = self
+            .request_json(reqwest::Method::POST, "/v1/mfa/totp", Some(access), None)
+            .await;
+        assert_eq!(started.status, 201, "{:?}", started.body);
+        let secret = started.body["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_owned();
+        let factor = started.body["factor_id"]
+            .as_str()
+            .expect("a factor")
+            .to_owned();
+        let confirm = format!("/v1/mfa/totp/{factor}/confirm");
+        let body = serde_json::json!({ "code": totp_code(&secret, 0) });
+        let done = self
+            .request_json(reqwest::Method::POST, &confirm, Some(access), Some(body))
+            .await;
+        assert_eq!(done.status, 200, "{:?}", done.body);
+        let user_id = self.user_id(email).await;
+        let mut conn = self.db.acquire().await.expect("database");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        users::grant_role(&mut conn, &user_id, "admin", now)
+            .await
+            .expect("granting the role");
+        drop(conn);
+        let body = serde_json::json!({"email": email, "password": password});
+        let login = self.post("/v1/auth/login", body).await;
+        assert_eq!(login.body["mfa_required"], true, "{:?}", login.body);
+        // The confirmation spent this step's code; the next step's is accepted (skew of one).
+        let body = serde_json::json!({
+            "challenge_token": login.body["challenge_token"],
+            "method": "totp",
+            "code": totp_code(&secret, 1),
+        });
+        let tokens = self.post("/v1/auth/mfa/verify", body).await;
+        assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+        tokens.body["access_token"]
             .as_str()
             .expect("an access token")
             .to_owned()

@@ -174,20 +174,6 @@ pub fn name_from_user_agent(user_agent: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::name_from_user_agent;
-
-    #[test]
-    fn devices_get_readable_names() {
-        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(name_from_user_agent(firefox), "Firefox on Linux");
-        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-        assert_eq!(name_from_user_agent(chrome), "Chrome on Windows");
-        assert_eq!(name_from_user_agent(""), "Unknown device");
-    }
-}
-
 /// Whether the customer has a device whose token hashes to `token_hash` (nothing is touched).
 pub async fn is_known(
     conn: &mut Connection,
@@ -201,4 +187,18 @@ pub async fn is_known(
             .fetch_optional(conn)
             .await?;
     Ok(found.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_from_user_agent;
+
+    #[test]
+    fn devices_get_readable_names() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(name_from_user_agent(firefox), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+        assert_eq!(name_from_user_agent(chrome), "Chrome on Windows");
+        assert_eq!(name_from_user_agent(""), "Unknown device");
+    }
 }
