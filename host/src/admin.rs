@@ -15,6 +15,44 @@ use crate::{
 
 /// The role that may lock and unlock accounts.
 pub const ADMIN: &str = "admin";
+/// The roles an operator may grant (every user is a `customer`).
+pub const STAFF_ROLES: [&str; 3] = [ADMIN, "compliance", "support"];
+
+/// What granting a role did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// The customer with this id now holds the role (`user.role_granted` recorded).
+    Granted(String),
+    /// They held it already; nothing was written.
+    AlreadyHeld(String),
+}
+
+/// Grants a staff role to the customer with `email`, from the operator's command line
+/// (`usvc users grant`). It takes effect at their next login, which needs a second factor.
+pub async fn grant_role(
+    db: &crate::store::Database,
+    email: &str,
+    role: &str,
+    now: i64,
+) -> anyhow::Result<Grant> {
+    anyhow::ensure!(
+        STAFF_ROLES.contains(&role),
+        "unknown role {role:?}: admin, compliance or support"
+    );
+    let mut tx = store::begin(db).await?;
+    let email = email.trim().to_lowercase();
+    let user = users::find_by_email(&mut tx, &email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no customer has that email address"))?;
+    if !users::grant_role(&mut tx, &user.id, role, now).await? {
+        return Ok(Grant::AlreadyHeld(user.id));
+    }
+    let data = json!({ "user_id": user.id, "role": role });
+    trail::record(&mut tx, "user.role_granted", &user.id, data, now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, role, "staff role granted");
+    Ok(Grant::Granted(user.id))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -1,6 +1,6 @@
 //! The `usvc` binary: configuration from the environment, then serve until Ctrl-C or SIGTERM.
 
-use usvc::{app::Application, config::Config, grpc::callers, telemetry};
+use usvc::{admin::Grant, app::Application, config::Config, grpc::callers, telemetry};
 
 const USAGE: &str =
     "usage: usvc [serve]          run the service (configuration from the environment)
@@ -67,26 +67,13 @@ async fn list_keys() -> anyhow::Result<()> {
 
 /// Grants a staff role to the customer with `email`; takes effect at their next login.
 async fn grant_role(email: &str, role: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        ["admin", "compliance", "support"].contains(&role),
-        "unknown role {role:?}: admin, compliance or support"
-    );
     let config = Config::from_env()?;
     let db = usvc::store::connect(&config.database_url, 1).await?;
-    let mut tx = usvc::store::begin(&db).await?;
-    let email = email.trim().to_lowercase();
-    let user = usvc::store::users::find_by_email(&mut tx, &email)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no customer has that email address"))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if !usvc::store::users::grant_role(&mut tx, &user.id, role, now).await? {
-        println!("{} already holds {role}", user.id);
-        return Ok(());
+    match usvc::admin::grant_role(&db, email, role, now).await? {
+        Grant::Granted(id) => println!("granted {role} to {id}"),
+        Grant::AlreadyHeld(id) => println!("{id} already holds {role}"),
     }
-    let data = serde_json::json!({ "user_id": user.id, "role": role });
-    usvc::auth::trail::record(&mut tx, "user.role_granted", &user.id, data, now).await?;
-    tx.commit().await?;
-    println!("granted {role} to {}", user.id);
     Ok(())
 }
 

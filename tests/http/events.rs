@@ -15,10 +15,11 @@ use lapin::{
 };
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
-use usvc_tests::{Backend, Spawn, TestApp, amqp_url, application, backends, spawn_with};
+use usvc_tests::{Backend, Spawn, TestApp, amqp_url, application, backends, spawn_with, totp_code};
 
 backends!(
     every_event_arrives_on_the_broker_in_its_envelope,
+    every_catalogued_event_type_reaches_the_broker,
     events_committed_while_the_broker_is_away_arrive_when_it_returns,
 );
 
@@ -196,6 +197,288 @@ async fn every_event_arrives_on_the_broker_in_its_envelope(backend: Backend) {
         let occurred_at = envelope["occurred_at"].as_str().unwrap();
         time::OffsetDateTime::parse(occurred_at, &time::format_description::well_known::Rfc3339)
             .expect("RFC 3339");
+    }
+    listener.stop().await;
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> usvc_tests::Reply {
+    app.request_json(method, path, Some(token), body).await
+}
+
+/// Every event type `docs/events.md` catalogues as published by usvc.
+fn catalogued_types() -> Vec<String> {
+    let doc = include_str!("../../docs/events.md");
+    let catalogue = doc
+        .split("## Catalogue")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Catalogue section");
+    catalogue
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|line| line.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
+    let mut listener = Listener::start().await;
+    let app = spawn_with(Spawn {
+        amqp: Some((amqp_url(), listener.exchange.clone())),
+        limits: usvc::config::Limits {
+            failures_before_delay: 100,
+            failures_before_lockout: 2,
+            ..usvc::config::Limits::default()
+        },
+        ..Spawn::new(backend)
+    })
+    .await;
+    let ada = "journey@example.com";
+    use reqwest::Method;
+
+    // Onboarding, a login from a new device, a wrong password.
+    let access = app.onboarded_customer(ada, PASSWORD).await;
+    let wrong = json!({"email": ada, "password": "not it"});
+    app.post("/v1/auth/login", wrong.clone()).await;
+
+    // A refresh token used twice: the session ends.
+    let login = app
+        .post(
+            "/v1/auth/login",
+            json!({"email": ada, "password": PASSWORD}),
+        )
+        .await;
+    let refresh = json!({"refresh_token": login.body["refresh_token"]});
+    assert_eq!(
+        app.post("/v1/auth/refresh", refresh.clone()).await.status,
+        200
+    );
+    assert_eq!(app.post("/v1/auth/refresh", refresh).await.status, 401);
+
+    // Password changes, wrong then right; a reset, requested and used.
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let changed = "a second long passphrase";
+    send(
+        &app,
+        Method::POST,
+        "/v1/users/me/password",
+        &access,
+        Some(change("nope", changed)),
+    )
+    .await;
+    let reply = send(
+        &app,
+        Method::POST,
+        "/v1/users/me/password",
+        &access,
+        Some(change(PASSWORD, changed)),
+    )
+    .await;
+    assert_eq!(reply.status, 204, "{:?}", reply.body);
+    app.post("/v1/auth/password-reset", json!({"email": ada}))
+        .await;
+    let mut token = None;
+    for _ in 0..100 {
+        token = app
+            .mailbox(ada)
+            .await
+            .into_iter()
+            .find(|m| m["notice"] == "password_reset")
+            .map(|m| m["code"].as_str().unwrap().to_owned());
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = json!({"token": token.expect("a reset token"), "new_password": PASSWORD});
+    assert_eq!(
+        app.post("/v1/auth/password-reset/confirm", body)
+            .await
+            .status,
+        204
+    );
+    let access = app.onboarded_login(ada, PASSWORD).await;
+
+    // Profile and preferences, with marketing consent.
+    let mut patch = app
+        .http
+        .patch(app.url("/v1/users/me/profile"))
+        .bearer_auth(&access);
+    patch = patch
+        .header("if-match", "\"0\"")
+        .json(&json!({"nationality": "GB"}));
+    assert_eq!(patch.send().await.unwrap().status(), 200);
+    let preferences = json!({
+        "language": "en-GB",
+        "time_zone": "Europe/London",
+        "notifications": {"security": ["email"], "account": ["email"], "marketing": ["email"], "product": []},
+        "marketing": {"granted": true, "source": "app"},
+    });
+    let put = app
+        .http
+        .put(app.url("/v1/users/me/preferences"))
+        .bearer_auth(&access)
+        .header("if-match", "\"0\"")
+        .json(&preferences);
+    let put = put.send().await.unwrap();
+    assert_eq!(put.status(), 200, "{:?}", put.text().await);
+
+    // A second factor: enrolled, asked at login, failed then passed, recovery codes used and
+    // replaced, the factor removed; then, on another customer, a lock after failures.
+    let started = send(&app, Method::POST, "/v1/mfa/totp", &access, None).await;
+    let secret = started.body["secret"].as_str().unwrap().to_owned();
+    let confirm = format!(
+        "/v1/mfa/totp/{}/confirm",
+        started.body["factor_id"].as_str().unwrap()
+    );
+    let done = send(
+        &app,
+        Method::POST,
+        &confirm,
+        &access,
+        Some(json!({"code": totp_code(&secret, 0)})),
+    )
+    .await;
+    let codes = done.body["recovery_codes"].clone();
+    let challenge = app
+        .post(
+            "/v1/auth/login",
+            json!({"email": ada, "password": PASSWORD}),
+        )
+        .await
+        .body["challenge_token"]
+        .clone();
+    let verify = |code: Value, method: &str| json!({"challenge_token": challenge, "method": method, "code": code});
+    app.post(
+        "/v1/auth/mfa/verify",
+        verify(json!("AAAAA-AAAAA"), "recovery_code"),
+    )
+    .await;
+    let tokens = app
+        .post(
+            "/v1/auth/mfa/verify",
+            verify(codes[0].clone(), "recovery_code"),
+        )
+        .await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    let fresh = tokens.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(&app, Method::POST, "/v1/mfa/recovery-codes", &fresh, None)
+            .await
+            .status,
+        200
+    );
+    let factors = send(&app, Method::GET, "/v1/mfa/factors", &fresh, None).await;
+    let factor = factors.body["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = send(
+        &app,
+        Method::DELETE,
+        &format!("/v1/mfa/factors/{factor}"),
+        &fresh,
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+
+    let other = "other@example.com";
+    let other_access = app.onboarded_customer(other, PASSWORD).await;
+    let started = send(&app, Method::POST, "/v1/mfa/totp", &other_access, None).await;
+    let other_secret = started.body["secret"].as_str().unwrap().to_owned();
+    let confirm = format!(
+        "/v1/mfa/totp/{}/confirm",
+        started.body["factor_id"].as_str().unwrap()
+    );
+    send(
+        &app,
+        Method::POST,
+        &confirm,
+        &other_access,
+        Some(json!({"code": totp_code(&other_secret, 0)})),
+    )
+    .await;
+    for _ in 0..10 {
+        let body = json!({"method": "recovery_code", "code": "ZZZZZ-ZZZZZ"});
+        send(
+            &app,
+            Method::POST,
+            "/v1/auth/mfa/step-up",
+            &other_access,
+            Some(body),
+        )
+        .await;
+    }
+    // Two wrong passwords lock the other customer's login for a while.
+    for _ in 0..2 {
+        app.post(
+            "/v1/auth/login",
+            json!({"email": other, "password": "not it"}),
+        )
+        .await;
+    }
+
+    // An administrator (granted by the operator's command) locks the first customer.
+    let boss = "boss@example.com";
+    let boss_access = app.onboarded_customer(boss, PASSWORD).await;
+    let admin = app.make_admin(boss, PASSWORD, &boss_access).await;
+    let user_id = app.user_id(ada).await;
+    let lock = json!({"status": "locked", "reason": "test"});
+    let locked = send(
+        &app,
+        Method::PUT,
+        &format!("/v1/admin/users/{user_id}/status"),
+        &admin,
+        Some(lock),
+    )
+    .await;
+    assert_eq!(locked.status, 200, "{:?}", locked.body);
+
+    // The KYC result event is recorded by the consumer of the KYC service's events; its
+    // arrival is tested with that consumer (tests/broker).
+    let expected: Vec<String> = catalogued_types()
+        .into_iter()
+        .filter(|t| t != "user.kyc_result_recorded")
+        .collect();
+    assert!(expected.len() >= 25, "{expected:?}");
+    let outbox = app.events().await;
+    let outbox_types: std::collections::BTreeSet<&str> =
+        outbox.iter().map(|e| e.event_type.as_str()).collect();
+    for t in &expected {
+        assert!(
+            outbox_types.contains(t.as_str()),
+            "no {t} in the outbox: {outbox_types:?}"
+        );
+    }
+    for t in &outbox_types {
+        assert!(
+            expected.iter().any(|e| e == t),
+            "{t} is published but not in docs/events.md"
+        );
+    }
+    let outbox = wait_for_published(&app, outbox.len()).await;
+    let ids: Vec<String> = outbox.iter().map(|e| e.id.clone()).collect();
+    let received = listener.receive(&ids, Duration::from_secs(20)).await;
+    for event in &outbox {
+        let message = received
+            .get(&event.id)
+            .unwrap_or_else(|| panic!("{} never arrived", event.event_type));
+        assert_eq!(message.routing_key, event.event_type);
+        assert!(message.persistent);
+        assert_eq!(message.envelope["type"], json!(event.event_type));
+        assert_eq!(message.envelope["data"], event.data);
+        assert_eq!(message.envelope["schema_version"], json!(1));
+        // No secret, code or address travels in an event.
+        let text = message.envelope.to_string();
+        assert!(!text.contains(&secret) && !text.contains(ada) && !text.contains(PASSWORD));
     }
     listener.stop().await;
 }

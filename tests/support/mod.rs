@@ -520,13 +520,10 @@ impl TestApp {
             .request_json(reqwest::Method::POST, &confirm, Some(access), Some(body))
             .await;
         assert_eq!(done.status, 200, "{:?}", done.body);
-        let user_id = self.user_id(email).await;
-        let mut conn = self.db.acquire().await.expect("database");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        users::grant_role(&mut conn, &user_id, "admin", now)
+        usvc::admin::grant_role(&self.db, email, "admin", now)
             .await
             .expect("granting the role");
-        drop(conn);
         let body = serde_json::json!({"email": email, "password": password});
         let login = self.post("/v1/auth/login", body).await;
         assert_eq!(login.body["mfa_required"], true, "{:?}", login.body);

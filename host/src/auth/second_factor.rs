@@ -224,6 +224,7 @@ pub async fn step_up(
 }
 
 /// Refuses `action` unless the policy finds the session's last second factor fresh enough.
+/// Without an mfa component, only customers who have a second factor are refused.
 pub async fn require_fresh(
     state: &AppState,
     claims: &Claims,
@@ -231,11 +232,22 @@ pub async fn require_fresh(
 ) -> Result<(), SecondFactorError> {
     let mut conn = state.caps.db.acquire().await?;
     let last = sessions::second_factor_at(&mut conn, &claims.sid).await?;
+    let enrolled = factors::list(&mut conn, &claims.sub)
+        .await?
+        .iter()
+        .any(|f| f.activated_at.is_some());
     drop(conn);
-    let needed = state
+    let needed = match state
         .runtime
         .mfa_needs_step_up(&state.caps, claims.sub.clone(), action, last)
-        .await?;
+        .await
+    {
+        Ok(needed) => needed,
+        // Without an mfa component nobody can give a second factor: a customer without one
+        // goes ahead, one with a factor is refused (failing closed), as at login.
+        Err(CallError::NotLoaded(ComponentKind::Mfa)) if !enrolled => false,
+        Err(e) => return Err(e.into()),
+    };
     if needed {
         return Err(SecondFactorError::StepUpRequired);
     }
