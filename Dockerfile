@@ -48,15 +48,17 @@ COPY --from=build /out/components /app/components
 ENV USVC_MODE=production \
     USVC_COMPONENTS_DIR=/app/components \
     USVC_HTTP_ADDR=0.0.0.0:8080 \
+    USVC_GRPC_ADDR=0.0.0.0:50051 \
     DATABASE_URL=sqlite:///app/data/usvc.db
 # The embedded SQLite database; unused when DATABASE_URL names a PostgreSQL server.
 VOLUME /app/data
 WORKDIR /app
 USER 10001:10001
-EXPOSE 8080
+EXPOSE 8080 50051
 # No HEALTHCHECK: the slim base has neither curl nor wget, and adding an HTTP client to the image
 # only for a probe widens what an attacker finds inside a bank's container. Whatever runs the
 # container probes over the network instead: GET /healthz (liveness) and GET /readyz (readiness:
-# database and component digests), e.g. Kubernetes httpGet probes.
+# database and component digests), e.g. Kubernetes httpGet probes; on the gRPC port, the standard
+# grpc.health.v1 service (Kubernetes grpc probes).
 # SIGTERM (the default stop signal) finishes the requests in flight, then exits.
 ENTRYPOINT ["/usr/local/bin/usvc"]

@@ -487,6 +487,24 @@ mod tests {
     }
 
     #[test]
+    fn production_mode_requires_a_secrets_key_of_32_bytes() {
+        let pem = crate::auth::tokens::generate_pem().unwrap();
+        let production = [
+            ("USVC_MODE", "production"),
+            ("USVC_JWT_SIGNING_KEY", pem.as_str()),
+        ];
+        let err = Config::from_vars(vars(&production)).unwrap_err();
+        assert!(err.to_string().contains("USVC_SECRETS_KEY"));
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // 32 bytes
+        let mut with_key = production.to_vec();
+        with_key.push(("USVC_SECRETS_KEY", key));
+        let config = Config::from_vars(vars(&with_key)).unwrap();
+        assert_eq!(config.secrets_key.unwrap()[31], 31);
+        let err = Config::from_vars(vars(&[("USVC_SECRETS_KEY", "c2hvcnQ=")])).unwrap_err();
+        assert!(format!("{err:#}").contains("32 bytes"));
+    }
+
+    #[test]
     fn production_mode_requires_a_signing_key() {
         let err = Config::from_vars(vars(&[("USVC_MODE", "production")])).unwrap_err();
         assert!(err.to_string().contains("USVC_JWT_SIGNING_KEY"));
