@@ -1,5 +1,6 @@
 //! The `usvc` binary: configuration from the environment, then serve until Ctrl-C or SIGTERM.
 
+use anyhow::Context;
 use usvc::{admin::Grant, app::Application, config::Config, grpc::callers, telemetry};
 
 const USAGE: &str =
@@ -11,7 +12,18 @@ const USAGE: &str =
        usvc callers token NAME KEY.pem [TTL] a caller token for the gRPC API (e.g. for grpcurl)";
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // One line for an operator: the cause chain, no backtrace.
+        Err(error) => {
+            eprintln!("usvc: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
@@ -23,13 +35,14 @@ async fn main() -> anyhow::Result<()> {
         ["keys", "list"] => list_keys().await,
         ["users", "grant", email, role] => grant_role(email, role).await,
         ["callers", "public-key", key] => {
-            println!("{}", callers::public_key(&std::fs::read_to_string(key)?)?);
+            let pem = std::fs::read_to_string(key).with_context(|| format!("reading {key}"))?;
+            println!("{}", callers::public_key(&pem)?);
             Ok(())
         }
         ["callers", "token", name, key, rest @ ..] if rest.len() <= 1 => {
             let ttl = rest.first().map_or(Ok(300), |t| t.parse())?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let pem = std::fs::read_to_string(key)?;
+            let pem = std::fs::read_to_string(key).with_context(|| format!("reading {key}"))?;
             println!("{}", callers::mint(name, &pem, ttl, now)?);
             Ok(())
         }
