@@ -13,6 +13,7 @@ use usvc_proto::usvc::v1::{
     auth_service_client::AuthServiceClient, profile_service_client::ProfileServiceClient,
     user_service_client::UserServiceClient,
 };
+pub use usvc_tests::claims_of;
 use usvc_tests::{GATEWAY, GATEWAY_SEED, TestApp, caller_token};
 
 /// A connection to a test app's gRPC port, calling as the trusted `gateway` service.
@@ -102,11 +103,4 @@ pub fn reason(status: &Status) -> String {
         .get_details_error_info()
         .expect("an ErrorInfo in the details")
         .reason
-}
-
-/// The claims of a JWT, read without verifying it (the test knows where it came from).
-pub fn claims_of(token: &str) -> serde_json::Value {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let payload = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

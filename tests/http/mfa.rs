@@ -6,26 +6,12 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use totp_rs::{Algorithm, Builder, Secret};
-use usvc_tests::{Backend, Reply, Spawn, TestApp, backends, spawn, spawn_with};
+use usvc_tests::{Backend, Reply, Spawn, TestApp, backends, spawn, spawn_with, totp_code};
 
 const PASSWORD: &str = "a long passphrase";
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// The code an authenticator app shows `offset` steps from now.
-fn code(secret: &str, offset: i64) -> String {
-    Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-        .generate((now() + offset * 30) as u64)
-        .to_string()
 }
 
 async fn call(
@@ -51,7 +37,7 @@ async fn enrol(app: &TestApp, access: &str) -> (String, Vec<String>) {
         Method::POST,
         &confirm,
         access,
-        Some(json!({ "code": code(&secret, 0) })),
+        Some(json!({ "code": totp_code(&secret, 0) })),
     )
     .await;
     assert_eq!(done.status, 200, "{:?}", done.body);
@@ -81,10 +67,7 @@ async fn verify(app: &TestApp, challenge: &str, method: &str, code: &str) -> Rep
 }
 
 fn amr(access: &str) -> Value {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let payload = access.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    claims["amr"].clone()
+    usvc_tests::claims_of(access)["amr"].clone()
 }
 
 async fn enrolment_then_two_step_login(backend: Backend) {
@@ -113,7 +96,7 @@ async fn enrolment_then_two_step_login(backend: Backend) {
         Some(json!({ "code": "000000" })),
     )
     .await;
-    if code(&secret, 0) != "000000" {
+    if totp_code(&secret, 0) != "000000" {
         wrong.assert_problem(422, "/problems/validation");
         assert_eq!(wrong.violation_codes(), ["mfa.invalid_code"]);
     }
@@ -132,7 +115,7 @@ async fn enrolment_then_two_step_login(backend: Backend) {
         Method::POST,
         &confirm,
         &access,
-        Some(json!({ "code": code(&secret, 0) })),
+        Some(json!({ "code": totp_code(&secret, 0) })),
     )
     .await;
     assert_eq!(done.status, 200, "{:?}", done.body);
@@ -164,22 +147,22 @@ async fn enrolment_then_two_step_login(backend: Backend) {
         "totp",
         &format!(
             "{:06}",
-            (code(&secret, 1).parse::<u32>().unwrap() + 1) % 1_000_000
+            (totp_code(&secret, 1).parse::<u32>().unwrap() + 1) % 1_000_000
         ),
     )
     .await;
     wrong.assert_problem(400, "/problems/mfa-code-rejected");
     // The confirmation spent this step's code: a replay is refused too.
-    let replay = verify(&app, &challenge, "totp", &code(&secret, 0)).await;
+    let replay = verify(&app, &challenge, "totp", &totp_code(&secret, 0)).await;
     replay.assert_problem(400, "/problems/mfa-code-rejected");
     // The next step's code (a phone clock slightly ahead) completes the login.
-    let tokens = verify(&app, &challenge, "totp", &code(&secret, 1)).await;
+    let tokens = verify(&app, &challenge, "totp", &totp_code(&secret, 1)).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     let access2 = tokens.body["access_token"].as_str().unwrap();
     assert_eq!(amr(access2), json!(["pwd", "mfa", "otp"]));
     assert_eq!(app.get("/v1/users/me", Some(access2)).await.status, 200);
     // A challenge opens one session only.
-    verify(&app, &challenge, "totp", &code(&secret, 1))
+    verify(&app, &challenge, "totp", &totp_code(&secret, 1))
         .await
         .assert_problem(401, "/problems/unauthorized");
 
@@ -280,7 +263,7 @@ async fn sensitive_actions_need_a_fresh_second_factor(backend: Backend) {
         Method::POST,
         "/v1/auth/mfa/step-up",
         &access,
-        Some(json!({ "method": "totp", "code": code(&secret, 1) })),
+        Some(json!({ "method": "totp", "code": totp_code(&secret, 1) })),
     )
     .await;
     assert_eq!(stepped.status, 204, "{:?}", stepped.body);
@@ -352,7 +335,7 @@ async fn another_customers_factor_is_not_found(backend: Backend) {
         Method::POST,
         &confirm,
         &mine,
-        Some(json!({ "code": code(secret, 0) })),
+        Some(json!({ "code": totp_code(secret, 0) })),
     )
     .await;
     refused.assert_problem(422, "/problems/validation");
@@ -402,7 +385,7 @@ async fn staff_must_enrol_a_second_factor_to_log_in(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let tokens = verify(&app, &challenge, "totp", &code(&secret, 1)).await;
+    let tokens = verify(&app, &challenge, "totp", &totp_code(&secret, 1)).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
 }
 
@@ -428,7 +411,7 @@ async fn a_replaced_policy_applies_to_the_next_login(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let tokens = verify(&app, &challenge, "totp", &code(&secret, 1)).await;
+    let tokens = verify(&app, &challenge, "totp", &totp_code(&secret, 1)).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     let device = tokens.body["device_token"].as_str().unwrap().to_owned();
     // The default policy asks again, even on that known device.

@@ -74,7 +74,6 @@ pub(crate) async fn requirement(
     state: &AppState,
     user_id: &str,
     origin: &Origin<'_>,
-    _now: i64,
 ) -> Result<LoginRequirement, LoginError> {
     let mut conn = state.caps.db.acquire().await?;
     let roles = users::roles(&mut conn, user_id).await?;
@@ -83,10 +82,6 @@ pub(crate) async fn requirement(
         None => true,
     };
     let password_reset_at = password_resets::last_reset_at(&mut conn, user_id).await?;
-    let enrolled = factors::list(&mut conn, user_id)
-        .await?
-        .iter()
-        .any(|f| f.activated_at.is_some());
     drop(conn);
     // The host's risk signal today: a device never seen before.
     let risk = if new_device { 40 } else { 0 };
@@ -103,9 +98,22 @@ pub(crate) async fn requirement(
         .await
     {
         Ok(requirement) => Ok(requirement),
-        Err(CallError::NotLoaded(ComponentKind::Mfa)) if !enrolled => Ok(LoginRequirement::None),
+        Err(CallError::NotLoaded(ComponentKind::Mfa)) if !has_factor(state, user_id).await? => {
+            Ok(LoginRequirement::None)
+        }
         Err(e) => Err(LoginError::Policy(e)),
     }
+}
+
+/// Whether the customer has an active second factor. Asked only when no mfa component is
+/// loaded: a customer without one goes ahead on the password, one with a factor is refused
+/// (failing closed), since nothing could check it.
+async fn has_factor(state: &AppState, user_id: &str) -> sqlx::Result<bool> {
+    let mut conn = state.caps.db.acquire().await?;
+    Ok(factors::list(&mut conn, user_id)
+        .await?
+        .iter()
+        .any(|f| f.activated_at.is_some()))
 }
 
 /// Starts a login challenge; returns its token (only its hash is kept).
@@ -232,10 +240,6 @@ pub async fn require_fresh(
 ) -> Result<(), SecondFactorError> {
     let mut conn = state.caps.db.acquire().await?;
     let last = sessions::second_factor_at(&mut conn, &claims.sid).await?;
-    let enrolled = factors::list(&mut conn, &claims.sub)
-        .await?
-        .iter()
-        .any(|f| f.activated_at.is_some());
     drop(conn);
     let needed = match state
         .runtime
@@ -243,9 +247,11 @@ pub async fn require_fresh(
         .await
     {
         Ok(needed) => needed,
-        // Without an mfa component nobody can give a second factor: a customer without one
-        // goes ahead, one with a factor is refused (failing closed), as at login.
-        Err(CallError::NotLoaded(ComponentKind::Mfa)) if !enrolled => false,
+        Err(CallError::NotLoaded(ComponentKind::Mfa))
+            if !has_factor(state, &claims.sub).await? =>
+        {
+            false
+        }
         Err(e) => return Err(e.into()),
     };
     if needed {
