@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod documents;
 pub mod events;
 pub mod grpc;
 pub mod guard;

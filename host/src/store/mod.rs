@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod devices;
+pub mod documents;
 pub mod factors;
 pub mod inbox;
 pub mod kyc_results;

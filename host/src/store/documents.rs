@@ -1,0 +1,121 @@
+//! The `documents` table: KYC documents a customer declared, uploaded and had confirmed. The
+//! document number arrives here already sealed.
+
+use sqlx::Row;
+
+use super::Connection;
+
+/// A document row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRow {
+    pub id: String,
+    pub user_id: String,
+    /// `passport`, `id_card`, `proof_of_address` or `selfie`.
+    pub kind: String,
+    /// Sealed (see `secrets.rs`) for the context `document:<id>`.
+    pub number_sealed: Option<String>,
+    pub issuing_country: Option<String>,
+    pub object_key: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// `pending`, `confirmed` or `rejected`.
+    pub status: String,
+    pub rejection: Option<String>,
+    pub created_at: i64,
+    pub upload_expires_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, kind, number_sealed, issuing_country, object_key, \
+    content_type, size_bytes, sha256, status, rejection, created_at, upload_expires_at, confirmed_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<DocumentRow> {
+    Ok(DocumentRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        kind: row.try_get("kind")?,
+        number_sealed: row.try_get("number_sealed")?,
+        issuing_country: row.try_get("issuing_country")?,
+        object_key: row.try_get("object_key")?,
+        content_type: row.try_get("content_type")?,
+        size_bytes: row.try_get("size_bytes")?,
+        sha256: row.try_get("sha256")?,
+        status: row.try_get("status")?,
+        rejection: row.try_get("rejection")?,
+        created_at: row.try_get("created_at")?,
+        upload_expires_at: row.try_get("upload_expires_at")?,
+        confirmed_at: row.try_get("confirmed_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut Connection, document: &DocumentRow) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO documents ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(&document.id)
+    .bind(&document.user_id)
+    .bind(&document.kind)
+    .bind(&document.number_sealed)
+    .bind(&document.issuing_country)
+    .bind(&document.object_key)
+    .bind(&document.content_type)
+    .bind(document.size_bytes)
+    .bind(&document.sha256)
+    .bind(&document.status)
+    .bind(&document.rejection)
+    .bind(document.created_at)
+    .bind(document.upload_expires_at)
+    .bind(document.confirmed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The document with `id`, whoever owns it (callers check access).
+pub async fn get(conn: &mut Connection, id: &str) -> sqlx::Result<Option<DocumentRow>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM documents WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The customer's documents, oldest first.
+pub async fn list(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<DocumentRow>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM documents WHERE user_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Settles a pending document: `confirmed` (with `rejection` None) or `rejected` with a code.
+/// False when it was not pending any more (a concurrent confirmation won).
+pub async fn settle(
+    conn: &mut Connection,
+    id: &str,
+    status: &str,
+    rejection: Option<&str>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE documents SET status = $1, rejection = $2, confirmed_at = $3 \
+         WHERE id = $4 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(rejection)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
