@@ -236,6 +236,8 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
             failures_before_lockout: 2,
             ..usvc::config::Limits::default()
         },
+        // Codes by email may be resent at once, so the journey need not wait.
+        component_settings: vec![("mfa", "resend-interval-secs", "0")],
         ..Spawn::new(backend)
     })
     .await;
@@ -406,6 +408,46 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
         Some(json!({"code": totp_code(&other_secret, 0)})),
     )
     .await;
+    // A second factor by email: enrolled with the code it received, then a code for a step-up.
+    let started = send(
+        &app,
+        Method::POST,
+        "/v1/mfa/otp",
+        &other_access,
+        Some(json!({"channel": "email"})),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let confirm = format!(
+        "/v1/mfa/otp/{}/confirm",
+        started.body["factor_id"].as_str().unwrap()
+    );
+    let code = app
+        .mailbox(other)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m["notice"] == "second_factor_code")
+        .expect("a code by email")["code"]
+        .clone();
+    let done = send(
+        &app,
+        Method::POST,
+        &confirm,
+        &other_access,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let sent = send(
+        &app,
+        Method::POST,
+        "/v1/mfa/codes",
+        &other_access,
+        Some(json!({"method": "email_code"})),
+    )
+    .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
     for _ in 0..10 {
         let body = json!({"method": "recovery_code", "code": "ZZZZZ-ZZZZZ"});
         send(

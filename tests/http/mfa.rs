@@ -446,7 +446,157 @@ async fn a_replaced_policy_applies_to_the_next_login(backend: Backend) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The latest second-factor code sent to `to`, from the development mailbox, with the channel.
+async fn sent_code(app: &TestApp, to: &str) -> (String, String) {
+    let message = app
+        .mailbox(to)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m["notice"] == "second_factor_code")
+        .unwrap_or_else(|| panic!("no code was sent to {to}"));
+    (
+        message["code"].as_str().unwrap().to_owned(),
+        message["channel"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn email_codes_enrol_log_in_and_step_up(backend: Backend) {
+    // Codes may be resent after a second here, so the journey need not wait 30.
+    let app = spawn_with(Spawn {
+        component_settings: vec![("mfa", "resend-interval-secs", "1")],
+        ..Spawn::new(backend)
+    })
+    .await;
+    let email = "email-otp@example.com";
+    let access = app.onboarded_customer(email, PASSWORD).await;
+
+    let bad = call(
+        &app,
+        Method::POST,
+        "/v1/mfa/otp",
+        &access,
+        Some(json!({ "channel": "pigeon" })),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+
+    let started = call(
+        &app,
+        Method::POST,
+        "/v1/mfa/otp",
+        &access,
+        Some(json!({ "channel": "email" })),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let factor = started.body["factor_id"].as_str().unwrap().to_owned();
+    let (code, channel) = sent_code(&app, email).await;
+    assert_eq!(channel, "email");
+    let confirm = format!("/v1/mfa/otp/{factor}/confirm");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let rejected = call(
+        &app,
+        Method::POST,
+        &confirm,
+        &access,
+        Some(json!({ "code": wrong })),
+    )
+    .await;
+    assert_eq!(rejected.status, 422, "{:?}", rejected.body);
+    let done = call(
+        &app,
+        Method::POST,
+        &confirm,
+        &access,
+        Some(json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["recovery_codes"].as_array().unwrap().len(), 10);
+
+    // Login: the password step offers the email code; the client asks for one to be sent.
+    let first = login(&app, email, None).await;
+    assert_eq!(first.body["mfa_required"], true, "{:?}", first.body);
+    assert_eq!(
+        first.body["methods"],
+        json!(["email_code", "recovery_code"])
+    );
+    let challenge = first.body["challenge_token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let send = |method: &'static str| {
+        let challenge = challenge.clone();
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/auth/mfa/send",
+                json!({ "challenge_token": challenge, "method": method }),
+            )
+            .await
+        }
+    };
+    send("totp")
+        .await
+        .assert_problem(400, "/problems/mfa-method-not-allowed");
+    assert_eq!(send("email_code").await.status, 202);
+    let throttled = send("email_code").await;
+    throttled.assert_problem(429, "/problems/too-many-requests");
+    assert!(throttled.retry_after.is_some_and(|secs| secs >= 1));
+    let (code, _) = sent_code(&app, email).await;
+    let tokens = verify(&app, &challenge, "email_code", &code).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    let session = tokens.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(amr(&session), json!(["pwd", "mfa", "otp"]));
+
+    // Step-up on the first session (password only): ask for a code, then give it.
+    let refused = call(&app, Method::POST, "/v1/mfa/recovery-codes", &access, None).await;
+    refused.assert_problem(403, "/problems/step-up-required");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let sent = call(
+        &app,
+        Method::POST,
+        "/v1/mfa/codes",
+        &access,
+        Some(json!({ "method": "email_code" })),
+    )
+    .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let (code, _) = sent_code(&app, email).await;
+    let stepped = call(
+        &app,
+        Method::POST,
+        "/v1/auth/mfa/step-up",
+        &access,
+        Some(json!({ "method": "email_code", "code": code })),
+    )
+    .await;
+    assert_eq!(stepped.status, 204, "{:?}", stepped.body);
+    let renewed = call(&app, Method::POST, "/v1/mfa/recovery-codes", &access, None).await;
+    assert_eq!(renewed.status, 200, "{:?}", renewed.body);
+
+    // Without an SMS factor, nothing is sent by SMS.
+    let none = call(
+        &app,
+        Method::POST,
+        "/v1/mfa/codes",
+        &access,
+        Some(json!({ "method": "sms_code" })),
+    )
+    .await;
+    none.assert_problem(400, "/problems/mfa-method-unavailable");
+    let anonymous = app
+        .request_json(
+            Method::POST,
+            "/v1/mfa/codes",
+            None,
+            Some(json!({ "method": "email_code" })),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
+
 backends!(
+    email_codes_enrol_log_in_and_step_up,
     enrolment_then_two_step_login,
     recovery_codes_log_in_once_each,
     sensitive_actions_need_a_fresh_second_factor,

@@ -159,6 +159,8 @@ pub struct Spawn {
     pub audit_url: Option<String>,
     /// Deadline, retries and breaker of the calls to them.
     pub client_policy: ClientPolicy,
+    /// `wasi:config` settings by component kind, over the embedded defaults.
+    pub component_settings: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 impl Spawn {
@@ -188,6 +190,7 @@ impl Spawn {
             notification_url: None,
             audit_url: None,
             client_policy: ClientPolicy::default(),
+            component_settings: Vec::new(),
         }
     }
 }
@@ -239,6 +242,13 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.clients.notification_url = options.notification_url;
     config.clients.audit_url = options.audit_url;
     config.clients.policy = options.client_policy;
+    for (kind, key, value) in options.component_settings {
+        config
+            .component_settings
+            .entry(kind.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
+    }
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }

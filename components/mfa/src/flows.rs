@@ -5,12 +5,13 @@
 use serde_json::json;
 
 use crate::exports::usvc::host::second_factor::{
-    LoginContext, LoginRequirement, Method, SensitiveAction, Verification,
+    LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification,
 };
 use crate::log;
 use crate::policy::{self, LoginFacts, Requirement};
 use crate::settings;
-use crate::usvc::host::factors::{self, TotpEnrolment};
+use crate::usvc::host::factors::{self, Channel, TotpEnrolment};
+use crate::usvc::host::notify::{self, Notice};
 use crate::usvc::host::types::Violation;
 use crate::usvc::host::{audit, clock, events, kv};
 
@@ -24,7 +25,7 @@ const STAFF_ROLES: [&str; 3] = ["admin", "compliance", "support"];
 pub fn login_requirement(context: &LoginContext) -> LoginRequirement {
     let settings = settings::load();
     let facts = LoginFacts {
-        enrolled: active_totp(&context.user).is_some(),
+        factors: active_methods(&context.user),
         recovery_codes_left: factors::recovery_codes_left(&context.user),
         staff: context
             .roles
@@ -43,16 +44,83 @@ pub fn login_requirement(context: &LoginContext) -> LoginRequirement {
             ));
             LoginRequirement::EnrolmentRequired
         }
-        Requirement::Challenge(methods) => LoginRequirement::Challenge(
-            methods
-                .into_iter()
-                .map(|m| match m {
-                    policy::Method::Totp => Method::Totp,
-                    policy::Method::RecoveryCode => Method::RecoveryCode,
-                })
-                .collect(),
-        ),
+        Requirement::Challenge(methods) => {
+            LoginRequirement::Challenge(methods.into_iter().map(to_wit).collect())
+        }
     }
+}
+
+fn to_wit(method: policy::Method) -> Method {
+    match method {
+        policy::Method::Totp => Method::Totp,
+        policy::Method::RecoveryCode => Method::RecoveryCode,
+        policy::Method::EmailCode => Method::EmailCode,
+        policy::Method::SmsCode => Method::SmsCode,
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Totp => "totp",
+        Method::RecoveryCode => "recovery_code",
+        Method::EmailCode => "email_code",
+        Method::SmsCode => "sms_code",
+    }
+}
+
+/// The factor kind whose codes a method checks, for the methods that send codes.
+fn code_kind(method: Method) -> Option<&'static str> {
+    match method {
+        Method::EmailCode => Some("email"),
+        Method::SmsCode => Some("sms"),
+        Method::Totp | Method::RecoveryCode => None,
+    }
+}
+
+/// Sends a one-time code to the customer's active factor for `method`, unless codes went out
+/// too recently or too often.
+pub fn send_code(user: &str, challenge: Option<&str>, method: Method) -> Sending {
+    let settings = settings::load();
+    let Some(factor_id) = code_kind(method).and_then(|kind| active_factor(user, kind)) else {
+        return Sending::Unavailable;
+    };
+    if let Err(wait) = admit_send(user, &factor_id, &settings) {
+        return Sending::Throttled(wait);
+    }
+    if !factors::send_otp(user, &factor_id, settings.code_ttl_secs) {
+        return Sending::Unavailable;
+    }
+    let purpose = if challenge.is_some() {
+        "login"
+    } else {
+        "step_up"
+    };
+    record(
+        "mfa.code_sent",
+        user,
+        json!({ "user_id": user, "method": method_name(method), "purpose": purpose }),
+    );
+    Sending::Sent
+}
+
+/// Whether a code may go to `factor_id` now; how long to wait when not. Counts the send.
+fn admit_send(user: &str, factor_id: &str, settings: &policy::Settings) -> Result<(), u32> {
+    let now = clock::now();
+    let last_key = format!("sent:{factor_id}");
+    let last = kv::get(&last_key).and_then(|v| v.parse().ok());
+    if let Some(wait) = policy::resend_wait(last, now, settings) {
+        return Err(wait);
+    }
+    let hour_key = format!("sends:{user}:{}", now.div_euclid(3600));
+    if policy::over_hourly_cap(kv::increment(&hour_key, 3600), settings) {
+        return Err(policy::until_next_hour(now));
+    }
+    kv::set(
+        &last_key,
+        &now.to_string(),
+        settings.resend_interval_secs.max(1),
+    );
+    Ok(())
 }
 
 /// Checks a code for a login challenge (`challenge` given) or a step-up (`None`).
@@ -63,10 +131,7 @@ pub fn verify(user: &str, challenge: Option<&str>, method: Method, code: &str) -
     } else {
         "step_up"
     };
-    let method_name = match method {
-        Method::Totp => "totp",
-        Method::RecoveryCode => "recovery_code",
-    };
+    let method_name = method_name(method);
     // The lock holds until the time it names (by the host's clock, so a test clock can move past it).
     let locked_until = kv::get(&locked_key(user)).and_then(|v| v.parse::<i64>().ok());
     if locked_until.is_some_and(|until| until > clock::now()) {
@@ -89,6 +154,15 @@ pub fn verify(user: &str, challenge: Option<&str>, method: Method, code: &str) -
                 Some(step) => spend_step(&factor_id, step),
             },
         },
+        Method::EmailCode | Method::SmsCode => {
+            let kind = code_kind(method).unwrap_or_default();
+            match active_factor(user, kind) {
+                Some(factor_id) if factors::match_otp(user, &factor_id, code) => {
+                    Verification::Accepted
+                }
+                _ => Verification::Rejected,
+            }
+        }
         Method::RecoveryCode => {
             if factors::spend_recovery_code(user, code) {
                 let left = factors::recovery_codes_left(user);
@@ -143,7 +217,7 @@ pub fn verify(user: &str, challenge: Option<&str>, method: Method, code: &str) -
 pub fn needs_step_up(user: &str, _action: SensitiveAction, last_at: Option<i64>) -> bool {
     let settings = settings::load();
     policy::step_up_needed(
-        active_totp(user).is_some(),
+        !active_methods(user).is_empty(),
         last_at,
         clock::now(),
         &settings,
@@ -159,7 +233,10 @@ pub fn enrol_totp(user: &str) -> Result<TotpEnrolment, Violation> {
         ));
     }
     // An earlier enrolment never confirmed is replaced, so only one secret is pending.
-    for pending in factors::all(user).into_iter().filter(|f| !f.active) {
+    for pending in factors::all(user)
+        .into_iter()
+        .filter(|f| !f.active && f.kind == "totp")
+    {
         factors::remove(user, &pending.id);
     }
     let enrolment = factors::enrol_totp(user);
@@ -209,6 +286,95 @@ pub fn confirm_totp(user: &str, factor_id: &str, code: &str) -> Result<Vec<Strin
             "this code was already used",
         ));
     }
+    activate(user, factor_id, "totp", &settings)
+}
+
+pub fn enrol_otp(user: &str, channel: Channel) -> Result<String, Violation> {
+    let settings = settings::load();
+    let kind = match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+    };
+    if active_factor(user, kind).is_some() {
+        return Err(violation(
+            "mfa.already_enrolled",
+            "channel",
+            "codes already go to this channel",
+        ));
+    }
+    for pending in factors::all(user)
+        .into_iter()
+        .filter(|f| !f.active && f.kind == kind)
+    {
+        factors::remove(user, &pending.id);
+    }
+    let Some(factor_id) = factors::enrol_otp(user, channel) else {
+        return Err(violation(
+            "mfa.no_phone",
+            "channel",
+            "add a phone number to your profile first",
+        ));
+    };
+    if admit_send(user, &factor_id, &settings).is_err() {
+        return Err(violation(
+            "mfa.too_many_codes",
+            "channel",
+            "too many codes were sent: try again later",
+        ));
+    }
+    factors::send_otp(user, &factor_id, settings.code_ttl_secs);
+    record(
+        "mfa.enrolment_started",
+        user,
+        json!({ "user_id": user, "factor_id": factor_id, "kind": kind }),
+    );
+    Ok(factor_id)
+}
+
+pub fn confirm_otp(user: &str, factor_id: &str, code: &str) -> Result<Vec<String>, Violation> {
+    let settings = settings::load();
+    let Some(factor) = factors::all(user)
+        .into_iter()
+        .find(|f| f.id == factor_id && f.kind != "totp")
+    else {
+        return Err(violation(
+            "mfa.unknown_factor",
+            "factor_id",
+            "no such enrolment",
+        ));
+    };
+    if factor.active {
+        return Err(violation(
+            "mfa.already_confirmed",
+            "factor_id",
+            "this factor is already active",
+        ));
+    }
+    let attempts = kv::increment(&format!("confirm:{factor_id}:attempts"), CHALLENGE_TTL);
+    if policy::challenge_dead(attempts, &settings) {
+        return Err(violation(
+            "mfa.too_many_attempts",
+            "code",
+            "too many wrong codes: start the enrolment again",
+        ));
+    }
+    if !factors::match_otp(user, factor_id, code.trim()) {
+        return Err(violation(
+            "mfa.invalid_code",
+            "code",
+            "the code is wrong or has expired",
+        ));
+    }
+    activate(user, &factor.id, &factor.kind, &settings)
+}
+
+/// Activates a confirmed factor; the customer's first also gets recovery codes.
+fn activate(
+    user: &str,
+    factor_id: &str,
+    kind: &str,
+    settings: &policy::Settings,
+) -> Result<Vec<String>, Violation> {
     factors::activate(user, factor_id);
     let codes = if factors::recovery_codes_left(user) == 0 {
         factors::replace_recovery_codes(user, settings.recovery_codes)
@@ -218,17 +384,21 @@ pub fn confirm_totp(user: &str, factor_id: &str, code: &str) -> Result<Vec<Strin
     record(
         "mfa.factor_enrolled",
         user,
-        json!({ "user_id": user, "factor_id": factor_id, "kind": "totp" }),
+        json!({ "user_id": user, "factor_id": factor_id, "kind": kind }),
     );
+    notify::send(user, Notice::SecondFactorAdded);
     Ok(codes)
 }
 
 pub fn remove_factor(user: &str, factor_id: &str) -> bool {
+    let was_active = factors::all(user)
+        .iter()
+        .any(|f| f.id == factor_id && f.active);
     if !factors::remove(user, factor_id) {
         return false;
     }
     // Without a factor left, recovery codes would be a password's twin: they go too.
-    if active_totp(user).is_none() {
+    if active_methods(user).is_empty() {
         factors::replace_recovery_codes(user, 0);
     }
     record(
@@ -236,11 +406,14 @@ pub fn remove_factor(user: &str, factor_id: &str) -> bool {
         user,
         json!({ "user_id": user, "factor_id": factor_id }),
     );
+    if was_active {
+        notify::send(user, Notice::SecondFactorRemoved);
+    }
     true
 }
 
 pub fn new_recovery_codes(user: &str) -> Result<Vec<String>, Violation> {
-    if active_totp(user).is_none() {
+    if active_methods(user).is_empty() {
         return Err(violation(
             "mfa.no_factor",
             "factor",
@@ -259,10 +432,29 @@ pub fn new_recovery_codes(user: &str) -> Result<Vec<String>, Violation> {
 
 /// The customer's active TOTP factor, if any.
 fn active_totp(user: &str) -> Option<String> {
+    active_factor(user, "totp")
+}
+
+/// The customer's active factor of `kind` (`totp`, `email`, `sms`), if any.
+fn active_factor(user: &str, kind: &str) -> Option<String> {
     factors::all(user)
         .into_iter()
-        .find(|f| f.active && f.kind == "totp")
+        .find(|f| f.active && f.kind == kind)
         .map(|f| f.id)
+}
+
+/// The methods of the customer's active factors, in enrolment order.
+fn active_methods(user: &str) -> Vec<policy::Method> {
+    factors::all(user)
+        .into_iter()
+        .filter(|f| f.active)
+        .filter_map(|f| match f.kind.as_str() {
+            "totp" => Some(policy::Method::Totp),
+            "email" => Some(policy::Method::EmailCode),
+            "sms" => Some(policy::Method::SmsCode),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Accepts `step` unless it, or a later step, was accepted before for this factor.

@@ -27,9 +27,9 @@ wit_bindgen::generate!({
 });
 
 use exports::usvc::host::second_factor::{
-    Guest, LoginContext, LoginRequirement, Method, SensitiveAction, Verification,
+    Guest, LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification,
 };
-use usvc::host::factors::TotpEnrolment;
+use usvc::host::factors::{Channel, TotpEnrolment};
 use usvc::host::types::Violation;
 
 struct MfaPolicy;
@@ -37,6 +37,10 @@ struct MfaPolicy;
 impl Guest for MfaPolicy {
     fn assess_login(context: LoginContext) -> LoginRequirement {
         flows::login_requirement(&context)
+    }
+
+    fn send_code(user: String, challenge: Option<String>, method: Method) -> Sending {
+        flows::send_code(&user, challenge.as_deref(), method)
     }
 
     fn verify_login(user: String, challenge: String, method: Method, code: String) -> Verification {
@@ -65,6 +69,18 @@ impl Guest for MfaPolicy {
         code: String,
     ) -> Result<Vec<String>, Violation> {
         flows::confirm_totp(&user, &factor_id, &code)
+    }
+
+    fn enrol_otp(user: String, channel: Channel) -> Result<String, Violation> {
+        flows::enrol_otp(&user, channel)
+    }
+
+    fn confirm_otp(
+        user: String,
+        factor_id: String,
+        code: String,
+    ) -> Result<Vec<String>, Violation> {
+        flows::confirm_otp(&user, &factor_id, &code)
     }
 
     fn remove_factor(user: String, factor_id: String) -> bool {

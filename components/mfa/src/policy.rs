@@ -21,13 +21,20 @@ pub struct Settings {
     pub step_up_window_secs: i64,
     /// Recovery codes issued at a time.
     pub recovery_codes: u8,
+    /// How long a code sent by email or SMS lives.
+    pub code_ttl_secs: u32,
+    /// The least time between two codes sent to one factor.
+    pub resend_interval_secs: u32,
+    /// The most codes sent to one customer in a clock hour.
+    pub codes_per_hour: u64,
 }
 
 /// What the policy knows about a login whose password was right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFacts {
-    /// The customer has an active second factor.
-    pub enrolled: bool,
+    /// The methods of the customer's active second factors (never `RecoveryCode`), in the
+    /// order they were enrolled; empty when the customer has none.
+    pub factors: Vec<Method>,
     pub recovery_codes_left: u32,
     /// The customer holds a staff role (admin, compliance, support).
     pub staff: bool,
@@ -41,6 +48,8 @@ pub struct LoginFacts {
 pub enum Method {
     Totp,
     RecoveryCode,
+    EmailCode,
+    SmsCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +61,7 @@ pub enum Requirement {
 
 /// Why a login is challenged, or not; the first reason that applies.
 pub fn requirement(facts: &LoginFacts, settings: &Settings) -> Requirement {
-    if !facts.enrolled {
+    if facts.factors.is_empty() {
         // Staff accounts reach other customers' data: no second factor, no login.
         return if facts.staff {
             Requirement::EnrolmentRequired
@@ -71,7 +80,7 @@ pub fn requirement(facts: &LoginFacts, settings: &Settings) -> Requirement {
     if !challenge {
         return Requirement::None;
     }
-    let mut methods = vec![Method::Totp];
+    let mut methods = facts.factors.clone();
     if facts.recovery_codes_left > 0 {
         methods.push(Method::RecoveryCode);
     }
@@ -94,6 +103,24 @@ pub fn locks(failures: u64, settings: &Settings) -> bool {
     failures >= settings.lock_after_failures
 }
 
+/// How long to wait before another code may be sent to a factor last sent one at `last_sent`,
+/// or `None` when one may be sent now.
+pub fn resend_wait(last_sent: Option<i64>, now: i64, settings: &Settings) -> Option<u32> {
+    let interval = i64::from(settings.resend_interval_secs);
+    let wait = last_sent.map_or(0, |at| at + interval - now);
+    (wait > 0).then(|| wait.min(interval) as u32)
+}
+
+/// Whether the `count`th code within one clock hour (this one included) is one too many.
+pub fn over_hourly_cap(count: u64, settings: &Settings) -> bool {
+    count > settings.codes_per_hour
+}
+
+/// Seconds until the next clock hour, when the hourly count of codes starts again.
+pub fn until_next_hour(now: i64) -> u32 {
+    (3600 - now.rem_euclid(3600)) as u32
+}
+
 /// A TOTP code is accepted once: a step at or before the last accepted one is a replay.
 pub fn replayed(step: i64, last_accepted: Option<i64>) -> bool {
     last_accepted.is_some_and(|last| step <= last)
@@ -113,12 +140,15 @@ mod tests {
             lock_secs: 900,
             step_up_window_secs: 300,
             recovery_codes: 10,
+            code_ttl_secs: 300,
+            resend_interval_secs: 30,
+            codes_per_hour: 5,
         }
     }
 
     fn enrolled() -> LoginFacts {
         LoginFacts {
-            enrolled: true,
+            factors: vec![Method::Totp],
             recovery_codes_left: 10,
             staff: false,
             new_device: false,
@@ -150,7 +180,7 @@ mod tests {
     #[test]
     fn without_a_factor_customers_pass_and_staff_must_enrol() {
         let customer = LoginFacts {
-            enrolled: false,
+            factors: Vec::new(),
             new_device: true,
             risk: 100,
             ..enrolled()
@@ -164,6 +194,36 @@ mod tests {
             requirement(&staff, &settings()),
             Requirement::EnrolmentRequired
         );
+    }
+
+    #[test]
+    fn every_active_factor_is_offered_in_enrolment_order() {
+        let facts = LoginFacts {
+            factors: vec![Method::SmsCode, Method::Totp, Method::EmailCode],
+            ..enrolled()
+        };
+        assert_eq!(
+            requirement(&facts, &settings()),
+            Requirement::Challenge(vec![
+                Method::SmsCode,
+                Method::Totp,
+                Method::EmailCode,
+                Method::RecoveryCode
+            ])
+        );
+    }
+
+    #[test]
+    fn codes_are_sent_at_most_once_per_interval_and_so_many_an_hour() {
+        let s = settings();
+        assert_eq!(resend_wait(None, 1000, &s), None);
+        assert_eq!(resend_wait(Some(1000), 1000, &s), Some(30));
+        assert_eq!(resend_wait(Some(1000), 1029, &s), Some(1));
+        assert_eq!(resend_wait(Some(1000), 1030, &s), None);
+        assert!(!over_hourly_cap(5, &s));
+        assert!(over_hourly_cap(6, &s));
+        assert_eq!(until_next_hour(7200), 3600);
+        assert_eq!(until_next_hour(7199), 1);
     }
 
     #[test]

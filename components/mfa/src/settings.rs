@@ -16,6 +16,9 @@ pub fn load() -> Settings {
         lock_secs: read("lock-secs", 900),
         step_up_window_secs: read("step-up-window-secs", 300),
         recovery_codes: read("recovery-codes", 10),
+        code_ttl_secs: read("code-ttl-secs", 300),
+        resend_interval_secs: read("resend-interval-secs", 30),
+        codes_per_hour: read("codes-per-hour", 5),
     }
 }
 

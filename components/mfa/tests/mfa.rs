@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use totp_rs::{Algorithm, Builder, Secret};
 use usvc_testkit::{
-    LoginContext, LoginRequirement, Method, SensitiveAction, TestKit, Verification, components_dir,
+    Channel, LoginContext, LoginRequirement, Method, Notice, OtpChannel, Sending, SensitiveAction,
+    TestKit, Verification, Violation, components_dir,
 };
 
 /// The six-digit code an authenticator app shows at `at` for this base32 secret.
@@ -585,5 +586,313 @@ async fn removing_the_last_factor_removes_the_recovery_codes() {
             .await
             .iter()
             .any(|e| e.event_type == "mfa.factor_removed")
+    );
+}
+
+/// The code of the last second-factor message sent to `to`.
+fn last_code(kit: &TestKit, to: &str) -> String {
+    kit.notices()
+        .into_iter()
+        .rev()
+        .find(|n| n.to == to && n.notice == Notice::SecondFactorCode)
+        .and_then(|n| n.code)
+        .expect("a code was sent")
+}
+
+async fn enrol_otp(kit: &TestKit, user: &str, channel: OtpChannel) -> Result<String, Violation> {
+    kit.runtime()
+        .mfa_enrol_otp(kit.caps(), user.to_owned(), channel)
+        .await
+        .unwrap()
+}
+
+async fn confirm_otp(
+    kit: &TestKit,
+    user: &str,
+    factor: &str,
+    code: &str,
+) -> Result<Vec<String>, Violation> {
+    kit.runtime()
+        .mfa_confirm_otp(
+            kit.caps(),
+            user.to_owned(),
+            factor.to_owned(),
+            code.to_owned(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn send(kit: &TestKit, user: &str, challenge: Option<&str>, method: Method) -> Sending {
+    kit.runtime()
+        .mfa_send_code(
+            kit.caps(),
+            user.to_owned(),
+            challenge.map(str::to_owned),
+            method,
+        )
+        .await
+        .unwrap()
+}
+
+/// A customer whose second factor is a code by email, confirmed; the resend interval has passed.
+async fn email_enrolled(kit: &TestKit, email: &str) -> String {
+    let user = kit.active_customer(email).await;
+    let factor = enrol_otp(kit, &user, OtpChannel::Email)
+        .await
+        .expect("enrolment starts");
+    let codes = confirm_otp(kit, &user, &factor, &last_code(kit, email))
+        .await
+        .expect("the code sent confirms it");
+    assert_eq!(codes.len(), 10, "the first factor brings recovery codes");
+    kit.advance(Duration::from_secs(31));
+    user
+}
+
+#[tokio::test]
+async fn an_email_factor_is_enrolled_with_the_code_it_receives() {
+    let kit = kit().await;
+    let user = kit.active_customer("otp@example.com").await;
+    let factor = enrol_otp(&kit, &user, OtpChannel::Email).await.unwrap();
+    let notice = kit.notices().pop().expect("a code was sent");
+    assert_eq!(
+        (notice.channel, notice.to.as_str(), notice.notice),
+        (Channel::Email, "otp@example.com", Notice::SecondFactorCode)
+    );
+    let code = notice.code.expect("the message carries the code");
+    assert_eq!(code.len(), 6);
+    assert!(code.bytes().all(|b| b.is_ascii_digit()));
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = confirm_otp(&kit, &user, &factor, wrong).await.unwrap_err();
+    assert_eq!(refused.code, "mfa.invalid_code");
+    confirm_otp(&kit, &user, &factor, &code).await.unwrap();
+    let again = enrol_otp(&kit, &user, OtpChannel::Email).await.unwrap_err();
+    assert_eq!(again.code, "mfa.already_enrolled");
+    let types: Vec<String> = kit
+        .events()
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert!(
+        types.contains(&"mfa.factor_enrolled".to_owned()),
+        "{types:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_sms_factor_needs_a_phone_and_sends_by_sms() {
+    let kit = kit().await;
+    let user = kit.active_customer("sms@example.com").await;
+    let refused = enrol_otp(&kit, &user, OtpChannel::Sms).await.unwrap_err();
+    assert_eq!(refused.code, "mfa.no_phone");
+
+    kit.set_phone(&user, "+447700900123").await;
+    let factor = enrol_otp(&kit, &user, OtpChannel::Sms).await.unwrap();
+    let notice = kit.notices().pop().unwrap();
+    assert_eq!(
+        (notice.channel, notice.to.as_str()),
+        (Channel::Sms, "+447700900123")
+    );
+    confirm_otp(&kit, &user, &factor, &notice.code.unwrap())
+        .await
+        .unwrap();
+    kit.advance(Duration::from_secs(31));
+    let context = LoginContext {
+        user: user.clone(),
+        roles: Vec::new(),
+        new_device: false,
+        password_reset_at: None,
+        risk: 0,
+    };
+    assert_eq!(
+        requirement(&kit, context).await,
+        LoginRequirement::Challenge(vec![Method::SmsCode, Method::RecoveryCode])
+    );
+}
+
+#[tokio::test]
+async fn a_sent_code_completes_a_login_once() {
+    let kit = kit().await;
+    let user = email_enrolled(&kit, "login-otp@example.com").await;
+    assert_eq!(
+        send(&kit, &user, Some("ch-1"), Method::EmailCode).await,
+        Sending::Sent
+    );
+    let code = last_code(&kit, "login-otp@example.com");
+    let verify = |code: String| {
+        let kit = &kit;
+        let user = user.clone();
+        async move {
+            kit.runtime()
+                .mfa_verify(
+                    kit.caps(),
+                    user,
+                    Some("ch-1".to_owned()),
+                    Method::EmailCode,
+                    code,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(verify(code.clone()).await, Verification::Accepted);
+    assert_eq!(
+        verify(code).await,
+        Verification::Rejected,
+        "a spent code opens nothing"
+    );
+    // TOTP is not enrolled: its method finds no factor.
+    assert_eq!(
+        send(&kit, &user, None, Method::SmsCode).await,
+        Sending::Unavailable
+    );
+    assert_eq!(
+        send(&kit, &user, None, Method::Totp).await,
+        Sending::Unavailable
+    );
+}
+
+#[tokio::test]
+async fn a_code_expires_and_a_new_one_replaces_the_old() {
+    let kit = kit().await;
+    let user = email_enrolled(&kit, "expiry@example.com").await;
+    send(&kit, &user, None, Method::EmailCode).await;
+    let first = last_code(&kit, "expiry@example.com");
+    kit.advance(Duration::from_secs(31));
+    send(&kit, &user, None, Method::EmailCode).await;
+    let second = last_code(&kit, "expiry@example.com");
+    if first != second {
+        assert_eq!(
+            step_up(&kit, &user, Method::EmailCode, &first).await,
+            Verification::Rejected,
+            "the earlier code stopped working"
+        );
+    }
+    kit.advance(Duration::from_secs(300));
+    assert_eq!(
+        step_up(&kit, &user, Method::EmailCode, &second).await,
+        Verification::Rejected,
+        "five minutes on, the code has expired"
+    );
+    kit.advance(Duration::from_secs(31));
+    send(&kit, &user, None, Method::EmailCode).await;
+    let third = last_code(&kit, "expiry@example.com");
+    assert_eq!(
+        step_up(&kit, &user, Method::EmailCode, &third).await,
+        Verification::Accepted
+    );
+}
+
+#[tokio::test]
+async fn codes_are_throttled_per_factor_and_per_hour() {
+    let kit = kit().await;
+    let user = email_enrolled(&kit, "throttle@example.com").await;
+    // The enrolment sent one code this hour; move to the start of a fresh clock hour.
+    let into_hour = kit.now().rem_euclid(3600);
+    kit.advance(Duration::from_secs((3600 - into_hour) as u64));
+    assert_eq!(
+        send(&kit, &user, None, Method::EmailCode).await,
+        Sending::Sent
+    );
+    assert_eq!(
+        send(&kit, &user, None, Method::EmailCode).await,
+        Sending::Throttled(30),
+        "one code per factor every 30 seconds"
+    );
+    kit.advance(Duration::from_secs(10));
+    assert_eq!(
+        send(&kit, &user, None, Method::EmailCode).await,
+        Sending::Throttled(20)
+    );
+    for _ in 0..4 {
+        kit.advance(Duration::from_secs(30));
+        assert_eq!(
+            send(&kit, &user, None, Method::EmailCode).await,
+            Sending::Sent
+        );
+    }
+    kit.advance(Duration::from_secs(30));
+    // Five codes this hour: the sixth waits for the next hour (3600 - 10 - 5 * 30 seconds).
+    assert_eq!(
+        send(&kit, &user, None, Method::EmailCode).await,
+        Sending::Throttled(3440)
+    );
+    let sent = kit
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "mfa.code_sent")
+        .count();
+    assert_eq!(sent, 5);
+}
+
+#[tokio::test]
+async fn wrong_sent_codes_count_towards_the_challenge_and_the_lock() {
+    let kit = kit().await;
+    let user = email_enrolled(&kit, "attempts@example.com").await;
+    send(&kit, &user, Some("ch-2"), Method::EmailCode).await;
+    let code = last_code(&kit, "attempts@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(
+            kit.runtime()
+                .mfa_verify(
+                    kit.caps(),
+                    user.clone(),
+                    Some("ch-2".to_owned()),
+                    Method::EmailCode,
+                    wrong.to_owned(),
+                )
+                .await
+                .unwrap(),
+            Verification::Rejected
+        );
+    }
+    assert_eq!(
+        kit.runtime()
+            .mfa_verify(
+                kit.caps(),
+                user.clone(),
+                Some("ch-2".to_owned()),
+                Method::EmailCode,
+                code,
+            )
+            .await
+            .unwrap(),
+        Verification::ChallengeDead,
+        "the sixth attempt finds the challenge dead, even with the right code"
+    );
+}
+
+#[tokio::test]
+async fn an_otp_factor_counts_for_step_up_and_its_removal_takes_the_recovery_codes() {
+    let kit = kit().await;
+    let user = email_enrolled(&kit, "stepup-otp@example.com").await;
+    assert!(
+        kit.runtime()
+            .mfa_needs_step_up(kit.caps(), user.clone(), SensitiveAction::ChangeEmail, None)
+            .await
+            .unwrap()
+    );
+    let factor = kit.factor_ids(&user).await.pop().unwrap();
+    assert!(
+        kit.runtime()
+            .mfa_remove_factor(kit.caps(), user.clone(), factor)
+            .await
+            .unwrap()
+    );
+    assert_eq!(kit.recovery_codes_left(&user).await, 0);
+    let told: Vec<Notice> = kit
+        .notices()
+        .into_iter()
+        .filter(|n| n.notice != Notice::SecondFactorCode)
+        .map(|n| n.notice)
+        .collect();
+    assert_eq!(
+        told,
+        [Notice::SecondFactorAdded, Notice::SecondFactorRemoved],
+        "the customer hears of every factor added or removed"
     );
 }

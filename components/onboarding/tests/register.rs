@@ -607,7 +607,7 @@ async fn successful_registration_emails_a_verification_code() {
     let notice = &notices[0];
     assert_matches!(notice.notice, Notice::EmailVerification);
     assert_eq!(notice.user_id, id);
-    assert_eq!(notice.email, "ada.lovelace@example.com");
+    assert_eq!(notice.to, "ada.lovelace@example.com");
     assert!(notice.code.as_deref().is_some_and(|code| !code.is_empty()));
 }
 

@@ -27,9 +27,10 @@ use usvc::{
     store::{self, credentials, outbox, users},
 };
 
-pub use usvc::notify::Notice;
+pub use usvc::notify::{Channel, Notice};
 pub use usvc::runtime::mfa::{
-    LoginContext, LoginRequirement, Method, SensitiveAction, TotpEnrolment, Verification,
+    LoginContext, LoginRequirement, Method, OtpChannel, Sending, SensitiveAction, TotpEnrolment,
+    Verification,
 };
 pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
 pub use usvc::store::outbox::Event;
@@ -39,9 +40,11 @@ pub use usvc::store::users::{User, UserStatus};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentNotice {
     pub user_id: String,
-    pub email: String,
+    pub channel: Channel,
+    /// The email address, or the phone number for SMS.
+    pub to: String,
     pub notice: Notice,
-    /// The plaintext one-time code, for email verification notices.
+    /// The plaintext one-time code, for email verification and second-factor code notices.
     pub code: Option<String>,
 }
 
@@ -252,7 +255,8 @@ impl TestKit {
             .iter()
             .map(|n| SentNotice {
                 user_id: n.user_id.clone(),
-                email: n.to.clone(),
+                channel: n.channel,
+                to: n.to.clone(),
                 notice: n.notice,
                 code: n.code.clone(),
             })
@@ -315,6 +319,25 @@ impl TestKit {
             .await
             .expect("activating");
         user.id
+    }
+
+    /// Gives the customer a phone number (as a verified profile change would).
+    pub async fn set_phone(&self, user_id: &str, phone: &str) {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        sqlx::query("UPDATE users SET phone = $1 WHERE id = $2")
+            .bind(phone)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await
+            .expect("setting the phone");
+    }
+
+    /// How many unspent recovery codes the customer has.
+    pub async fn recovery_codes_left(&self, user_id: &str) -> u32 {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        usvc::store::factors::recovery_codes_left(&mut conn, user_id)
+            .await
+            .expect("counting recovery codes")
     }
 
     /// The ids of the customer's second factors, oldest first.

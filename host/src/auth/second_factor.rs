@@ -17,7 +17,7 @@ use crate::{
     app::AppState,
     runtime::{
         CallError, ComponentKind,
-        mfa::{LoginContext, LoginRequirement, Method, SensitiveAction, Verification},
+        mfa::{LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification},
     },
     store::{
         devices, factors, password_resets, sessions,
@@ -56,6 +56,12 @@ pub enum SecondFactorError {
     /// Repeated failures locked the customer's second factors for a while.
     #[error("second factors are locked")]
     Locked,
+    /// Codes were sent too recently or too often; ask again after this many seconds.
+    #[error("codes were sent too often")]
+    Throttled(u32),
+    /// The customer has no active factor that sends codes by this method.
+    #[error("no factor sends codes by this method")]
+    NoSuchFactor,
     /// A sensitive action needs a fresh second factor first.
     #[error("a fresh second factor is required")]
     StepUpRequired,
@@ -142,6 +148,58 @@ pub(crate) async fn open_challenge(
     Ok(token)
 }
 
+/// The challenge a login token names, if it is live.
+async fn live_challenge(state: &AppState, token: &str) -> Option<(String, String, Challenge)> {
+    let (key, challenge_id) = challenge_key(token.trim());
+    let challenge = state
+        .caps
+        .kv
+        .get(&key)
+        .await
+        .and_then(|(value, _)| serde_json::from_str(&value).ok())?;
+    Some((key, challenge_id, challenge))
+}
+
+fn sent(sending: Sending) -> Result<(), SecondFactorError> {
+    match sending {
+        Sending::Sent => Ok(()),
+        Sending::Throttled(secs) => Err(SecondFactorError::Throttled(secs)),
+        Sending::Unavailable => Err(SecondFactorError::NoSuchFactor),
+    }
+}
+
+/// Sends a one-time code (email or SMS) for a login challenge that allows `method`.
+pub async fn send_login_code(
+    state: &AppState,
+    challenge_token: &str,
+    method: Method,
+) -> Result<(), SecondFactorError> {
+    let (_, challenge_id, challenge) = live_challenge(state, challenge_token)
+        .await
+        .ok_or(SecondFactorError::InvalidChallenge)?;
+    if !challenge.methods.contains(&method) {
+        return Err(SecondFactorError::MethodNotAllowed);
+    }
+    let sending = state
+        .runtime
+        .mfa_send_code(&state.caps, challenge.user_id, Some(challenge_id), method)
+        .await?;
+    sent(sending)
+}
+
+/// Sends a one-time code (email or SMS) for the caller's next step-up.
+pub async fn send_step_up_code(
+    state: &AppState,
+    claims: &Claims,
+    method: Method,
+) -> Result<(), SecondFactorError> {
+    let sending = state
+        .runtime
+        .mfa_send_code(&state.caps, claims.sub.clone(), None, method)
+        .await?;
+    sent(sending)
+}
+
 /// The second step of a login: the code for the challenge, then the session.
 pub async fn complete_login(
     state: &AppState,
@@ -149,13 +207,8 @@ pub async fn complete_login(
     method: Method,
     code: &str,
 ) -> Result<TokenPair, SecondFactorError> {
-    let (key, challenge_id) = challenge_key(challenge_token.trim());
-    let challenge: Challenge = state
-        .caps
-        .kv
-        .get(&key)
+    let (key, challenge_id, challenge) = live_challenge(state, challenge_token)
         .await
-        .and_then(|(value, _)| serde_json::from_str(&value).ok())
         .ok_or(SecondFactorError::InvalidChallenge)?;
     if !challenge.methods.contains(&method) {
         return Err(SecondFactorError::MethodNotAllowed);

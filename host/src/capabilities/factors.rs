@@ -1,17 +1,22 @@
 //! `usvc:host/factors`: second factors kept by the host. TOTP secrets are generated here
 //! (160 random bits), sealed before they are stored and opened only to compute codes; recovery
-//! codes are generated here and stored as hashes. A component learns only whether a code matched.
+//! codes are generated here and stored as hashes; one-time codes for email and SMS factors are
+//! generated here, kept as hashes in the shared key-value store for their short life and sent
+//! after the call commits. A component learns only whether a code matched.
 
-use rand::RngCore;
+use std::time::Duration;
+
+use rand::{Rng, RngCore};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::{
-    auth::sha256_hex,
+    auth::{constant_time_eq, sha256_hex},
+    notify::{Notice, Notification},
     runtime::{
         CallState,
-        bindings::usvc::host::factors::{Factor, Host, TotpEnrolment},
+        bindings::usvc::host::factors::{Channel, Factor, Host, TotpEnrolment},
     },
-    store::factors as store,
+    store::{factors as store, users},
 };
 
 use super::{CapabilityFailure, failed};
@@ -21,6 +26,8 @@ const ISSUER: &str = "usvc";
 const TOTP_STEP_SECS: u64 = 30;
 const MAX_SKEW: u8 = 2;
 const MAX_RECOVERY_CODES: u8 = 20;
+/// The longest a one-time code sent by email or SMS may live.
+const MAX_OTP_TTL_SECS: u32 = 900;
 /// Recovery codes: 10 characters of base32 (50 bits), shown as `ABCDE-FGHIJ`.
 const RECOVERY_CODE_BYTES: usize = 7;
 
@@ -40,6 +47,16 @@ pub fn totp(secret: Vec<u8>, account: &str) -> anyhow::Result<Totp> {
 /// The associated data a factor's secret is sealed with: it opens for this factor only.
 fn seal_context(user: &str, factor_id: &str) -> String {
     format!("mfa-factor:{user}:{factor_id}")
+}
+
+/// Where the live one-time code of a factor is kept (its hash), outside every component's
+/// `kv` namespace.
+fn otp_key(factor_id: &str) -> String {
+    format!("mfa-otp:{factor_id}")
+}
+
+fn is_otp_kind(kind: &str) -> bool {
+    kind == "email" || kind == "sms"
 }
 
 /// Upper case, without separators or spaces: how a recovery code is compared.
@@ -153,6 +170,122 @@ impl Host for CallState {
             .into_iter()
             .find(|step| totp.check(code, step * TOTP_STEP_SECS).is_some())
             .map(|step| step as i64))
+    }
+
+    async fn enrol_otp(
+        &mut self,
+        user: String,
+        channel: Channel,
+    ) -> wasmtime::Result<Option<String>> {
+        let conn = self.conn().await.map_err(failed("factors.enrol-otp"))?;
+        let customer = users::get(conn, &user)
+            .await
+            .map_err(failed("factors.enrol-otp"))?
+            .ok_or_else(|| wasmtime::format_err!("factors.enrol-otp: no such user"))?;
+        let kind = match channel {
+            Channel::Email => "email",
+            Channel::Sms if customer.phone.is_some() => "sms",
+            Channel::Sms => return Ok(None),
+        };
+        let factor_id = uuid::Uuid::now_v7().to_string();
+        let now = self.caps.clock.unix();
+        let conn = self.conn().await.map_err(failed("factors.enrol-otp"))?;
+        store::insert(conn, &factor_id, &user, kind, "", now)
+            .await
+            .map_err(failed("factors.enrol-otp"))?;
+        Ok(Some(factor_id))
+    }
+
+    async fn send_otp(
+        &mut self,
+        user: String,
+        factor_id: String,
+        ttl_secs: u32,
+    ) -> wasmtime::Result<bool> {
+        if !(1..=MAX_OTP_TTL_SECS).contains(&ttl_secs) {
+            wasmtime::bail!("factors.send-otp: a code lives 1 to {MAX_OTP_TTL_SECS} seconds");
+        }
+        let conn = self.conn().await.map_err(failed("factors.send-otp"))?;
+        let factors = store::list(conn, &user)
+            .await
+            .map_err(failed("factors.send-otp"))?;
+        let Some(factor) = factors
+            .into_iter()
+            .find(|f| f.id == factor_id && is_otp_kind(&f.kind))
+        else {
+            return Ok(false);
+        };
+        let conn = self.conn().await.map_err(failed("factors.send-otp"))?;
+        let Some(customer) = users::get(conn, &user)
+            .await
+            .map_err(failed("factors.send-otp"))?
+        else {
+            return Ok(false);
+        };
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+        let message = Notification::render(
+            &customer.id,
+            &customer.email,
+            Notice::SecondFactorCode,
+            Some(code.clone()),
+        );
+        let message = match (factor.kind.as_str(), &customer.phone) {
+            ("sms", Some(phone)) => message.over_sms(phone),
+            ("sms", None) => return Ok(false),
+            _ => message,
+        };
+        // The expiry is kept beside the hash and checked by the host's clock (which tests can
+        // move); the store's own expiry only clears the key away.
+        let expires_at = self.caps.clock.unix() + i64::from(ttl_secs);
+        self.caps
+            .kv
+            .set(
+                &otp_key(&factor.id),
+                &format!("{expires_at}:{}", sha256_hex(&code)),
+                Duration::from_secs(ttl_secs.into()),
+            )
+            .await;
+        self.work.notifications.push(message);
+        Ok(true)
+    }
+
+    async fn match_otp(
+        &mut self,
+        user: String,
+        factor_id: String,
+        code: String,
+    ) -> wasmtime::Result<bool> {
+        let conn = self.conn().await.map_err(failed("factors.match-otp"))?;
+        let factors = store::list(conn, &user)
+            .await
+            .map_err(failed("factors.match-otp"))?;
+        if !factors
+            .iter()
+            .any(|f| f.id == factor_id && is_otp_kind(&f.kind))
+        {
+            return Ok(false);
+        }
+        let key = otp_key(&factor_id);
+        let Some((stored, _)) = self.caps.kv.get(&key).await else {
+            return Ok(false);
+        };
+        let Some((expires_at, expected)) = stored.split_once(':') else {
+            return Ok(false);
+        };
+        if expires_at
+            .parse::<i64>()
+            .is_ok_and(|at| at <= self.caps.clock.unix())
+        {
+            self.caps.kv.delete(&key).await;
+            return Ok(false);
+        }
+        let given = sha256_hex(code.trim());
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Ok(false);
+        }
+        // Spent: a code opens one door once.
+        self.caps.kv.delete(&key).await;
+        Ok(true)
     }
 
     async fn activate(&mut self, user: String, factor_id: String) -> wasmtime::Result<bool> {

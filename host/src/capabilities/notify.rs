@@ -27,6 +27,8 @@ impl Host for CallState {
             }
             Notice::RegistrationAttempted => (HostNotice::RegistrationAttempted, None),
             Notice::Welcome => (HostNotice::Welcome, None),
+            Notice::SecondFactorAdded => (HostNotice::SecondFactorAdded, None),
+            Notice::SecondFactorRemoved => (HostNotice::SecondFactorRemoved, None),
         };
         self.work
             .notifications

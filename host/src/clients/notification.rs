@@ -7,7 +7,10 @@ use usvc_proto::bank::notification::v1::{
 };
 
 use super::{ClientError, resilience::Resilience};
-use crate::{config::ClientPolicy, notify::Notification};
+use crate::{
+    config::ClientPolicy,
+    notify::{Channel as NoticeChannel, Notification},
+};
 
 pub struct NotificationClient {
     grpc: NotificationServiceClient<Channel>,
@@ -27,7 +30,7 @@ impl NotificationClient {
         &self.resilience
     }
 
-    /// Hands `notification` (an email) over for delivery; returns the service's id for it.
+    /// Hands `notification` (an email or an SMS) over for delivery; returns the service's id for it.
     /// `idempotency_key` must be new for each message and the same for every attempt of one.
     pub async fn send(
         &self,
@@ -37,7 +40,11 @@ impl NotificationClient {
         let message = SendRequest {
             idempotency_key: idempotency_key.to_owned(),
             user_id: notification.user_id.clone(),
-            channel: DeliveryChannel::Email.into(),
+            channel: match notification.channel {
+                NoticeChannel::Email => DeliveryChannel::Email,
+                NoticeChannel::Sms => DeliveryChannel::Sms,
+            }
+            .into(),
             notice: notification.notice.name().to_owned(),
             recipient: notification.to.clone(),
             subject: notification.subject.clone(),

@@ -19,19 +19,23 @@ use super::{
 };
 use crate::{
     auth::second_factor::{self, SecondFactorError},
-    guard::{Action, Guard},
-    runtime::mfa::{Method, SensitiveAction},
+    guard::{Action, Guard, Refusal},
+    runtime::mfa::{Method, OtpChannel, SensitiveAction},
     store::factors,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/mfa/verify", post(verify))
+        .route("/v1/auth/mfa/send", post(send_login_code))
         .route("/v1/auth/mfa/step-up", post(step_up))
+        .route("/v1/mfa/codes", post(send_step_up_code))
         .route("/v1/mfa/factors", get(list))
         .route("/v1/mfa/factors/{id}", delete(remove))
         .route("/v1/mfa/totp", post(enrol_totp))
         .route("/v1/mfa/totp/{id}/confirm", post(confirm_totp))
+        .route("/v1/mfa/otp", post(enrol_otp))
+        .route("/v1/mfa/otp/{id}/confirm", post(confirm_otp))
         .route("/v1/mfa/recovery-codes", post(new_recovery_codes))
 }
 
@@ -52,6 +56,13 @@ impl From<SecondFactorError> for ApiError {
             SecondFactorError::Locked => ApiError::Forbidden(
                 "/problems/mfa-locked",
                 "Too many wrong codes: second factors are locked for a while.",
+            ),
+            SecondFactorError::Throttled(secs) => ApiError::TooManyRequests(Refusal::RateLimited {
+                retry_after: std::time::Duration::from_secs(secs.into()),
+            }),
+            SecondFactorError::NoSuchFactor => ApiError::BadRequestCode(
+                "/problems/mfa-method-unavailable",
+                "no active second factor sends codes by this method",
             ),
             SecondFactorError::StepUpRequired => ApiError::Forbidden(
                 "/problems/step-up-required",
@@ -91,6 +102,44 @@ async fn verify(
     )
     .await?;
     Ok(Json(Tokens::from(pair)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendLoginCode {
+    challenge_token: String,
+    method: Method,
+}
+
+/// Sends a one-time code (`email_code` or `sms_code`) for a login challenge.
+async fn send_login_code(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(request): ApiJson<SendLoginCode>,
+) -> Result<StatusCode, ApiError> {
+    let challenge = Guard::account_key(&request.challenge_token);
+    state
+        .guard
+        .admit(Action::CodeCheck, ip, Some(&challenge))
+        .await?;
+    second_factor::send_login_code(&state, &request.challenge_token, request.method).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendCode {
+    method: Method,
+}
+
+/// Sends a one-time code (`email_code` or `sms_code`) for this session's next step-up.
+async fn send_step_up_code(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(request): ApiJson<SendCode>,
+) -> Result<StatusCode, ApiError> {
+    second_factor::send_step_up_code(&state, &claims, request.method).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[derive(Deserialize)]
@@ -181,6 +230,44 @@ async fn confirm_totp(
     let codes = state
         .runtime
         .mfa_confirm_totp(&state.caps, claims.sub.clone(), id, request.code)
+        .await?
+        .map_err(|v| ApiError::Validation(vec![v]))?;
+    Ok(Json(json!({ "active": true, "recovery_codes": codes })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolOtp {
+    channel: OtpChannel,
+}
+
+/// Starts enrolling a factor that receives one-time codes by email or SMS; sends a first code.
+async fn enrol_otp(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(request): ApiJson<EnrolOtp>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let factor_id = state
+        .runtime
+        .mfa_enrol_otp(&state.caps, claims.sub.clone(), request.channel)
+        .await?
+        .map_err(|v| ApiError::Validation(vec![v]))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "factor_id": factor_id, "channel": request.channel, "code_sent": true })),
+    ))
+}
+
+/// Activates a one-time-code enrolment with the code it received.
+async fn confirm_otp(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<Confirm>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let codes = state
+        .runtime
+        .mfa_confirm_otp(&state.caps, claims.sub.clone(), id, request.code)
         .await?
         .map_err(|v| ApiError::Validation(vec![v]))?;
     Ok(Json(json!({ "active": true, "recovery_codes": codes })))

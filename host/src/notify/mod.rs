@@ -21,6 +21,20 @@ pub enum Notice {
     PasswordReset,
     /// The password was reset and every session ended.
     PasswordWasReset,
+    /// A one-time code for a second factor (login, step-up or enrolment), by email or SMS.
+    SecondFactorCode,
+    /// A second factor was added to the account.
+    SecondFactorAdded,
+    /// A second factor was removed from the account.
+    SecondFactorRemoved,
+}
+
+/// How a message reaches the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
 }
 
 impl Notice {
@@ -34,6 +48,9 @@ impl Notice {
             Self::NewDevice => "new_device",
             Self::PasswordReset => "password_reset",
             Self::PasswordWasReset => "password_was_reset",
+            Self::SecondFactorCode => "second_factor_code",
+            Self::SecondFactorAdded => "second_factor_added",
+            Self::SecondFactorRemoved => "second_factor_removed",
         }
     }
 }
@@ -42,6 +59,8 @@ impl Notice {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Notification {
     pub user_id: String,
+    pub channel: Channel,
+    /// The email address, or the phone number for SMS.
     pub to: String,
     pub notice: Notice,
     pub subject: String,
@@ -92,6 +111,29 @@ impl Notification {
                 "Reset your password".to_owned(),
                 "Ask for a new password-reset message in the app.".to_owned(),
             ),
+            (Notice::SecondFactorCode, Some(code)) => (
+                "Your security code".to_owned(),
+                format!(
+                    "Your usvc security code is {code}. It expires in a few minutes. Never \
+                     share it: we will never ask you for it."
+                ),
+            ),
+            (Notice::SecondFactorCode, None) => (
+                "Your security code".to_owned(),
+                "Ask for a new security code in the app.".to_owned(),
+            ),
+            (Notice::SecondFactorAdded, _) => (
+                "A second factor was added to your account".to_owned(),
+                "A new way to confirm it is you (an authenticator app, or codes by email or SMS) \
+                 was just added to your account. If this was not you, contact us at once."
+                    .to_owned(),
+            ),
+            (Notice::SecondFactorRemoved, _) => (
+                "A second factor was removed from your account".to_owned(),
+                "A way to confirm it is you was just removed from your account. If this was not \
+                 you, contact us at once."
+                    .to_owned(),
+            ),
             (Notice::PasswordWasReset, _) => (
                 "Your password was reset".to_owned(),
                 "Your password has just been reset and every session has ended. If this was \
@@ -101,11 +143,23 @@ impl Notification {
         };
         Self {
             user_id: user_id.to_owned(),
+            channel: Channel::Email,
             to: to.to_owned(),
             notice,
             subject,
             body,
             code,
+        }
+    }
+}
+
+impl Notification {
+    /// The same message, sent by SMS to `phone` instead.
+    pub fn over_sms(self, phone: &str) -> Self {
+        Self {
+            channel: Channel::Sms,
+            to: phone.to_owned(),
+            ..self
         }
     }
 }
@@ -153,6 +207,9 @@ mod tests {
             Notice::NewDevice,
             Notice::PasswordReset,
             Notice::PasswordWasReset,
+            Notice::SecondFactorCode,
+            Notice::SecondFactorAdded,
+            Notice::SecondFactorRemoved,
         ] {
             assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
         }

@@ -36,6 +36,7 @@ pub mod mfa {
             "usvc:host/types": super::usvc::host::types,
             "usvc:host/users": super::usvc::host::users,
             "usvc:host/factors": super::usvc::host::factors,
+            "usvc:host/notify": super::usvc::host::notify,
             "usvc:host/kv": super::usvc::host::kv,
             "usvc:host/events": super::usvc::host::events,
             "usvc:host/audit": super::usvc::host::audit,

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CallError, ComponentKind, Runtime, bindings::mfa::exports::usvc::host::second_factor as wit,
-    onboarding::Violation, registry::Prepared,
+    CallError, ComponentKind, Runtime,
+    bindings::{
+        mfa::exports::usvc::host::second_factor as wit,
+        usvc::host::factors::Channel as FactorChannel,
+    },
+    onboarding::Violation,
+    registry::Prepared,
 };
 use crate::capabilities::Capabilities;
 
@@ -15,14 +20,17 @@ use crate::capabilities::Capabilities;
 pub enum Method {
     Totp,
     RecoveryCode,
+    EmailCode,
+    SmsCode,
 }
 
 impl Method {
     /// The RFC 8176 `amr` value a login completed with this method adds (beside `mfa`).
     pub fn amr(self) -> &'static str {
         match self {
-            Self::Totp => "otp",
+            Self::Totp | Self::EmailCode => "otp",
             Self::RecoveryCode => "kba",
+            Self::SmsCode => "sms",
         }
     }
 
@@ -30,8 +38,28 @@ impl Method {
         match self {
             Self::Totp => wit::Method::Totp,
             Self::RecoveryCode => wit::Method::RecoveryCode,
+            Self::EmailCode => wit::Method::EmailCode,
+            Self::SmsCode => wit::Method::SmsCode,
         }
     }
+}
+
+/// Where a one-time-code factor sends its codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpChannel {
+    Email,
+    Sms,
+}
+
+/// The answer to a request for a one-time code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    Sent,
+    /// Ask again after this many seconds.
+    Throttled(u32),
+    /// No active factor sends codes for that method.
+    Unavailable,
 }
 
 /// What the host knows about a login whose password was right.
@@ -83,6 +111,8 @@ fn method_from_wit(m: wit::Method) -> Method {
     match m {
         wit::Method::Totp => Method::Totp,
         wit::Method::RecoveryCode => Method::RecoveryCode,
+        wit::Method::EmailCode => Method::EmailCode,
+        wit::Method::SmsCode => Method::SmsCode,
     }
 }
 
@@ -220,6 +250,60 @@ impl Runtime {
             caps,
             Result::is_ok,
             call_confirm_totp(&user, &factor_id, &code)
+        )?;
+        Ok(answer.map_err(violation))
+    }
+
+    /// Sends a one-time code for a login challenge (`Some`) or a step-up (`None`). Commits when
+    /// a code was sent, so it is delivered.
+    pub async fn mfa_send_code(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        challenge: Option<String>,
+        method: Method,
+    ) -> Result<Sending, CallError> {
+        let answer = call_mfa!(
+            self,
+            caps,
+            |sending| matches!(sending, wit::Sending::Sent),
+            call_send_code(&user, challenge.as_deref(), method.to_wit())
+        )?;
+        Ok(match answer {
+            wit::Sending::Sent => Sending::Sent,
+            wit::Sending::Throttled(secs) => Sending::Throttled(secs),
+            wit::Sending::Unavailable => Sending::Unavailable,
+        })
+    }
+
+    /// Starts a one-time-code enrolment and sends its first code; the factor id.
+    pub async fn mfa_enrol_otp(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        channel: OtpChannel,
+    ) -> Result<Result<String, Violation>, CallError> {
+        let channel = match channel {
+            OtpChannel::Email => FactorChannel::Email,
+            OtpChannel::Sms => FactorChannel::Sms,
+        };
+        let answer = call_mfa!(self, caps, Result::is_ok, call_enrol_otp(&user, channel))?;
+        Ok(answer.map_err(violation))
+    }
+
+    /// Confirms a one-time-code enrolment; the recovery codes when it was the first factor.
+    pub async fn mfa_confirm_otp(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: String,
+        factor_id: String,
+        code: String,
+    ) -> Result<Result<Vec<String>, Violation>, CallError> {
+        let answer = call_mfa!(
+            self,
+            caps,
+            Result::is_ok,
+            call_confirm_otp(&user, &factor_id, &code)
         )?;
         Ok(answer.map_err(violation))
     }

@@ -158,6 +158,7 @@ fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<Cal
             caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::factors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::notify::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::audit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
