@@ -2,6 +2,7 @@
 //! components, and the call protocol — a fresh store and instance per call, a deadline, a memory
 //! cap, and one unit of work that commits only when the component says `ok`.
 
+pub mod artifact;
 pub mod bindings;
 mod call;
 pub mod mfa;
