@@ -21,6 +21,8 @@ pub enum Notice {
     PasswordReset,
     /// The password was reset and every session ended.
     PasswordWasReset,
+    /// The customer's verification tier or status changed.
+    VerificationChanged,
 }
 
 impl Notice {
@@ -34,6 +36,7 @@ impl Notice {
             Self::NewDevice => "new_device",
             Self::PasswordReset => "password_reset",
             Self::PasswordWasReset => "password_was_reset",
+            Self::VerificationChanged => "verification_changed",
         }
     }
 }
@@ -98,6 +101,12 @@ impl Notification {
                  not you, contact us at once."
                     .to_owned(),
             ),
+            (Notice::VerificationChanged, _) => (
+                "Your verification has changed".to_owned(),
+                "Your identity verification has a new outcome. Open the app to see your tier, \
+                 its limits and anything still required."
+                    .to_owned(),
+            ),
         };
         Self {
             user_id: user_id.to_owned(),
@@ -153,6 +162,7 @@ mod tests {
             Notice::NewDevice,
             Notice::PasswordReset,
             Notice::PasswordWasReset,
+            Notice::VerificationChanged,
         ] {
             assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
         }
