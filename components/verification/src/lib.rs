@@ -36,8 +36,7 @@ impl Guest for VerificationPolicy {
                     decision.status = VerificationStatus::Pending;
                     decision.reasons.push(Reason {
                         code: "kyc.submitted".into(),
-                        message: "An identity check was asked for; its result will follow."
-                            .into(),
+                        message: "An identity check was asked for; its result will follow.".into(),
                     });
                 }
                 Err(refusal) => {
@@ -48,7 +47,10 @@ impl Guest for VerificationPolicy {
                     decision.submit_kyc = false;
                     decision.reasons.push(Reason {
                         code: "kyc.not_submitted".into(),
-                        message: format!("No identity check could be asked for ({}).", refusal.code),
+                        message: format!(
+                            "No identity check could be asked for ({}).",
+                            refusal.code
+                        ),
                     });
                 }
             }

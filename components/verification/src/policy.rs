@@ -15,8 +15,8 @@
 //!   identity document, and no check is open, approved, rejected or under review.
 
 use crate::exports::usvc::host::verification::{
-    Customer, Decision, DocumentKind, DocumentStatus, KycOutcome, KycResult, Reason, TierLimits
-        as WitLimits, VerificationStatus,
+    Customer, Decision, DocumentKind, DocumentStatus, KycOutcome, KycResult, Reason,
+    TierLimits as WitLimits, VerificationStatus,
 };
 use crate::usvc::host::types::Date;
 

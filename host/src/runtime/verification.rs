@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::{
-    CallError, ComponentKind, Runtime, bindings::verification::exports::usvc::host::verification as wit,
-    registry::Prepared,
+    CallError, ComponentKind, Runtime,
+    bindings::verification::exports::usvc::host::verification as wit, registry::Prepared,
 };
 use crate::{
     capabilities::Capabilities,

@@ -310,7 +310,10 @@ impl Verifier {
         }
         tracing::info!(user_id, check_id, "KYC check submitted");
         if self.deliver_sandbox_results && check.status != CheckStatus::Pending {
-            tokio::spawn(self.clone().deliver_sandbox_result(user_id.to_owned(), check));
+            tokio::spawn(
+                self.clone()
+                    .deliver_sandbox_result(user_id.to_owned(), check),
+            );
         }
     }
 
@@ -402,7 +405,11 @@ fn open_check_of(state: Option<&VerificationState>, results: &[StoredResult]) ->
 /// idempotency).
 pub async fn open_check(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<String>> {
     let state = states::get(conn, user_id).await?;
-    if state.as_ref().and_then(|s| s.open_check_id.as_ref()).is_none() {
+    if state
+        .as_ref()
+        .and_then(|s| s.open_check_id.as_ref())
+        .is_none()
+    {
         return Ok(None);
     }
     let results = kyc_results::for_user(conn, user_id).await?;
@@ -440,8 +447,11 @@ fn state_of(
 
 /// `YYYY-MM-DD` as a WIT date.
 fn parse_date(text: &str) -> Option<Date> {
-    let date = time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .ok()?;
+    let date = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
     Some(Date {
         year: date.year(),
         month: date.month().into(),
