@@ -112,7 +112,8 @@ async fn a_customer_with_nothing_is_tier_0_and_told_everything_that_is_required(
 #[tokio::test]
 async fn each_missing_profile_item_is_its_own_requirement() {
     let kit = kit().await;
-    let cases: [(&str, fn(&mut ProfileFacts)); 6] = [
+    type Gap = fn(&mut ProfileFacts);
+    let cases: [(&str, Gap); 6] = [
         ("profile.legal_name", |p| p.has_legal_name = false),
         ("profile.date_of_birth", |p| p.date_of_birth = None),
         ("profile.nationality", |p| p.nationality = None),
