@@ -199,6 +199,19 @@ async fn a_document_number_ending_0001_is_rejected(backend: Backend) {
     let again = request(&app, &access).await;
     assert_eq!(again["status"], "rejected");
     assert_eq!(events_of(&app, "user.kyc_result_recorded").await.len(), 1);
+
+    // A new passport, confirmed after the rejection, reopens the case and is checked on its own.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.confirmed_document(&user, "passport", "123456789").await;
+    assert_eq!(
+        app.verification(&access).await["status"],
+        "rejected",
+        "until asked"
+    );
+    request(&app, &access).await;
+    let view = app.wait_for_verification(&access, "verified").await;
+    assert_eq!(view["tier"], 2);
+    assert_eq!(events_of(&app, "user.kyc_result_recorded").await.len(), 2);
 }
 
 async fn a_document_number_ending_0002_goes_to_manual_review(backend: Backend) {

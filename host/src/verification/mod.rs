@@ -348,8 +348,8 @@ impl Verifier {
         })
     }
 
-    /// The check the KYC service receives: the person from the profile and the confirmed
-    /// identity documents with their numbers opened.
+    /// The check the KYC service receives: the person from the profile and the newest
+    /// confirmed identity document with its number opened.
     async fn check_request(&self, user_id: &str, check_id: &str) -> anyhow::Result<CheckRequest> {
         let mut conn = self.caps.db.acquire().await?;
         let user = users::get(&mut conn, user_id)
@@ -359,10 +359,15 @@ impl Verifier {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no such customer"))?;
         drop(conn);
+        // The newest confirmed identity document: the one a customer gives after a rejection
+        // is checked on its own.
         let documents = crate::documents::list(&self.caps, user_id)
             .await?
             .into_iter()
-            .filter(|d| d.is_confirmed())
+            .filter(|d| d.is_confirmed() && d.number.is_some())
+            .filter(|d| matches!(d.kind.as_str(), "passport" | "id_card"))
+            .max_by_key(|d| (d.confirmed_at, d.created_at))
+            .into_iter()
             .filter_map(|d| {
                 let kind = match d.kind.as_str() {
                     "passport" => provider::DocumentType::Passport,
