@@ -25,6 +25,7 @@ use crate::{
     notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
+    verification::Verifier,
 };
 
 /// What every front door (HTTP, gRPC) serves requests with: one instance, shared.
@@ -38,6 +39,8 @@ pub struct AppState {
     pub sessions: Arc<SessionGate>,
     /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
     pub kyc: Arc<dyn KycProvider>,
+    /// The verification flow around the verification policy component.
+    pub verifier: Verifier,
     pub trust_forwarded_for: bool,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -167,6 +170,13 @@ impl Application {
             clock,
             caps.outbox_committed.clone(),
         );
+        let runtime = Arc::new(runtime);
+        let verifier = Verifier::new(
+            runtime.clone(),
+            caps.clone(),
+            kyc.clone(),
+            clients.kyc_url.is_none(),
+        );
         let kyc_results = config
             .amqp_url
             .as_deref()
@@ -175,17 +185,18 @@ impl Application {
                 AmqpConsumer::new(
                     url,
                     config.kyc_results.clone(),
-                    KycResults::new(caps.clone()),
+                    KycResults::new(caps.clone()).reassessing(verifier.clone()),
                 )
             });
         let state = AppState {
-            runtime: Arc::new(runtime),
+            runtime,
             caps,
             tokens: Arc::new(TokenIssuer::load(&config.tokens, &db).await?),
             mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
             kyc,
+            verifier,
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: crate::telemetry::metrics(),
         };

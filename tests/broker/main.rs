@@ -7,6 +7,7 @@
 mod fixture;
 mod kyc_results;
 mod outage;
+mod verification;
 
 /// Taken shared by every test that needs the broker up, exclusively by the one that stops it.
 pub static BROKER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());

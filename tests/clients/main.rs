@@ -7,6 +7,7 @@ mod audit;
 mod kyc;
 mod notify;
 mod resilience;
+mod verification;
 
 use std::time::Duration;
 

@@ -15,3 +15,4 @@ mod profile;
 mod reset;
 mod sessions;
 mod unit_of_work;
+mod verification;

@@ -3,6 +3,7 @@
 //! bank's services usvc calls over gRPC.
 
 pub mod bank;
+pub mod verification;
 
 use std::{path::PathBuf, sync::Arc};
 

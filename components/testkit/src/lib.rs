@@ -33,6 +33,10 @@ pub use usvc::runtime::mfa::{
     Verification,
 };
 pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
+pub use usvc::runtime::verification::{
+    Customer, Date as CalendarDate, DocumentFacts, DocumentKind, DocumentStatus, KycOutcome,
+    KycResult, PolicyDecision, ProfileFacts, VerificationStatus,
+};
 pub use usvc::store::outbox::Event;
 pub use usvc::store::users::{User, UserStatus};
 
@@ -98,6 +102,14 @@ impl TestKitBuilder {
     /// no settings.
     pub fn mfa(mut self) -> Self {
         self.kind = ComponentKind::Mfa;
+        self.settings.clear();
+        self
+    }
+
+    /// Loads a `verification` component (default file `verification.wasm`) instead of an
+    /// onboarding one, with no settings.
+    pub fn verification(mut self) -> Self {
+        self.kind = ComponentKind::Verification;
         self.settings.clear();
         self
     }
@@ -338,6 +350,70 @@ impl TestKit {
         usvc::store::factors::recovery_codes_left(&mut conn, user_id)
             .await
             .expect("counting recovery codes")
+    }
+
+    /// The verification policy's decision on `customer` (nothing is stored); panics if the
+    /// component traps or times out.
+    pub async fn decide(&self, customer: Customer) -> PolicyDecision {
+        self.runtime
+            .verification_decide(&self.caps, customer)
+            .await
+            .unwrap_or_else(|e| panic!("decide failed: {e}"))
+    }
+
+    /// Gives the customer a nationality and an address in `country`, written directly.
+    pub async fn complete_profile(&self, user_id: &str, country: &str) {
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        let address = usvc::store::profiles::Address {
+            line1: "1 High Street".to_owned(),
+            line2: None,
+            city: "London".to_owned(),
+            postal_code: "N1 9GU".to_owned(),
+            region: None,
+            country: country.to_owned(),
+        };
+        let fields = usvc::store::profiles::ProfileFields {
+            nationality: Some(country),
+            address: Some(&address),
+        };
+        usvc::store::profiles::save(&mut conn, user_id, &fields, 0, self.now())
+            .await
+            .expect("saving the profile")
+            .expect("a first version");
+    }
+
+    /// A confirmed document of `kind` (`passport`, `id_card`, `proof_of_address`, `selfie`)
+    /// with its number sealed as the host seals it, written directly; returns its id.
+    pub async fn confirmed_document(&self, user_id: &str, kind: &str, number: &str) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        let identity = matches!(kind, "passport" | "id_card");
+        let sealed = identity.then(|| {
+            self.caps
+                .secrets
+                .seal(number.as_bytes(), &usvc::documents::number_context(&id))
+        });
+        let now = self.now();
+        let row = usvc::store::documents::DocumentRow {
+            id: id.clone(),
+            user_id: user_id.to_owned(),
+            kind: kind.to_owned(),
+            number_sealed: sealed,
+            issuing_country: identity.then(|| "GB".to_owned()),
+            object_key: format!("kyc/{user_id}/{id}"),
+            content_type: "image/jpeg".to_owned(),
+            size_bytes: 1024,
+            sha256: "0".repeat(64),
+            status: "confirmed".to_owned(),
+            rejection: None,
+            created_at: now,
+            upload_expires_at: now + 900,
+            confirmed_at: Some(now),
+        };
+        let mut conn = self.caps.db.acquire().await.expect("database");
+        usvc::store::documents::insert(&mut conn, &row)
+            .await
+            .expect("inserting a document");
+        id
     }
 
     /// The ids of the customer's second factors, oldest first.

@@ -10,6 +10,7 @@ mod crypto;
 mod events;
 pub mod factors;
 mod kv;
+mod kyc;
 mod logging;
 mod notify;
 mod users;

@@ -15,6 +15,7 @@ mod password;
 mod profile;
 mod sessions;
 mod users;
+mod verification;
 
 use std::time::Duration;
 
@@ -53,7 +54,8 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(password::router())
         .merge(keys::router())
         .merge(metrics::router())
-        .merge(mfa::router());
+        .merge(mfa::router())
+        .merge(verification::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }

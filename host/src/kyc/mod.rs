@@ -15,6 +15,7 @@ use crate::{
         kyc_results::{self, KycResult},
         users,
     },
+    verification::Verifier,
 };
 
 /// The event published when a result is recorded.
@@ -80,11 +81,21 @@ pub async fn record(caps: &Capabilities, result: &CheckCompleted) -> Result<Reco
 /// The consumer's [`Handler`] for `kyc.check.completed` messages.
 pub struct KycResults {
     caps: Arc<Capabilities>,
+    verifier: Option<Verifier>,
 }
 
 impl KycResults {
     pub fn new(caps: Arc<Capabilities>) -> Self {
-        Self { caps }
+        Self {
+            caps,
+            verifier: None,
+        }
+    }
+
+    /// After each new result is committed, the verification policy decides again.
+    pub fn reassessing(mut self, verifier: Verifier) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 }
 
@@ -99,7 +110,12 @@ impl Handler for KycResults {
             Err(violation) => return Disposition::Poison(violation.to_string().into()),
         };
         match record(&self.caps, &result).await {
-            Ok(Recorded::New) => Disposition::Processed,
+            Ok(Recorded::New) => {
+                if let Some(verifier) = &self.verifier {
+                    verifier.result_recorded(&result.user_id).await;
+                }
+                Disposition::Processed
+            }
             Ok(Recorded::Duplicate) => Disposition::Duplicate,
             Err(RecordError::UnknownUser) => Disposition::Poison("unknown_user".into()),
             Err(error @ RecordError::Database(_)) => Disposition::Transient(error.into()),

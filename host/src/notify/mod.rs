@@ -27,6 +27,8 @@ pub enum Notice {
     SecondFactorAdded,
     /// A second factor was removed from the account.
     SecondFactorRemoved,
+    /// The customer's verification tier or status changed.
+    VerificationChanged,
 }
 
 /// How a message reaches the customer.
@@ -51,6 +53,7 @@ impl Notice {
             Self::SecondFactorCode => "second_factor_code",
             Self::SecondFactorAdded => "second_factor_added",
             Self::SecondFactorRemoved => "second_factor_removed",
+            Self::VerificationChanged => "verification_changed",
         }
     }
 }
@@ -140,6 +143,12 @@ impl Notification {
                  not you, contact us at once."
                     .to_owned(),
             ),
+            (Notice::VerificationChanged, _) => (
+                "Your verification has changed".to_owned(),
+                "Your identity verification has a new outcome. Open the app to see your tier, \
+                 its limits and anything still required."
+                    .to_owned(),
+            ),
         };
         Self {
             user_id: user_id.to_owned(),
@@ -210,6 +219,7 @@ mod tests {
             Notice::SecondFactorCode,
             Notice::SecondFactorAdded,
             Notice::SecondFactorRemoved,
+            Notice::VerificationChanged,
         ] {
             assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
         }

@@ -46,3 +46,19 @@ pub mod mfa {
         },
     });
 }
+
+pub mod verification {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "usvc:host/verification-policy",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "usvc:host/types": super::usvc::host::types,
+            "usvc:host/kyc": super::usvc::host::kyc,
+            "usvc:host/clock": super::usvc::host::clock,
+            "wasi:config/store": super::wasi::config::store,
+            "wasi:logging/logging": super::wasi::logging::logging,
+        },
+    });
+}

@@ -17,15 +17,21 @@ use super::{bindings, call::CallState};
 pub enum ComponentKind {
     Onboarding,
     Mfa,
+    Verification,
 }
 
 impl ComponentKind {
-    pub const ALL: [ComponentKind; 2] = [ComponentKind::Onboarding, ComponentKind::Mfa];
+    pub const ALL: [ComponentKind; 3] = [
+        ComponentKind::Onboarding,
+        ComponentKind::Mfa,
+        ComponentKind::Verification,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Onboarding => "onboarding",
             Self::Mfa => "mfa",
+            Self::Verification => "verification",
         }
     }
 
@@ -52,6 +58,7 @@ pub struct LoadedComponent {
 pub(crate) enum Prepared {
     Onboarding(bindings::onboarding::OnboardingPre<CallState>),
     Mfa(bindings::mfa::MfaPre<CallState>),
+    Verification(bindings::verification::VerificationPolicyPre<CallState>),
 }
 
 pub struct Registry {
@@ -96,6 +103,9 @@ impl Registry {
             ComponentKind::Mfa => {
                 Prepared::Mfa(bindings::mfa::MfaPre::new(pre).map_err(no_export)?)
             }
+            ComponentKind::Verification => Prepared::Verification(
+                bindings::verification::VerificationPolicyPre::new(pre).map_err(no_export)?,
+            ),
         };
         Ok(LoadedComponent {
             kind,
@@ -162,6 +172,11 @@ fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<Cal
             caps::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::audit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        }
+        ComponentKind::Verification => {
+            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::kyc::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
             caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         }
     }

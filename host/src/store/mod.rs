@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod sessions;
 pub mod signing_keys;
 pub mod users;
+pub mod verification;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -1,0 +1,205 @@
+//! The `verification_states` and `verification_decisions` tables: each customer's current
+//! verification decision (written conditionally on its version) and the history of decisions.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::Connection;
+
+/// What a tier allows, in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub currency: String,
+    pub daily_transfer_limit: u64,
+    pub balance_cap: u64,
+}
+
+/// A reason for a decision: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub message: String,
+}
+
+/// A customer's current verification decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationState {
+    pub user_id: String,
+    pub tier: u8,
+    /// `unverified`, `pending`, `verified`, `manual_review` or `rejected`.
+    pub status: String,
+    pub limits: Limits,
+    pub requirements: Vec<String>,
+    pub reasons: Vec<Reason>,
+    pub manual_review: bool,
+    pub open_check_id: Option<String>,
+    pub open_check_submitted_at: Option<i64>,
+    pub component_digest: String,
+    /// 0 while none is stored.
+    pub version: i64,
+    pub decided_at: i64,
+}
+
+/// One decision in a customer's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub id: String,
+    pub user_id: String,
+    pub tier: u8,
+    pub status: String,
+    pub requirements: Vec<String>,
+    pub reasons: Vec<Reason>,
+    pub check_id: Option<String>,
+    pub component_digest: String,
+    pub decided_at: i64,
+}
+
+fn json<T: Serialize>(value: &T) -> sqlx::Result<String> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+fn tier(row: &sqlx::any::AnyRow) -> sqlx::Result<u8> {
+    let tier: i64 = row.try_get("tier")?;
+    u8::try_from(tier).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<VerificationState>> {
+    let row = sqlx::query(
+        "SELECT user_id, tier, status, limits, requirements, reasons, manual_review, \
+         open_check_id, open_check_submitted_at, component_digest, version, decided_at \
+         FROM verification_states WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        let manual_review: i64 = row.try_get("manual_review")?;
+        Ok(VerificationState {
+            user_id: row.try_get("user_id")?,
+            tier: tier(&row)?,
+            status: row.try_get("status")?,
+            limits: parse(&row, "limits")?,
+            requirements: parse(&row, "requirements")?,
+            reasons: parse(&row, "reasons")?,
+            manual_review: manual_review != 0,
+            open_check_id: row.try_get("open_check_id")?,
+            open_check_submitted_at: row.try_get("open_check_submitted_at")?,
+            component_digest: row.try_get("component_digest")?,
+            version: row.try_get("version")?,
+            decided_at: row.try_get("decided_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Writes `state` when the stored version is still `expected_version` (0: no row yet), as one
+/// conditional statement; answers the new version, or `None` when another decision got there
+/// first.
+pub async fn save(
+    conn: &mut Connection,
+    state: &VerificationState,
+    expected_version: i64,
+) -> sqlx::Result<Option<i64>> {
+    let query = if expected_version == 0 {
+        "INSERT INTO verification_states (tier, status, limits, requirements, reasons, \
+         manual_review, open_check_id, open_check_submitted_at, component_digest, decided_at, \
+         user_id, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1) \
+         ON CONFLICT (user_id) DO NOTHING RETURNING version"
+    } else {
+        "UPDATE verification_states SET tier = $1, status = $2, limits = $3, requirements = $4, \
+         reasons = $5, manual_review = $6, open_check_id = $7, open_check_submitted_at = $8, \
+         component_digest = $9, decided_at = $10, version = version + 1 \
+         WHERE user_id = $11 AND version = $12 RETURNING version"
+    };
+    let mut query = sqlx::query(query)
+        .bind(i64::from(state.tier))
+        .bind(&state.status)
+        .bind(json(&state.limits)?)
+        .bind(json(&state.requirements)?)
+        .bind(json(&state.reasons)?)
+        .bind(i64::from(state.manual_review))
+        .bind(&state.open_check_id)
+        .bind(state.open_check_submitted_at)
+        .bind(&state.component_digest)
+        .bind(state.decided_at)
+        .bind(&state.user_id);
+    if expected_version != 0 {
+        query = query.bind(expected_version);
+    }
+    query
+        .fetch_optional(conn)
+        .await?
+        .map(|row| row.try_get("version"))
+        .transpose()
+}
+
+/// Notes that the KYC service accepted the open check `check_id`; false when it is no longer
+/// the customer's open check.
+pub async fn check_submitted(
+    conn: &mut Connection,
+    user_id: &str,
+    check_id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE verification_states SET open_check_submitted_at = $1 \
+         WHERE user_id = $2 AND open_check_id = $3",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(check_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_decision(conn: &mut Connection, decision: &Decision) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO verification_decisions (id, user_id, tier, status, requirements, reasons, \
+         check_id, component_digest, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&decision.id)
+    .bind(&decision.user_id)
+    .bind(i64::from(decision.tier))
+    .bind(&decision.status)
+    .bind(json(&decision.requirements)?)
+    .bind(json(&decision.reasons)?)
+    .bind(&decision.check_id)
+    .bind(&decision.component_digest)
+    .bind(decision.decided_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A customer's decisions, newest first.
+pub async fn history(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<Decision>> {
+    sqlx::query(
+        "SELECT id, user_id, tier, status, requirements, reasons, check_id, component_digest, \
+         decided_at FROM verification_decisions WHERE user_id = $1 \
+         ORDER BY decided_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(Decision {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            tier: tier(&row)?,
+            status: row.try_get("status")?,
+            requirements: parse(&row, "requirements")?,
+            reasons: parse(&row, "reasons")?,
+            check_id: row.try_get("check_id")?,
+            component_digest: row.try_get("component_digest")?,
+            decided_at: row.try_get("decided_at")?,
+        })
+    })
+    .collect()
+}

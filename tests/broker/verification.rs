@@ -1,0 +1,63 @@
+//! KYC results arriving from the KYC service over RabbitMQ move a customer's verification: the
+//! result is recorded, the verification policy decides again, the tier changes and
+//! `user.verification_changed` is published.
+
+use serde_json::json;
+use usvc_tests::{Backend, backends};
+
+use crate::{
+    BROKER,
+    fixture::{KycService, PASSWORD, check_completed, new_id, wait_for_result},
+};
+
+backends!(a_result_from_the_kyc_service_moves_the_tier);
+
+async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
+    let _shared = BROKER.read().await;
+    let kyc = KycService::start().await;
+    let mut app = kyc.app(backend).await;
+    let (access, user) = app
+        .verifiable_customer("broker-verified@example.com", PASSWORD)
+        .await;
+    app.confirmed_document(&user, "passport", "123456789").await;
+    kyc.wait_for_consumer().await;
+    assert_eq!(app.verification(&access).await["tier"], 1);
+
+    // A reviewer's outcome first, then the approval.
+    let review = new_id();
+    kyc.publish_json(&check_completed(&review, &user, "manual_review"))
+        .await;
+    wait_for_result(&app, &user, &review).await;
+    let view = app.wait_for_verification(&access, "manual_review").await;
+    assert_eq!(view["tier"], 1);
+    assert_eq!(view["manual_review"], true);
+
+    let approval = new_id();
+    kyc.publish_json(&check_completed(&approval, &user, "approved"))
+        .await;
+    wait_for_result(&app, &user, &approval).await;
+    let view = app.wait_for_verification(&access, "verified").await;
+    assert_eq!(view["tier"], 2);
+
+    let changes: Vec<_> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "user.verification_changed")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0]["to_status"], "manual_review");
+    assert_eq!(
+        changes[1],
+        json!({
+            "user_id": user,
+            "from_tier": 1,
+            "to_tier": 2,
+            "from_status": "manual_review",
+            "to_status": "verified",
+            "reasons": ["kyc.approved", "tier.2.granted"],
+        })
+    );
+    app.shut_down().await;
+}
