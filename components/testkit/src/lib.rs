@@ -307,7 +307,7 @@ impl TestKit {
             phone: None,
         };
         let now = self.now();
-        let user = users::create(&mut conn, &new, now)
+        let user = users::create(&mut conn, &self.caps.secrets, &new, now)
             .await
             .expect("creating a customer")
             .expect("a new address");

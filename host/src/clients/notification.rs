@@ -27,7 +27,7 @@ impl NotificationClient {
         &self.resilience
     }
 
-    /// Hands `notification` (an email) over for delivery; returns the service's id for it.
+    /// Hands `notification` (an email, or an SMS for a phone notice) over for delivery; returns the service's id for it.
     /// `idempotency_key` must be new for each message and the same for every attempt of one.
     pub async fn send(
         &self,
@@ -37,7 +37,11 @@ impl NotificationClient {
         let message = SendRequest {
             idempotency_key: idempotency_key.to_owned(),
             user_id: notification.user_id.clone(),
-            channel: DeliveryChannel::Email.into(),
+            channel: if notification.notice.by_sms() {
+                DeliveryChannel::Sms.into()
+            } else {
+                DeliveryChannel::Email.into()
+            },
             notice: notification.notice.name().to_owned(),
             recipient: notification.to.clone(),
             subject: notification.subject.clone(),

@@ -26,7 +26,7 @@ impl ProfileService for ProfileApi {
     ) -> Result<Response<pb::Profile>, Status> {
         caller(&request)?;
         let user = required_user(&self.0, &request).await?;
-        let profile = profile::get(&self.0.caps.db, &user.sub)
+        let profile = profile::get(&self.0.caps, &user.sub)
             .await
             .map_err(status::profile)?;
         Ok(Response::new(profile_to_pb(profile)))
@@ -52,6 +52,7 @@ impl ProfileService for ProfileApi {
                 region: Some(a.region).filter(|r| !r.is_empty()),
                 country: a.country,
             }),
+            national_id: None,
         };
         let profile = profile::update(&self.0.caps, &user.sub, change, expected)
             .await

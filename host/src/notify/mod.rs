@@ -21,6 +21,12 @@ pub enum Notice {
     PasswordReset,
     /// The password was reset and every session ended.
     PasswordWasReset,
+    /// A code, by SMS to a new phone number, that proves the customer receives texts there.
+    PhoneVerification,
+    /// A code, to a new email address, that proves the customer reads mail there.
+    EmailChangeVerification,
+    /// To the old address: the account's email address was changed.
+    EmailChanged,
 }
 
 impl Notice {
@@ -34,7 +40,15 @@ impl Notice {
             Self::NewDevice => "new_device",
             Self::PasswordReset => "password_reset",
             Self::PasswordWasReset => "password_was_reset",
+            Self::PhoneVerification => "phone_verification",
+            Self::EmailChangeVerification => "email_change_verification",
+            Self::EmailChanged => "email_changed",
         }
+    }
+
+    /// Whether the notice goes by SMS (`to` is a phone number) rather than email.
+    pub fn by_sms(self) -> bool {
+        matches!(self, Self::PhoneVerification)
     }
 }
 
@@ -91,6 +105,29 @@ impl Notification {
             (Notice::PasswordReset, None) => (
                 "Reset your password".to_owned(),
                 "Ask for a new password-reset message in the app.".to_owned(),
+            ),
+            (Notice::PhoneVerification, code) => (
+                String::new(),
+                format!(
+                    "Your code to confirm this phone number is {}. It expires in 10 minutes.",
+                    code.as_deref()
+                        .unwrap_or("not available: ask for a new one")
+                ),
+            ),
+            (Notice::EmailChangeVerification, code) => (
+                "Confirm your new email address".to_owned(),
+                format!(
+                    "Your code to make this your account's email address is {}. It expires in \
+                     30 minutes. If you did not ask for it, ignore this message.",
+                    code.as_deref()
+                        .unwrap_or("not available: ask for a new one")
+                ),
+            ),
+            (Notice::EmailChanged, _) => (
+                "Your email address was changed".to_owned(),
+                "Your account's email address has just been changed and messages now go to the \
+                 new one. If this was not you, contact us at once."
+                    .to_owned(),
             ),
             (Notice::PasswordWasReset, _) => (
                 "Your password was reset".to_owned(),
@@ -153,6 +190,9 @@ mod tests {
             Notice::NewDevice,
             Notice::PasswordReset,
             Notice::PasswordWasReset,
+            Notice::PhoneVerification,
+            Notice::EmailChangeVerification,
+            Notice::EmailChanged,
         ] {
             assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
         }
