@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::Executor;
 use usvc::{
     app::Application,
-    clock::SystemClock,
+    clock::{Clock, SystemClock},
     config::{ClientPolicy, Config, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
@@ -159,6 +159,8 @@ pub struct Spawn {
     pub audit_url: Option<String>,
     /// Deadline, retries and breaker of the calls to them.
     pub client_policy: ClientPolicy,
+    /// The service's clock (a `FixedClock` a test moves); the system clock when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Spawn {
@@ -188,6 +190,7 @@ impl Spawn {
             notification_url: None,
             audit_url: None,
             client_policy: ClientPolicy::default(),
+            clock: None,
         }
     }
 }
@@ -242,7 +245,8 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
-    let app = Application::build_with_clock(config, Arc::new(SystemClock))
+    let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let app = Application::build_with_clock(config, clock)
         .await
         .expect("the application builds");
     let base = format!("http://{}", app.local_addr());
