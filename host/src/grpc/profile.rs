@@ -12,7 +12,7 @@ use crate::{
     app::AppState,
     profile::{
         self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
-        Profile, ProfileChange,
+        Profile, ProfileChange, rules,
     },
 };
 
@@ -152,6 +152,12 @@ fn profile_to_pb(profile: Profile) -> pb::Profile {
             country: a.country,
         }),
         phone: profile.phone.unwrap_or_default(),
+        national_id_masked: profile
+            .national_id
+            .as_deref()
+            .map(rules::mask_national_id)
+            .unwrap_or_default(),
+        phone_verified: profile.phone_verified,
         version: profile.version.to_string(),
         updated_at: Some(timestamp(profile.updated_at)),
     }
