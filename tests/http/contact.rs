@@ -115,21 +115,22 @@ fn address() -> Value {
     })
 }
 
-/// Every text column of the customer's `users` and `profiles` rows, as stored.
+/// The customer's date of birth and profile address and national id columns, as stored.
 async fn raw_rows(app: &TestApp, user_id: &str) -> String {
     let (date,): (String,) = sqlx::query_as("SELECT date_of_birth FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&app.db)
         .await
         .unwrap();
-    let profile: Vec<(
+    type Columns = (
         Option<String>,
         Option<String>,
         Option<String>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let profile: Vec<Columns> = sqlx::query_as(
         "SELECT address_line1, address_city, address_sealed, national_id_sealed \
-             FROM profiles WHERE user_id = $1",
+         FROM profiles WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_all(&app.db)
