@@ -7,7 +7,8 @@
 //!
 //! An email address another customer has gets the same answer, the same stored change and the
 //! same throttling as a free one, but its code is never sent and nobody is told, so the request
-//! reveals nothing about who banks here; the switch itself re-checks the address in the same
+//! reveals nothing about who banks here (a code to a free address is sent after the answer, so
+//! timing does not tell either); the switch itself re-checks the address in the same
 //! statement. Must not: put a number, address or code in an event, audit row or log line.
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ use super::rules;
 use crate::{
     auth::{constant_time_eq, sha256_hex, trail},
     capabilities::Capabilities,
-    notify::{Notice, Notification},
+    notify::{Notice, Notification, Notifier},
     runtime::onboarding::Violation,
     store::{
         self, Connection,
@@ -97,7 +98,7 @@ pub async fn request_phone_change(
     .await?;
     trail::commit(tx, caps).await?;
     let notice = Notification::render(user_id, &phone, Notice::PhoneVerification, Some(code));
-    deliver(caps, &notice).await;
+    deliver(&*caps.notifier, &notice).await;
     Ok(CodeSent { expires_at })
 }
 
@@ -162,9 +163,11 @@ pub async fn request_email_change(
     .await?;
     trail::commit(tx, caps).await?;
     if !taken {
+        // After the answer, so that its timing does not tell a sent code from an unsent one.
         let notice =
             Notification::render(user_id, &email, Notice::EmailChangeVerification, Some(code));
-        deliver(caps, &notice).await;
+        let notifier = caps.notifier.clone();
+        tokio::spawn(async move { deliver(&*notifier, &notice).await });
     }
     Ok(CodeSent { expires_at })
 }
@@ -200,7 +203,7 @@ pub async fn confirm_email_change(
     trail::commit(tx, caps).await?;
     tracing::info!(user_id, "email address changed");
     let notice = Notification::render(user_id, &user.email, Notice::EmailChanged, None);
-    deliver(caps, &notice).await;
+    deliver(&*caps.notifier, &notice).await;
     Ok(pending.new_value)
 }
 
@@ -266,8 +269,8 @@ fn new_code() -> String {
 
 /// After the commit; a failed delivery is logged (without the message) and the customer asks
 /// again once the resend wait is over.
-async fn deliver(caps: &Capabilities, notice: &Notification) {
-    if let Err(e) = caps.notifier.deliver(notice).await {
+async fn deliver(notifier: &dyn Notifier, notice: &Notification) {
+    if let Err(e) = notifier.deliver(notice).await {
         tracing::warn!(user_id = %notice.user_id, notice = notice.notice.name(), error = %e, "notification not delivered");
     }
 }
