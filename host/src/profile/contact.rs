@@ -192,7 +192,20 @@ pub async fn confirm_email_change(
         .await?
         .ok_or(ContactError::NotFound)?;
     contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
-    if !users::set_email(&mut tx, user_id, &pending.new_value, now).await? {
+    let switched = match users::set_email(&mut tx, user_id, &pending.new_value, now).await {
+        Ok(switched) => switched,
+        // A registration took the address between the check and the write (PostgreSQL): the
+        // transaction is spoilt, so the change ends in one of its own.
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let mut tx = store::begin(&caps.db).await?;
+            contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
+            trail::commit(tx, caps).await?;
+            return Err(ContactError::InvalidCode);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !switched {
         // Someone has the address (it was taken all along, or since): the change ends as if the
         // code were wrong.
         trail::commit(tx, caps).await?;
@@ -253,6 +266,11 @@ async fn throttle(
         }
     }
     Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
 }
 
 fn unchanged(field: &str, message: &str) -> ContactError {
