@@ -158,6 +158,16 @@ impl Application {
             .with_kv(shared.clone())
             .with_secrets_key(&secrets_key),
         );
+        let sealed = store::sealing::seal_clear_personal_data(&db, &caps.secrets)
+            .await
+            .context("sealing personal data stored in the clear")?;
+        if sealed != store::sealing::Sealed::default() {
+            tracing::info!(
+                dates_of_birth = sealed.dates_of_birth,
+                addresses = sealed.addresses,
+                "sealed personal data stored in the clear by an earlier version"
+            );
+        }
         let events = EventBus::default();
         let broker = config
             .amqp_url

@@ -1,6 +1,7 @@
-//! Encryption at rest for secrets the host must be able to read back (TOTP secrets):
-//! AES-256-GCM under the key in `USVC_SECRETS_KEY`, a fresh random nonce per value, and the
-//! owning row's identity as associated data, so a sealed value moved to another row fails to open.
+//! Encryption at rest for secrets and personal data the host must be able to read back (TOTP
+//! secrets; a customer's date of birth, postal address and national id number): AES-256-GCM
+//! under the key in `USVC_SECRETS_KEY`, a fresh random nonce per value, and the owning row's
+//! identity as associated data, so a sealed value moved to another row fails to open.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit, Nonce,
@@ -66,6 +67,24 @@ impl SecretBox {
     }
 }
 
+/// The associated data a customer's personal field is sealed with (`user:<id>:date_of_birth`,
+/// `profile:<id>:address`, `profile:<id>:national_id`).
+pub fn field_context(table: &str, user_id: &str, field: &str) -> String {
+    format!("{table}:{user_id}:{field}")
+}
+
+impl SecretBox {
+    /// Text sealed for `context`.
+    pub fn seal_text(&self, text: &str, context: &str) -> String {
+        self.seal(text.as_bytes(), context)
+    }
+
+    /// Text sealed with [`SecretBox::seal_text`].
+    pub fn open_text(&self, sealed: &str, context: &str) -> anyhow::Result<String> {
+        Ok(String::from_utf8(self.open(sealed, context)?)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +109,17 @@ mod tests {
                 .open(&URL_SAFE_NO_PAD.encode(tampered), "factor:1")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn personal_text_is_bound_to_its_customer_and_field() {
+        let secrets = SecretBox::new(&[7; 32]);
+        let context = field_context("user", "u1", "date_of_birth");
+        assert_eq!(context, "user:u1:date_of_birth");
+        let sealed = secrets.seal_text("1990-12-10", &context);
+        assert!(!sealed.contains("1990"));
+        assert_eq!(secrets.open_text(&sealed, &context).unwrap(), "1990-12-10");
+        let elsewhere = field_context("user", "u2", "date_of_birth");
+        assert!(secrets.open_text(&sealed, &elsewhere).is_err());
     }
 }

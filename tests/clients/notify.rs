@@ -13,6 +13,7 @@ backends!(
     transient_failures_are_retried_and_the_message_goes_out_once,
     a_slow_notification_server_delays_registration_by_the_deadline_at_most,
     an_unreachable_notification_server_neither_stops_start_up_nor_registration,
+    a_phone_number_code_goes_as_an_sms,
 );
 
 const PASSWORD: &str = "analytical engine 1843";
@@ -141,4 +142,25 @@ async fn an_unreachable_notification_server_neither_stops_start_up_nor_registrat
     let sent = server.notifications();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].recipient, "later@example.com");
+}
+
+async fn a_phone_number_code_goes_as_an_sms(backend: Backend) {
+    let server = BankServer::start().await;
+    let app = app_with(backend, &server).await;
+    let access = app.onboarded_customer("sms@example.com", PASSWORD).await;
+    let reply = app
+        .request_json(
+            reqwest::Method::PUT,
+            "/v1/users/me/phone",
+            Some(&access),
+            Some(serde_json::json!({"phone": "+447700900777"})),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let sent = server.notifications();
+    let message = sent.last().expect("a message");
+    assert_eq!(message.notice, "phone_verification");
+    assert_eq!(message.channel(), Channel::Sms);
+    assert_eq!(message.recipient, "+447700900777");
+    assert_eq!(message.user_id, app.user_id("sms@example.com").await);
 }

@@ -130,6 +130,8 @@ async fn every_rpc_reads_and_changes_the_customers_own_data(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(read, updated);
+    assert_eq!(read.national_id_masked, "");
+    assert!(!read.phone_verified);
 
     let defaults = client
         .get_preferences(grpc.for_user(GetPreferencesRequest {}, &access))
@@ -194,6 +196,23 @@ async fn every_rpc_reads_and_changes_the_customers_own_data(backend: Backend) {
     ] {
         assert_eq!(app.audit_count(&id, event_type).await, 1, "{event_type}");
     }
+
+    // A national id number given over HTTP (by its owner, who sees it whole) reaches other
+    // services masked.
+    let patch = app
+        .http
+        .patch(app.url("/v1/users/me/profile"))
+        .bearer_auth(&access)
+        .header("if-match", "\"1\"")
+        .json(&json!({"national_id": "AB123456C"}));
+    assert_eq!(patch.send().await.unwrap().status(), 200);
+    let masked = client
+        .get_profile(grpc.for_user(GetProfileRequest {}, &access))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(masked.national_id_masked, "*****456C");
+    assert_eq!(masked.date_of_birth, "1990-12-10");
 }
 
 async fn a_stale_or_missing_version_changes_nothing(backend: Backend) {

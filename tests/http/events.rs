@@ -332,6 +332,56 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
     let put = put.send().await.unwrap();
     assert_eq!(put.status(), 200, "{:?}", put.text().await);
 
+    // A new phone number and, for a third customer, a new email address, each confirmed with
+    // the code sent to it.
+    let phone = send(
+        &app,
+        Method::PUT,
+        "/v1/users/me/phone",
+        &access,
+        Some(json!({"phone": "+447700900555"})),
+    )
+    .await;
+    assert_eq!(phone.status, 202, "{:?}", phone.body);
+    let code = app.mailbox("%2B447700900555").await[0]["code"].clone();
+    let verified = send(
+        &app,
+        Method::POST,
+        "/v1/users/me/phone/verify",
+        &access,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let mover = app.onboarded_customer("mover@example.com", PASSWORD).await;
+    let moved = "moved@example.com";
+    let email = send(
+        &app,
+        Method::PUT,
+        "/v1/users/me/email",
+        &mover,
+        Some(json!({"email": moved})),
+    )
+    .await;
+    assert_eq!(email.status, 202, "{:?}", email.body);
+    let mut code = Value::Null;
+    for _ in 0..100 {
+        if let Some(m) = app.mailbox(moved).await.first() {
+            code = m["code"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let verified = send(
+        &app,
+        Method::POST,
+        "/v1/users/me/email/verify",
+        &mover,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+
     // A second factor: enrolled, asked at login, failed then passed, recovery codes used and
     // replaced, the factor removed; then, on another customer, a lock after failures.
     let started = send(&app, Method::POST, "/v1/mfa/totp", &access, None).await;

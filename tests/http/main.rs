@@ -2,6 +2,7 @@
 //! PostgreSQL, through its front door.
 
 mod admin;
+mod contact;
 mod devices;
 mod errors;
 mod events;

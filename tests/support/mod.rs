@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::Executor;
 use usvc::{
     app::Application,
-    clock::SystemClock,
+    clock::{Clock, SystemClock},
     config::{ClientPolicy, Config, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
@@ -162,6 +162,8 @@ pub struct Spawn {
     pub client_policy: ClientPolicy,
     /// `wasi:config` settings by component kind, over the embedded defaults.
     pub component_settings: Vec<(&'static str, &'static str, &'static str)>,
+    /// The service's clock (a `FixedClock` a test moves); the system clock when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Spawn {
@@ -192,6 +194,7 @@ impl Spawn {
             audit_url: None,
             client_policy: ClientPolicy::default(),
             component_settings: Vec::new(),
+            clock: None,
         }
     }
 }
@@ -253,7 +256,8 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
-    let app = Application::build_with_clock(config, Arc::new(SystemClock))
+    let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let app = Application::build_with_clock(config, clock)
         .await
         .expect("the application builds");
     let base = format!("http://{}", app.local_addr());

@@ -547,7 +547,10 @@ async fn successful_registration_creates_a_customer_pending_verification() {
     let customer = &users[0];
     assert_eq!(customer.email, "ada.lovelace@example.com");
     assert_eq!(customer.legal_name, "Augusta Ada King");
-    assert_eq!(customer.date_of_birth, "1990-12-10");
+    // Stored sealed; opened with the host's key.
+    assert_ne!(customer.stored_date_of_birth, "1990-12-10");
+    let date = customer.date_of_birth(&kit.caps().secrets).unwrap();
+    assert_eq!(date, "1990-12-10");
     assert_eq!(customer.country_of_residence, "GB");
     assert_eq!(customer.phone.as_deref(), Some("+447700900123"));
     assert_matches!(customer.status, UserStatus::PendingVerification);

@@ -323,7 +323,7 @@ impl TestKit {
             phone: None,
         };
         let now = self.now();
-        let user = users::create(&mut conn, &new, now)
+        let user = users::create(&mut conn, &self.caps.secrets, &new, now)
             .await
             .expect("creating a customer")
             .expect("a new address");
@@ -375,11 +375,19 @@ impl TestKit {
         let fields = usvc::store::profiles::ProfileFields {
             nationality: Some(country),
             address: Some(&address),
+            national_id: None,
         };
-        usvc::store::profiles::save(&mut conn, user_id, &fields, 0, self.now())
-            .await
-            .expect("saving the profile")
-            .expect("a first version");
+        usvc::store::profiles::save(
+            &mut conn,
+            &self.caps.secrets,
+            user_id,
+            &fields,
+            0,
+            self.now(),
+        )
+        .await
+        .expect("saving the profile")
+        .expect("a first version");
     }
 
     /// A confirmed document of `kind` (`passport`, `id_card`, `proof_of_address`, `selfie`)

@@ -12,7 +12,7 @@ use crate::{
     verification,
 };
 
-use super::failed;
+use super::{CapabilityFailure, failed};
 
 fn refusal(code: &str, message: &str) -> Violation {
     Violation {
@@ -27,6 +27,7 @@ impl Host for CallState {
         &mut self,
         subject: String,
     ) -> wasmtime::Result<Result<String, Violation>> {
+        let secrets = self.caps.secrets.clone();
         let conn = self.conn().await.map_err(failed("kyc.request-check"))?;
         if let Some(open) = verification::open_check(conn, &subject)
             .await
@@ -34,9 +35,13 @@ impl Host for CallState {
         {
             return Ok(Ok(open));
         }
-        let Some(profile) = profiles::get(conn, &subject)
-            .await
-            .map_err(failed("kyc.request-check"))?
+        let Some(profile) =
+            profiles::get(conn, &secrets, &subject)
+                .await
+                .map_err(|e| CapabilityFailure {
+                    capability: "kyc.request-check",
+                    source: e.into(),
+                })?
         else {
             wasmtime::bail!("kyc.request-check: no customer {subject}");
         };

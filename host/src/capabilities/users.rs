@@ -1,19 +1,30 @@
-//! `usvc:host/users`: the customer directory.
+//! `usvc:host/users`: the customer directory. The date of birth crosses opened: the component
+//! decides on it; it is sealed only at rest.
 
 use crate::runtime::{
     CallState,
     bindings::usvc::host::users::{CreateError, Host, NewUser, User, UserStatus},
 };
-use crate::store::users::{self as store, UserStatus as Status};
+use crate::{
+    secrets::SecretBox,
+    store::users::{self as store, UserStatus as Status},
+};
 
 use super::failed;
 
-fn to_wit(user: store::User) -> User {
-    User {
+/// A date of birth that does not open (another key, or altered) is a fault of the host's data,
+/// not of the component or the infrastructure: the call traps.
+fn to_wit(secrets: &SecretBox, user: store::User) -> wasmtime::Result<User> {
+    let date_of_birth = user.date_of_birth(secrets).map_err(|e| {
+        wasmtime::Error::msg(format!(
+            "users: a sealed date of birth does not open: {e:#}"
+        ))
+    })?;
+    Ok(User {
         id: user.id,
         email: user.email,
         legal_name: user.legal_name,
-        date_of_birth: user.date_of_birth,
+        date_of_birth,
         country_of_residence: user.country_of_residence,
         phone: user.phone,
         status: match user.status {
@@ -23,7 +34,7 @@ fn to_wit(user: store::User) -> User {
             Status::Closed => UserStatus::Closed,
         },
         created_at: user.created_at,
-    }
+    })
 }
 
 impl Host for CallState {
@@ -32,15 +43,16 @@ impl Host for CallState {
         let user = store::find_by_email(conn, &email)
             .await
             .map_err(failed("users.find-by-email"))?;
-        Ok(user.map(to_wit))
+        user.map(|u| to_wit(&self.caps.secrets, u)).transpose()
     }
 
     async fn get(&mut self, id: String) -> wasmtime::Result<Option<User>> {
         let conn = self.conn().await.map_err(failed("users.get"))?;
-        Ok(store::get(conn, &id)
+        store::get(conn, &id)
             .await
             .map_err(failed("users.get"))?
-            .map(to_wit))
+            .map(|u| to_wit(&self.caps.secrets, u))
+            .transpose()
     }
 
     async fn create(&mut self, user: NewUser) -> wasmtime::Result<Result<User, CreateError>> {
@@ -52,11 +64,15 @@ impl Host for CallState {
             country_of_residence: user.country_of_residence,
             phone: user.phone,
         };
+        let secrets = self.caps.secrets.clone();
         let conn = self.conn().await.map_err(failed("users.create"))?;
-        let created = store::create(conn, &new, now)
+        let created = store::create(conn, &secrets, &new, now)
             .await
             .map_err(failed("users.create"))?;
-        Ok(created.map(to_wit).ok_or(CreateError::EmailTaken))
+        match created {
+            Some(user) => Ok(Ok(to_wit(&secrets, user)?)),
+            None => Ok(Err(CreateError::EmailTaken)),
+        }
     }
 
     async fn set_status(&mut self, id: String, status: UserStatus) -> wasmtime::Result<bool> {

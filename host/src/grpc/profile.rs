@@ -12,7 +12,7 @@ use crate::{
     app::AppState,
     profile::{
         self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
-        Profile, ProfileChange,
+        Profile, ProfileChange, rules,
     },
 };
 
@@ -26,7 +26,7 @@ impl ProfileService for ProfileApi {
     ) -> Result<Response<pb::Profile>, Status> {
         caller(&request)?;
         let user = required_user(&self.0, &request).await?;
-        let profile = profile::get(&self.0.caps.db, &user.sub)
+        let profile = profile::get(&self.0.caps, &user.sub)
             .await
             .map_err(status::profile)?;
         Ok(Response::new(profile_to_pb(profile)))
@@ -52,6 +52,7 @@ impl ProfileService for ProfileApi {
                 region: Some(a.region).filter(|r| !r.is_empty()),
                 country: a.country,
             }),
+            national_id: None,
         };
         let profile = profile::update(&self.0.caps, &user.sub, change, expected)
             .await
@@ -151,6 +152,12 @@ fn profile_to_pb(profile: Profile) -> pb::Profile {
             country: a.country,
         }),
         phone: profile.phone.unwrap_or_default(),
+        national_id_masked: profile
+            .national_id
+            .as_deref()
+            .map(rules::mask_national_id)
+            .unwrap_or_default(),
+        phone_verified: profile.phone_verified,
         version: profile.version.to_string(),
         updated_at: Some(timestamp(profile.updated_at)),
     }

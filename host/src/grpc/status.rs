@@ -82,6 +82,10 @@ pub fn profile(e: ProfileError) -> Status {
         ProfileError::Stale => stale(),
         ProfileError::NotFound => Status::not_found("no such user"),
         ProfileError::Database(e) => database(e),
+        ProfileError::Sealed(e) => {
+            tracing::error!(error = %format!("{e:#}"), "a sealed profile field does not open");
+            Status::internal("internal error")
+        }
     }
 }
 

@@ -167,12 +167,16 @@ impl UserApi {
         let roles = users::roles(&mut conn, &user.id)
             .await
             .map_err(status::database)?;
+        let date_of_birth = user.date_of_birth(&self.0.caps.secrets).map_err(|e| {
+            tracing::error!(error = %format!("{e:#}"), "a sealed date of birth does not open");
+            Status::internal("internal error")
+        })?;
         Ok(pb::User {
             status: to_pb(user.status) as i32,
+            date_of_birth,
             id: user.id,
             email: user.email,
             legal_name: user.legal_name,
-            date_of_birth: user.date_of_birth,
             country_of_residence: user.country_of_residence,
             phone: user.phone.unwrap_or_default(),
             roles,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod contact;
 mod dev;
 mod devices;
 pub mod error;
@@ -49,6 +50,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(profile::router())
+        .merge(contact::router())
         .merge(sessions::router())
         .merge(devices::router())
         .merge(password::router())

@@ -1,6 +1,8 @@
 //! `/v1/users/me/profile` and `/v1/users/me/preferences`: the caller's profile (PATCH changes
 //! the fields present) and preferences (PUT replaces them). Every answer carries the version as
 //! a strong `ETag`; every write needs it back in `If-Match`. The rules live in [`crate::profile`].
+//! The caller is the profile's owner, so the national id number is shown whole here (other
+//! services reading it through gRPC see it masked).
 
 use axum::{
     Json, Router,
@@ -44,7 +46,9 @@ struct ProfileView {
     date_of_birth: String,
     nationality: Option<String>,
     address: Option<Address>,
+    national_id: Option<String>,
     phone: Option<String>,
+    phone_verified: bool,
     updated_at: String,
 }
 
@@ -57,7 +61,9 @@ fn profile_view(profile: Profile) -> Tagged<ProfileView> {
             date_of_birth: profile.date_of_birth,
             nationality: profile.nationality,
             address: profile.address,
+            national_id: profile.national_id,
             phone: profile.phone,
+            phone_verified: profile.phone_verified,
             updated_at: rfc3339(profile.updated_at),
         }),
     )
@@ -67,9 +73,7 @@ async fn get_profile(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Tagged<ProfileView>, ApiError> {
-    Ok(profile_view(
-        profile::get(&state.caps.db, &claims.sub).await?,
-    ))
+    Ok(profile_view(profile::get(&state.caps, &claims.sub).await?))
 }
 
 /// A field sent as `null` is refused rather than read as "absent": nothing here can be erased.
@@ -84,6 +88,8 @@ struct ProfilePatch {
     nationality: Option<String>,
     #[serde(default, deserialize_with = "present")]
     address: Option<AddressBody>,
+    #[serde(default, deserialize_with = "present")]
+    national_id: Option<String>,
 }
 
 /// Missing parts are empty, so the rules name each missing required one.
@@ -126,6 +132,7 @@ async fn update_profile(
             region: a.region,
             country: a.country,
         }),
+        national_id: patch.national_id,
     };
     let profile = profile::update(&state.caps, &claims.sub, change, version).await?;
     Ok(profile_view(profile))
@@ -231,6 +238,7 @@ impl From<ProfileError> for ApiError {
             ProfileError::Stale => ApiError::PreconditionFailed,
             ProfileError::NotFound => ApiError::NotFound,
             ProfileError::Database(e) => e.into(),
+            ProfileError::Sealed(e) => ApiError::Internal(e),
         }
     }
 }

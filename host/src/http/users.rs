@@ -33,11 +33,12 @@ async fn me(
     let user = users::get(&mut conn, &claims.sub)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let date_of_birth = user.date_of_birth(&state.caps.secrets)?;
     Ok(Json(Me {
+        date_of_birth,
         id: user.id,
         email: user.email,
         legal_name: user.legal_name,
-        date_of_birth: user.date_of_birth,
         country_of_residence: user.country_of_residence,
         phone: user.phone,
         status: user.status,

@@ -29,6 +29,7 @@ impl From<VerificationError> for ApiError {
             }
             VerificationError::Component(e) => e.into(),
             VerificationError::Database(e) => e.into(),
+            VerificationError::Profile(e) => ApiError::Internal(e.into()),
         }
     }
 }

@@ -29,6 +29,12 @@ pub enum Notice {
     SecondFactorRemoved,
     /// The customer's verification tier or status changed.
     VerificationChanged,
+    /// A code, by SMS to a new phone number, that proves the customer receives texts there.
+    PhoneVerification,
+    /// A code, to a new email address, that proves the customer reads mail there.
+    EmailChangeVerification,
+    /// To the old address: the account's email address was changed.
+    EmailChanged,
 }
 
 /// How a message reaches the customer.
@@ -54,7 +60,16 @@ impl Notice {
             Self::SecondFactorAdded => "second_factor_added",
             Self::SecondFactorRemoved => "second_factor_removed",
             Self::VerificationChanged => "verification_changed",
+            Self::PhoneVerification => "phone_verification",
+            Self::EmailChangeVerification => "email_change_verification",
+            Self::EmailChanged => "email_changed",
         }
+    }
+
+    /// Whether the notice always goes by SMS (`to` is a phone number); a second-factor code goes
+    /// by SMS only for an SMS factor (see [`Notification::over_sms`]).
+    pub fn by_sms(self) -> bool {
+        matches!(self, Self::PhoneVerification)
     }
 }
 
@@ -137,6 +152,29 @@ impl Notification {
                  you, contact us at once."
                     .to_owned(),
             ),
+            (Notice::PhoneVerification, code) => (
+                String::new(),
+                format!(
+                    "Your code to confirm this phone number is {}. It expires in 10 minutes.",
+                    code.as_deref()
+                        .unwrap_or("not available: ask for a new one")
+                ),
+            ),
+            (Notice::EmailChangeVerification, code) => (
+                "Confirm your new email address".to_owned(),
+                format!(
+                    "Your code to make this your account's email address is {}. It expires in \
+                     30 minutes. If you did not ask for it, ignore this message.",
+                    code.as_deref()
+                        .unwrap_or("not available: ask for a new one")
+                ),
+            ),
+            (Notice::EmailChanged, _) => (
+                "Your email address was changed".to_owned(),
+                "Your account's email address has just been changed and messages now go to the \
+                 new one. If this was not you, contact us at once."
+                    .to_owned(),
+            ),
             (Notice::PasswordWasReset, _) => (
                 "Your password was reset".to_owned(),
                 "Your password has just been reset and every session has ended. If this was \
@@ -152,7 +190,11 @@ impl Notification {
         };
         Self {
             user_id: user_id.to_owned(),
-            channel: Channel::Email,
+            channel: if notice.by_sms() {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
             to: to.to_owned(),
             notice,
             subject,
@@ -220,6 +262,9 @@ mod tests {
             Notice::SecondFactorAdded,
             Notice::SecondFactorRemoved,
             Notice::VerificationChanged,
+            Notice::PhoneVerification,
+            Notice::EmailChangeVerification,
+            Notice::EmailChanged,
         ] {
             assert_eq!(serde_json::to_value(notice).unwrap(), notice.name());
         }

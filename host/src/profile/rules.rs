@@ -23,6 +23,15 @@ pub const MAX_LANGUAGE_CHARS: usize = 35;
 /// Longer than every IANA time zone name.
 pub const MAX_TIME_ZONE_CHARS: usize = 64;
 pub const MAX_SOURCE_CHARS: usize = 32;
+/// A national id number: the shortest and longest any issuing country uses, with room.
+pub const MIN_NATIONAL_ID_CHARS: usize = 4;
+pub const MAX_NATIONAL_ID_CHARS: usize = 32;
+/// E.164: at most 15 digits after the `+`; fewer than 7 is no real subscriber number.
+const MIN_PHONE_DIGITS: usize = 7;
+const MAX_PHONE_DIGITS: usize = 15;
+/// RFC 5321's limits on a forward path and its local part.
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_EMAIL_LOCAL_CHARS: usize = 64;
 /// Older than any verified human: an earlier birth date is a typing mistake.
 const OLDEST_PLAUSIBLE_AGE: i32 = 130;
 
@@ -115,12 +124,120 @@ pub fn check_change(change: ProfileChange, today: Date) -> Result<ProfileChange,
         .nationality
         .map(|code| country("nationality", code.trim(), &mut v).unwrap_or_default());
     let address = change.address.map(|a| address(a, &mut v));
+    let national_id = change
+        .national_id
+        .map(|id| national_id(&id, &mut v).unwrap_or_default());
     v.into_result(ProfileChange {
         legal_name,
         date_of_birth,
         nationality,
         address,
+        national_id,
     })
+}
+
+/// A national id number: trimmed, upper-cased, 4 to 32 of `A-Z`, `0-9` and `-`.
+fn national_id(raw: &str, v: &mut Violations) -> Option<String> {
+    const FIELD: &str = "national_id";
+    let id = raw.trim().to_uppercase();
+    let length = id.chars().count();
+    if !(MIN_NATIONAL_ID_CHARS..=MAX_NATIONAL_ID_CHARS).contains(&length) {
+        v.add(
+            FIELD,
+            "national_id.length",
+            format!(
+                "Give {MIN_NATIONAL_ID_CHARS} to {MAX_NATIONAL_ID_CHARS} characters, as on the document."
+            ),
+        );
+        return None;
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+    {
+        v.add(
+            FIELD,
+            "national_id.invalid",
+            "Use only letters, digits and hyphens, as on the document.",
+        );
+        return None;
+    }
+    Some(id)
+}
+
+/// A national id number as shown to anyone but its owner: every character but the last few
+/// replaced by `*` (at most four shown, and never more than half).
+pub fn mask_national_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let shown = (chars.len() / 2).min(4);
+    let hidden = chars.len() - shown;
+    std::iter::repeat_n('*', hidden)
+        .chain(chars[hidden..].iter().copied())
+        .collect()
+}
+
+/// A phone number in E.164 (`+` and 7 to 15 digits, the first not 0), trimmed; spaces,
+/// hyphens and parentheses people type between digits are dropped.
+pub fn check_phone(raw: &str) -> Result<String, Vec<Violation>> {
+    let mut v = Violations::default();
+    let compact: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
+    let digits = compact.strip_prefix('+').unwrap_or_default();
+    let ok = digits.len() >= MIN_PHONE_DIGITS
+        && digits.len() <= MAX_PHONE_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !ok {
+        v.add(
+            "phone",
+            "phone.invalid",
+            "Give the number in international format (E.164), such as +447700900123.",
+        );
+    }
+    v.into_result(compact)
+}
+
+/// An email address: trimmed and lower-cased, one `@`, a local part of printable characters
+/// without spaces, and a domain of at least two dot-separated labels of letters, digits and
+/// hyphens. The onboarding policy's disposable-domain list applies at registration only.
+pub fn check_email(raw: &str) -> Result<String, Vec<Violation>> {
+    let mut v = Violations::default();
+    let email = raw.trim().to_lowercase();
+    let valid = email.chars().count() <= MAX_EMAIL_CHARS
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                let local_ok = !local.is_empty()
+                    && local.chars().count() <= MAX_EMAIL_LOCAL_CHARS
+                    && !local.starts_with('.')
+                    && !local.ends_with('.')
+                    && !local.contains("..")
+                    && local
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+                let labels: Vec<&str> = domain.split('.').collect();
+                let domain_ok = labels.len() >= 2
+                    && labels.iter().all(|l| {
+                        !l.is_empty()
+                            && l.len() <= 63
+                            && !l.starts_with('-')
+                            && !l.ends_with('-')
+                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    });
+                local_ok && domain_ok
+            }
+            None => false,
+        };
+    if !valid {
+        v.add(
+            "email",
+            "email.invalid",
+            "Give an email address such as name@example.com.",
+        );
+    }
+    v.into_result(email)
 }
 
 /// A preferences document after its checks: canonical language and time zone names, every

@@ -70,8 +70,10 @@ fn a_valid_change_is_trimmed_and_kept() {
             region: Some(" Greater London ".to_owned()),
             ..address()
         }),
+        national_id: Some(" ab-123456 ".to_owned()),
     };
     let checked = rules::check_change(change, TODAY).unwrap();
+    assert_eq!(checked.national_id.as_deref(), Some("AB-123456"));
     assert_eq!(checked.legal_name.as_deref(), Some("Ada King"));
     assert_eq!(checked.date_of_birth.as_deref(), Some("1990-12-10"));
     let address = checked.address.unwrap();
@@ -82,6 +84,87 @@ fn a_valid_change_is_trimmed_and_kept() {
         rules::check_change(ProfileChange::default(), TODAY),
         Ok(ProfileChange::default())
     );
+}
+
+#[test]
+fn national_id_rules() {
+    let id = |n: &str| ProfileChange {
+        national_id: Some(n.to_owned()),
+        ..ProfileChange::default()
+    };
+    for ok in [
+        "AB12",
+        " qq 12 34 56 c ".replace(' ', "").as_str(),
+        &"9".repeat(32),
+    ] {
+        assert!(rules::check_change(id(ok), TODAY).is_ok(), "{ok}");
+    }
+    for short_or_long in ["", "  ", "AB1", " AB1 ", &"9".repeat(33)] {
+        assert_eq!(change_codes(id(short_or_long)), ["national_id.length"]);
+    }
+    for bad in ["AB 1234", "AB_1234", "AB.1234", "ÄB12345", "AB12\u{202E}34"] {
+        assert_eq!(change_codes(id(bad)), ["national_id.invalid"], "{bad}");
+    }
+}
+
+#[test]
+fn a_national_id_is_masked_but_its_tail() {
+    assert_eq!(rules::mask_national_id("AB123456C"), "*****456C");
+    assert_eq!(rules::mask_national_id("AB-12"), "***12");
+    assert_eq!(rules::mask_national_id("AB12"), "**12");
+    assert_eq!(
+        rules::mask_national_id(&"7".repeat(32)),
+        format!("{}7777", "*".repeat(28))
+    );
+}
+
+#[test]
+fn a_phone_number_must_be_e164() {
+    assert_eq!(
+        rules::check_phone(" +44 7700 900123 ").unwrap(),
+        "+447700900123"
+    );
+    assert_eq!(
+        rules::check_phone("+1 (415) 555-0100").unwrap(),
+        "+14155550100"
+    );
+    for bad in [
+        "",
+        "07700900123",
+        "+0447700900123",
+        "+44",
+        "+123456",
+        "+1234567890123456",
+        "+44 7700 9001x3",
+        "++447700900123",
+    ] {
+        assert_eq!(codes(rules::check_phone(bad)), ["phone.invalid"], "{bad}");
+    }
+}
+
+#[test]
+fn an_email_address_is_normalised_or_refused() {
+    assert_eq!(
+        rules::check_email("  Ada.King+bank@Example.CO.uk ").unwrap(),
+        "ada.king+bank@example.co.uk"
+    );
+    let long_local = format!("{}@example.com", "a".repeat(65));
+    for bad in [
+        "",
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "ada@@example.com",
+        "ada king@example.com",
+        ".ada@example.com",
+        "ada..king@example.com",
+        "ada@-example.com",
+        "ada@example..com",
+        long_local.as_str(),
+    ] {
+        assert_eq!(codes(rules::check_email(bad)), ["email.invalid"], "{bad}");
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! `Any` driver.
 
 pub mod audit;
+pub mod contact_changes;
 pub mod credentials;
 pub mod devices;
 pub mod documents;
@@ -13,6 +14,7 @@ pub mod outbox;
 pub mod password_resets;
 pub mod preferences;
 pub mod profiles;
+pub mod sealing;
 pub mod sessions;
 pub mod signing_keys;
 pub mod users;

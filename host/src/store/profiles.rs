@@ -1,12 +1,16 @@
-//! The `profiles` table: a customer's nationality and postal address, versioned, read together
-//! with the identity fields `users` keeps (legal name, date of birth, phone).
+//! The `profiles` table: a customer's nationality, postal address and national id number,
+//! versioned, read together with the identity fields `users` keeps (legal name, date of birth,
+//! phone). The address (as JSON), the national id number and the date of birth are sealed at rest
+//! ([`crate::secrets`]): written sealed, opened here on the way out.
 
+use anyhow::Context;
 use sqlx::Row;
 
-use super::Connection;
+use super::{Connection, users::open_date_of_birth};
+use crate::secrets::{SecretBox, field_context};
 
 /// A postal address; `line2` and `region` are optional.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Address {
     pub line1: String,
     pub line2: Option<String>,
@@ -25,7 +29,11 @@ pub struct Profile {
     pub date_of_birth: String,
     pub nationality: Option<String>,
     pub address: Option<Address>,
+    /// Trimmed, upper-case; shown whole only to its owner.
+    pub national_id: Option<String>,
     pub phone: Option<String>,
+    /// Whether the customer proved they receive messages at `phone`.
+    pub phone_verified: bool,
     pub version: i64,
     /// When the profile last changed; the registration time while it never has.
     pub updated_at: i64,
@@ -36,12 +44,42 @@ pub struct Profile {
 pub struct ProfileFields<'a> {
     pub nationality: Option<&'a str>,
     pub address: Option<&'a Address>,
+    pub national_id: Option<&'a str>,
 }
 
-/// The profile of `user_id`; `None` when there is no such customer.
-pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Profile>> {
+pub fn address_context(user_id: &str) -> String {
+    field_context("profile", user_id, "address")
+}
+
+pub fn national_id_context(user_id: &str) -> String {
+    field_context("profile", user_id, "national_id")
+}
+
+/// An address sealed for its customer's row.
+pub fn seal_address(secrets: &SecretBox, user_id: &str, address: &Address) -> String {
+    let json = serde_json::to_string(address).expect("an address serialises");
+    secrets.seal_text(&json, &address_context(user_id))
+}
+
+/// Why a stored profile could not be read: the database failed, or a sealed field does not open
+/// (another key, or altered).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("a sealed profile field does not open: {0:#}")]
+    Sealed(anyhow::Error),
+}
+
+/// The profile of `user_id`, its sealed fields opened; `None` when there is no such customer.
+pub async fn get(
+    conn: &mut Connection,
+    secrets: &SecretBox,
+    user_id: &str,
+) -> Result<Option<Profile>, ReadError> {
     let Some(row) = sqlx::query(
-        "SELECT u.id, u.legal_name, u.date_of_birth, u.phone, u.created_at, p.nationality, \
+        "SELECT u.id, u.legal_name, u.date_of_birth, u.phone, u.phone_verified_at, \
+         u.created_at, p.nationality, p.address_sealed, p.national_id_sealed, \
          p.address_line1, p.address_line2, p.address_city, p.address_postal_code, \
          p.address_region, p.address_country, p.version, p.updated_at \
          FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = $1",
@@ -52,9 +90,22 @@ pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Pr
     else {
         return Ok(None);
     };
+    let id: String = row.try_get("id")?;
+    let sealed_address: Option<String> = row.try_get("address_sealed")?;
     let line1: Option<String> = row.try_get("address_line1")?;
-    let address = match line1 {
-        Some(line1) => Some(Address {
+    let address = match (sealed_address, line1) {
+        (Some(sealed), _) => {
+            let json = secrets
+                .open_text(&sealed, &address_context(&id))
+                .map_err(ReadError::Sealed)?;
+            Some(
+                serde_json::from_str(&json)
+                    .context("a sealed address")
+                    .map_err(ReadError::Sealed)?,
+            )
+        }
+        // Written in the clear by a version before sealing; start-up seals it.
+        (None, Some(line1)) => Some(Address {
             line1,
             line2: row.try_get("address_line2")?,
             city: row
@@ -68,17 +119,28 @@ pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Pr
                 .try_get::<Option<String>, _>("address_country")?
                 .unwrap_or_default(),
         }),
-        None => None,
+        (None, None) => None,
     };
+    let national_id = row
+        .try_get::<Option<String>, _>("national_id_sealed")?
+        .map(|sealed| secrets.open_text(&sealed, &national_id_context(&id)))
+        .transpose()
+        .map_err(ReadError::Sealed)?;
+    let stored_date: String = row.try_get("date_of_birth")?;
+    let date_of_birth =
+        open_date_of_birth(secrets, &id, &stored_date).map_err(ReadError::Sealed)?;
     let version: Option<i64> = row.try_get("version")?;
     let updated_at: Option<i64> = row.try_get("updated_at")?;
+    let phone_verified_at: Option<i64> = row.try_get("phone_verified_at")?;
     Ok(Some(Profile {
-        user_id: row.try_get("id")?,
+        user_id: id,
         legal_name: row.try_get("legal_name")?,
-        date_of_birth: row.try_get("date_of_birth")?,
+        date_of_birth,
         nationality: row.try_get("nationality")?,
         address,
+        national_id,
         phone: row.try_get("phone")?,
+        phone_verified: phone_verified_at.is_some(),
         version: version.unwrap_or(0),
         updated_at: match updated_at {
             Some(at) => at,
@@ -87,36 +149,37 @@ pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Pr
     }))
 }
 
-/// Writes the row when its version is still `expected_version` (0: no row yet), as one
+/// Writes the row, its address and national id sealed (and the clear address columns of earlier
+/// versions emptied), when its version is still `expected_version` (0: no row yet), as one
 /// conditional statement; answers the new version, or `None` when the version has moved on.
 pub async fn save(
     conn: &mut Connection,
+    secrets: &SecretBox,
     user_id: &str,
     fields: &ProfileFields<'_>,
     expected_version: i64,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    let address = fields.address;
+    let address = fields.address.map(|a| seal_address(secrets, user_id, a));
+    let national_id = fields
+        .national_id
+        .map(|n| secrets.seal_text(n, &national_id_context(user_id)));
     let query = if expected_version == 0 {
         // `ON CONFLICT DO NOTHING`: a row someone else inserted meanwhile makes this one stale.
-        "INSERT INTO profiles (nationality, address_line1, address_line2, address_city, \
-         address_postal_code, address_region, address_country, user_id, version, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+        "INSERT INTO profiles (nationality, address_sealed, national_id_sealed, user_id, \
+         version, updated_at) VALUES ($1, $2, $3, $4, 1, $5) \
          ON CONFLICT (user_id) DO NOTHING RETURNING version"
     } else {
-        "UPDATE profiles SET nationality = $1, address_line1 = $2, address_line2 = $3, \
-         address_city = $4, address_postal_code = $5, address_region = $6, \
-         address_country = $7, version = version + 1, updated_at = $9 \
-         WHERE user_id = $8 AND version = $10 RETURNING version"
+        "UPDATE profiles SET nationality = $1, address_sealed = $2, national_id_sealed = $3, \
+         address_line1 = NULL, address_line2 = NULL, address_city = NULL, \
+         address_postal_code = NULL, address_region = NULL, address_country = NULL, \
+         version = version + 1, updated_at = $5 \
+         WHERE user_id = $4 AND version = $6 RETURNING version"
     };
     let mut query = sqlx::query(query)
         .bind(fields.nationality)
-        .bind(address.map(|a| a.line1.as_str()))
-        .bind(address.and_then(|a| a.line2.as_deref()))
-        .bind(address.map(|a| a.city.as_str()))
-        .bind(address.map(|a| a.postal_code.as_str()))
-        .bind(address.and_then(|a| a.region.as_deref()))
-        .bind(address.map(|a| a.country.as_str()))
+        .bind(address)
+        .bind(national_id)
         .bind(user_id)
         .bind(now);
     if expected_version != 0 {

@@ -1,8 +1,10 @@
-//! The `users` table: the customer directory.
+//! The `users` table: the customer directory. The date of birth is stored sealed
+//! ([`crate::secrets`]) and opened only by the readers that show it.
 
 use sqlx::Row;
 
 use super::Connection;
+use crate::secrets::{SecretBox, field_context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,12 +40,14 @@ impl UserStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,
     pub email: String,
     pub legal_name: String,
-    pub date_of_birth: String,
+    /// As stored: sealed, or in the clear when an earlier version wrote it. Read it with
+    /// [`User::date_of_birth`].
+    pub stored_date_of_birth: String,
     pub country_of_residence: String,
     pub phone: Option<String>,
     pub status: UserStatus,
@@ -59,6 +63,34 @@ pub struct NewUser {
     pub phone: Option<String>,
 }
 
+impl User {
+    /// The date of birth (`YYYY-MM-DD`), opened; an error when it does not open with this key.
+    pub fn date_of_birth(&self, secrets: &SecretBox) -> anyhow::Result<String> {
+        open_date_of_birth(secrets, &self.id, &self.stored_date_of_birth)
+    }
+}
+
+/// Length of a date of birth in the clear (`YYYY-MM-DD`); a sealed one is over 50 characters.
+pub const CLEAR_DATE_LEN: usize = 10;
+
+/// A stored date of birth, opened. A clear one was written by a version before sealing (an old
+/// replica during a rolling deploy, or a row start-up has not sealed yet) and is read as it is.
+pub fn open_date_of_birth(
+    secrets: &SecretBox,
+    user_id: &str,
+    stored: &str,
+) -> anyhow::Result<String> {
+    if stored.len() == CLEAR_DATE_LEN {
+        return Ok(stored.to_owned());
+    }
+    secrets.open_text(stored, &field_context("user", user_id, "date_of_birth"))
+}
+
+/// A date of birth sealed for its customer's row.
+pub fn seal_date_of_birth(secrets: &SecretBox, user_id: &str, date: &str) -> String {
+    secrets.seal_text(date, &field_context("user", user_id, "date_of_birth"))
+}
+
 const COLUMNS: &str =
     "id, email, legal_name, date_of_birth, country_of_residence, phone, status, created_at";
 
@@ -67,7 +99,7 @@ fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<User> {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         legal_name: row.try_get("legal_name")?,
-        date_of_birth: row.try_get("date_of_birth")?,
+        stored_date_of_birth: row.try_get("date_of_birth")?,
         country_of_residence: row.try_get("country_of_residence")?,
         phone: row.try_get("phone")?,
         status: UserStatus::parse(row.try_get::<String, _>("status")?.as_str())?,
@@ -104,10 +136,16 @@ pub async fn list(conn: &mut Connection) -> sqlx::Result<Vec<User>> {
     .collect()
 }
 
-/// Inserts a pending customer; `None` when the email is already taken. `ON CONFLICT DO NOTHING`
-/// keeps a PostgreSQL transaction usable after the clash.
-pub async fn create(conn: &mut Connection, new: &NewUser, now: i64) -> sqlx::Result<Option<User>> {
+/// Inserts a pending customer, the date of birth sealed; `None` when the email is already taken.
+/// `ON CONFLICT DO NOTHING` keeps a PostgreSQL transaction usable after the clash.
+pub async fn create(
+    conn: &mut Connection,
+    secrets: &SecretBox,
+    new: &NewUser,
+    now: i64,
+) -> sqlx::Result<Option<User>> {
     let id = uuid::Uuid::now_v7().to_string();
+    let sealed_date = seal_date_of_birth(secrets, &id, &new.date_of_birth);
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, legal_name, date_of_birth, country_of_residence, phone, \
          status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
@@ -116,7 +154,7 @@ pub async fn create(conn: &mut Connection, new: &NewUser, now: i64) -> sqlx::Res
     .bind(&id)
     .bind(&new.email)
     .bind(&new.legal_name)
-    .bind(&new.date_of_birth)
+    .bind(&sealed_date)
     .bind(&new.country_of_residence)
     .bind(new.phone.as_deref())
     .bind(UserStatus::PendingVerification.as_str())
@@ -128,7 +166,7 @@ pub async fn create(conn: &mut Connection, new: &NewUser, now: i64) -> sqlx::Res
         id,
         email: new.email.clone(),
         legal_name: new.legal_name.clone(),
-        date_of_birth: new.date_of_birth.clone(),
+        stored_date_of_birth: sealed_date,
         country_of_residence: new.country_of_residence.clone(),
         phone: new.phone.clone(),
         status: UserStatus::PendingVerification,
@@ -152,9 +190,10 @@ pub async fn set_status(
     Ok(updated == 1)
 }
 
-/// Sets the identity fields a customer may correct in their profile.
+/// Sets the identity fields a customer may correct in their profile (the date sealed).
 pub async fn set_identity(
     conn: &mut Connection,
+    secrets: &SecretBox,
     id: &str,
     legal_name: &str,
     date_of_birth: &str,
@@ -164,13 +203,72 @@ pub async fn set_identity(
         "UPDATE users SET legal_name = $1, date_of_birth = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(legal_name)
-    .bind(date_of_birth)
+    .bind(seal_date_of_birth(secrets, id, date_of_birth))
     .bind(now)
     .bind(id)
     .execute(conn)
     .await?
     .rows_affected();
     Ok(updated == 1)
+}
+
+/// Sets a phone number the customer just proved they receive messages at.
+pub async fn set_verified_phone(
+    conn: &mut Connection,
+    id: &str,
+    phone: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE users SET phone = $1, phone_verified_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(phone)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Whether the customer proved they receive messages at their phone number.
+pub async fn phone_verified(conn: &mut Connection, id: &str) -> sqlx::Result<bool> {
+    let verified_at: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT phone_verified_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(verified_at.flatten().is_some())
+}
+
+/// Changes the customer's email address; false when another customer has it (checked in the
+/// same statement, so nothing half-written remains either way).
+pub async fn set_email(
+    conn: &mut Connection,
+    id: &str,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE users SET email = $1, updated_at = $2 WHERE id = $3 \
+         AND NOT EXISTS (SELECT 1 FROM users other WHERE other.email = $1)",
+    )
+    .bind(email)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Whether a customer has this (normalised) address.
+pub async fn email_taken(conn: &mut Connection, email: &str) -> sqlx::Result<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// Every role the user holds: `customer`, then any granted staff roles in name order.

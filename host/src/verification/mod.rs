@@ -54,6 +54,9 @@ pub enum VerificationError {
     Component(#[from] CallError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A sealed profile field did not open.
+    #[error(transparent)]
+    Profile(#[from] profiles::ReadError),
 }
 
 /// A customer's verification as shown: the current decision (stored, or a preview when none
@@ -166,7 +169,7 @@ impl Verifier {
         let user = users::get(&mut conn, user_id)
             .await?
             .ok_or(VerificationError::NotFound)?;
-        let profile = profiles::get(&mut conn, user_id)
+        let profile = profiles::get(&mut conn, &self.caps.secrets, user_id)
             .await?
             .ok_or(VerificationError::NotFound)?;
         let documents = document_rows::list(&mut conn, user_id).await?;
@@ -355,7 +358,7 @@ impl Verifier {
         let user = users::get(&mut conn, user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no such customer"))?;
-        let profile = profiles::get(&mut conn, user_id)
+        let profile = profiles::get(&mut conn, &self.caps.secrets, user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no such customer"))?;
         drop(conn);
