@@ -26,6 +26,11 @@ pub struct Config {
     pub database_max_connections: u32,
     pub components_dir: PathBuf,
     pub runtime: RuntimeLimits,
+    /// Who may sign component artifacts: name → Ed25519 public key
+    /// (`USVC_COMPONENT_SIGNERS=name=<base64url key>,...`).
+    pub component_signers: crate::runtime::artifact::Signers,
+    /// The largest component artifact accepted (`USVC_COMPONENT_MAX_BYTES`, default 16 MiB).
+    pub component_max_bytes: usize,
     /// Settings handed to components through `wasi:config`, per component kind.
     pub component_settings: BTreeMap<String, BTreeMap<String, String>>,
     pub tokens: TokenConfig,
@@ -298,6 +303,8 @@ impl Config {
             http_addr: "127.0.0.1:8080".parse().expect("valid literal address"),
             grpc_addr: "127.0.0.1:50051".parse().expect("valid literal address"),
             grpc_callers: BTreeMap::new(),
+            component_signers: Default::default(),
+            component_max_bytes: 16 << 20,
             database_url: "sqlite://data/usvc.db".to_owned(),
             database_max_connections: 10,
             components_dir: PathBuf::from("target/components"),
@@ -364,6 +371,10 @@ impl Config {
             "DATABASE_URL" => self.database_url = value,
             "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
             "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
+            "USVC_COMPONENT_MAX_BYTES" => self.component_max_bytes = value.parse()?,
+            "USVC_COMPONENT_SIGNERS" => {
+                self.component_signers = crate::runtime::artifact::Signers::parse(&value)?
+            }
             "USVC_CALL_DEADLINE_MS" => {
                 self.runtime.call_deadline = Duration::from_millis(value.parse()?)
             }

@@ -1,7 +1,14 @@
 //! The `usvc` binary: configuration from the environment, then serve until Ctrl-C or SIGTERM.
 
 use anyhow::Context;
-use usvc::{admin::Grant, app::Application, config::Config, grpc::callers, telemetry};
+use usvc::{
+    admin::Grant,
+    app::Application,
+    config::Config,
+    grpc::callers,
+    runtime::{ComponentKind, artifact},
+    telemetry,
+};
 
 const USAGE: &str =
     "usage: usvc [serve]          run the service (configuration from the environment)
@@ -9,7 +16,12 @@ const USAGE: &str =
        usvc keys list       list the token signing keys known to the database
        usvc users grant EMAIL ROLE           grant a staff role (admin, compliance, support)
        usvc callers public-key KEY.pem       the USVC_GRPC_CALLERS value of a caller's key
-       usvc callers token NAME KEY.pem [TTL] a caller token for the gRPC API (e.g. for grpcurl)";
+       usvc callers token NAME KEY.pem [TTL] a caller token for the gRPC API (e.g. for grpcurl)
+       usvc components keygen               print a new component-signing key (PKCS#8 PEM)
+       usvc components public-key KEY.pem   the USVC_COMPONENT_SIGNERS value of a signing key
+       usvc components sign COMPONENT.wasm KIND VERSION SIGNER KEY.pem [DESCRIPTION [AUTHOR]]
+                                            print the signed artifact (JSON) for COMPONENT.wasm
+       usvc components verify ARTIFACT      check an artifact against USVC_COMPONENT_SIGNERS";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -46,6 +58,26 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", callers::mint(name, &pem, ttl, now)?);
             Ok(())
         }
+        ["components", "keygen"] => {
+            print!("{}", usvc::auth::tokens::generate_pem()?);
+            Ok(())
+        }
+        ["components", "public-key", key] => {
+            let pem = std::fs::read_to_string(key).with_context(|| format!("reading {key}"))?;
+            println!("{}", callers::public_key(&pem)?);
+            Ok(())
+        }
+        [
+            "components",
+            "sign",
+            component,
+            kind,
+            version,
+            signer,
+            key,
+            rest @ ..,
+        ] if rest.len() <= 2 => sign_component(component, kind, version, signer, key, rest),
+        ["components", "verify", artifact] => verify_component(artifact),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -87,6 +119,53 @@ async fn grant_role(email: &str, role: &str) -> anyhow::Result<()> {
         Grant::Granted(id) => println!("granted {role} to {id}"),
         Grant::AlreadyHeld(id) => println!("{id} already holds {role}"),
     }
+    Ok(())
+}
+
+fn sign_component(
+    component: &str,
+    kind: &str,
+    version: &str,
+    signer: &str,
+    key: &str,
+    rest: &[&str],
+) -> anyhow::Result<()> {
+    let kind = ComponentKind::from_name(kind)
+        .ok_or_else(|| anyhow::anyhow!("no component kind is called {kind:?}"))?;
+    let bytes = std::fs::read(component).with_context(|| format!("reading {component}"))?;
+    let pem = std::fs::read_to_string(key).with_context(|| format!("reading {key}"))?;
+    let draft = artifact::Draft {
+        kind,
+        version,
+        description: rest.first().copied().unwrap_or(""),
+        author: rest.get(1).copied().unwrap_or(""),
+    };
+    let signed = artifact::sign(&bytes, draft, signer, &pem)?;
+    println!("{}", serde_json::to_string_pretty(&signed)?);
+    Ok(())
+}
+
+/// Opens an artifact as a production host would (signers from `USVC_COMPONENT_SIGNERS`) and
+/// prints its manifest; the reason, with its code, when it is refused.
+fn verify_component(path: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let policy = artifact::Policy {
+        signers: &config.component_signers,
+        max_bytes: config.component_max_bytes,
+        allow_unsigned: false,
+    };
+    let opened = artifact::open(&bytes, None, &policy)
+        .map_err(|r| anyhow::anyhow!("refused ({}): {r}", r.code()))?;
+    let manifest = opened.manifest.expect("a signed artifact has a manifest");
+    println!(
+        "ok: {} {} ({}), signed by {}, component sha256 {}",
+        manifest.kind,
+        manifest.version,
+        manifest.world,
+        opened.signer.unwrap_or_default(),
+        manifest.component_sha256
+    );
     Ok(())
 }
 
