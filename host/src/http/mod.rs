@@ -5,12 +5,14 @@ mod admin;
 mod auth;
 mod dev;
 mod devices;
+mod documents;
 pub mod error;
 mod extract;
 mod health;
 mod keys;
 mod metrics;
 mod mfa;
+mod objects;
 mod password;
 mod profile;
 mod sessions;
@@ -53,7 +55,9 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(password::router())
         .merge(keys::router())
         .merge(metrics::router())
-        .merge(mfa::router());
+        .merge(mfa::router())
+        .merge(documents::router())
+        .merge(objects::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }
