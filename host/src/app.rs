@@ -196,7 +196,14 @@ impl Application {
             None => {
                 let base = match &config.public_url {
                     Some(url) => url.clone(),
-                    None => format!("http://{}", listener.local_addr()?),
+                    None => {
+                        if production {
+                            tracing::warn!(
+                                "documents are kept in a local folder and their URLs name the bound address: set USVC_PUBLIC_URL (or USVC_S3_*) for clients behind a gateway"
+                            );
+                        }
+                        format!("http://{}", listener.local_addr()?)
+                    }
                 };
                 let files = Arc::new(FilesystemObjects::new(
                     &config.documents.objects_dir,
