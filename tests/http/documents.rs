@@ -15,6 +15,7 @@ backends!(
     the_whole_flow_works_on_the_filesystem_store,
     the_whole_flow_works_on_s3,
     each_mismatch_rejects_the_document_with_its_code,
+    concurrent_confirmations_settle_a_document_once,
     confirming_before_the_upload_changes_nothing,
     the_filesystem_store_refuses_altered_expired_and_oversized_uploads,
     s3_refuses_altered_and_expired_urls,
@@ -262,6 +263,27 @@ async fn each_mismatch_rejects_the_document_with_its_code(backend: Backend) {
     assert_eq!(event_types(&app).await, ["document.rejected"; 3]);
     let user_id = app.user_id(ADA).await;
     assert_eq!(app.audit_count(&user_id, "document.rejected").await, 3);
+}
+
+async fn concurrent_confirmations_settle_a_document_once(backend: Backend) {
+    let app = spawn(backend).await;
+    let token = app.onboarded_customer(ADA, PASSWORD).await;
+    let bytes = jpeg();
+    let declared = declare(&app, &token, passport(&bytes)).await;
+    let id = id_of(&declared);
+    send_to(&declared.body["upload"], bytes).await;
+    let (a, b, c) = tokio::join!(
+        confirm(&app, &token, &id),
+        confirm(&app, &token, &id),
+        confirm(&app, &token, &id)
+    );
+    for reply in [a, b, c] {
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        assert_eq!(reply.body["status"], "confirmed");
+    }
+    assert_eq!(event_types(&app).await, ["document.confirmed"]);
+    let user_id = app.user_id(ADA).await;
+    assert_eq!(app.audit_count(&user_id, "document.confirmed").await, 1);
 }
 
 async fn confirming_before_the_upload_changes_nothing(backend: Backend) {

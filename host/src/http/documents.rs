@@ -158,7 +158,12 @@ async fn list_documents(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<DocumentList>, ApiError> {
-    let documents = documents::list(&state.caps, &claims.sub).await?;
+    let documents = documents::list(&state.caps, &claims.sub)
+        .await
+        .map_err(|e| match e.downcast::<sqlx::Error>() {
+            Ok(e) => ApiError::from(e),
+            Err(e) => ApiError::Internal(e),
+        })?;
     Ok(Json(DocumentList {
         documents: documents.into_iter().map(DocumentView::from).collect(),
     }))
