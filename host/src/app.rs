@@ -17,6 +17,7 @@ use crate::{
     },
     clock::{Clock, SystemClock},
     config::{Config, Mode},
+    documents::{self, files::FilesystemObjects, objects::ObjectStore, s3::S3Objects},
     events::{EventBus, OutboxRelay, amqp::AmqpPublisher, consumer::AmqpConsumer},
     grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
@@ -43,6 +44,11 @@ pub struct AppState {
     pub verifier: Verifier,
     pub trust_forwarded_for: bool,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// KYC documents and avatars: the object store and the limits of its URLs.
+    pub documents: Arc<documents::Storage>,
+    /// The embedded object store, whose presigned URLs this host serves (`/v1/objects/…`);
+    /// `None` when objects live in S3.
+    pub object_files: Option<Arc<FilesystemObjects>>,
 }
 
 pub struct Application {
@@ -198,7 +204,44 @@ impl Application {
                     KycResults::new(caps.clone()).reassessing(verifier.clone()),
                 )
             });
+        // Bound before the object store is built: its URLs name this host's address.
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding {}", config.http_addr))?;
+        let (objects, object_files): (Arc<dyn ObjectStore>, _) = match &config.documents.s3 {
+            Some(s3) => {
+                tracing::info!(bucket = %s3.bucket, "documents are kept in S3");
+                (Arc::new(S3Objects::new(s3)), None)
+            }
+            None => {
+                let base = match &config.public_url {
+                    Some(url) => url.clone(),
+                    None => {
+                        if production {
+                            tracing::warn!(
+                                "documents are kept in a local folder and their URLs name the bound address: set USVC_PUBLIC_URL (or USVC_S3_*) for clients behind a gateway"
+                            );
+                        }
+                        format!("http://{}", listener.local_addr()?)
+                    }
+                };
+                let files = Arc::new(FilesystemObjects::new(
+                    &config.documents.objects_dir,
+                    &base,
+                    &secrets_key,
+                )?);
+                (files.clone() as Arc<dyn ObjectStore>, Some(files))
+            }
+        };
+        let documents = Arc::new(documents::Storage {
+            objects,
+            upload_ttl: config.documents.upload_ttl,
+            download_ttl: config.documents.download_ttl,
+            max_bytes: config.documents.max_bytes,
+        });
         let state = AppState {
+            documents,
+            object_files,
             runtime,
             caps,
             tokens: Arc::new(TokenIssuer::load(&config.tokens, &db).await?),
@@ -211,9 +254,6 @@ impl Application {
             metrics: crate::telemetry::metrics(),
         };
         let router = http::router(state.clone(), config.mode, config.max_body_bytes);
-        let listener = TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("binding {}", config.http_addr))?;
         if config.grpc_callers.is_empty() {
             tracing::warn!(
                 "no gRPC callers are configured (USVC_GRPC_CALLERS): every usvc.v1 RPC will be refused"

@@ -58,6 +58,60 @@ pub struct Config {
     pub kyc_results: Subscription,
     /// The bank's services usvc calls over gRPC; each unset one is served by an embedded default.
     pub clients: Clients,
+    /// The address clients reach this host's HTTP API at (`USVC_PUBLIC_URL`), used in the
+    /// presigned URLs of the embedded object store; the bound address when unset.
+    pub public_url: Option<String>,
+    /// KYC documents and avatars: where their objects are kept and how long URLs live.
+    pub documents: DocumentSettings,
+}
+
+/// Where documents and avatars are stored, and the limits of their presigned URLs.
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    /// The embedded store's folder (`USVC_OBJECTS_DIR`), used unless S3 is configured.
+    pub objects_dir: PathBuf,
+    /// S3 or an S3-compatible server, when `USVC_S3_*` are set.
+    pub s3: Option<S3Settings>,
+    /// How long an upload URL is valid (`USVC_DOCUMENT_UPLOAD_TTL_SECS`).
+    pub upload_ttl: Duration,
+    /// How long a download URL is valid (`USVC_DOCUMENT_DOWNLOAD_TTL_SECS`).
+    pub download_ttl: Duration,
+    /// The largest document accepted, in bytes (`USVC_DOCUMENT_MAX_BYTES`).
+    pub max_bytes: u64,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self {
+            objects_dir: PathBuf::from("data/objects"),
+            s3: None,
+            upload_ttl: Duration::from_secs(10 * 60),
+            download_ttl: Duration::from_secs(5 * 60),
+            max_bytes: 10 << 20,
+        }
+    }
+}
+
+/// An S3 bucket (path-style addressing). The secret is never printed.
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    /// `USVC_S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`; AWS's own endpoint when unset.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A queue of ours bound to another service's topic exchange, and how its messages are retried.
@@ -135,7 +189,8 @@ impl Default for ClientPolicy {
     }
 }
 
-/// A gRPC endpoint: an absolute `http://` or `https://` URL with a host. Empty means unset.
+/// An endpoint (gRPC, S3, this host's public address): an absolute `http://` or `https://` URL
+/// with a host. Empty means unset.
 fn parse_endpoint(value: String) -> anyhow::Result<Option<String>> {
     let value = value.trim();
     if value.is_empty() {
@@ -332,6 +387,8 @@ impl Config {
             secrets_key: None,
             kyc_results: Subscription::kyc_results(),
             clients: Clients::default(),
+            public_url: None,
+            documents: DocumentSettings::default(),
         }
     }
 
@@ -352,6 +409,17 @@ impl Config {
         }
         if config.mode == Mode::Production && config.secrets_key.is_none() {
             bail!("USVC_SECRETS_KEY is required in production mode");
+        }
+        if let Some(s3) = &config.documents.s3 {
+            for (name, value) in [
+                ("USVC_S3_BUCKET", &s3.bucket),
+                ("USVC_S3_ACCESS_KEY_ID", &s3.access_key_id),
+                ("USVC_S3_SECRET_ACCESS_KEY", &s3.secret_access_key),
+            ] {
+                if value.is_empty() {
+                    bail!("{name} is required when any USVC_S3_* setting is given");
+                }
+            }
         }
         Ok(config)
     }
@@ -432,6 +500,43 @@ impl Config {
                 self.clients.policy.deadline = Duration::from_millis(ms)
             }
             "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
+            "USVC_PUBLIC_URL" => {
+                self.public_url = parse_endpoint(value)?;
+            }
+            "USVC_OBJECTS_DIR" => self.documents.objects_dir = value.into(),
+            "USVC_DOCUMENT_UPLOAD_TTL_SECS" => {
+                self.documents.upload_ttl = Duration::from_secs(value.parse()?);
+                anyhow::ensure!(!self.documents.upload_ttl.is_zero(), "at least one second");
+            }
+            "USVC_DOCUMENT_DOWNLOAD_TTL_SECS" => {
+                self.documents.download_ttl = Duration::from_secs(value.parse()?);
+                anyhow::ensure!(
+                    !self.documents.download_ttl.is_zero(),
+                    "at least one second"
+                );
+            }
+            "USVC_DOCUMENT_MAX_BYTES" => {
+                self.documents.max_bytes = value.parse()?;
+                anyhow::ensure!(self.documents.max_bytes > 0, "at least one byte");
+            }
+            "USVC_S3_ENDPOINT"
+            | "USVC_S3_REGION"
+            | "USVC_S3_BUCKET"
+            | "USVC_S3_ACCESS_KEY_ID"
+            | "USVC_S3_SECRET_ACCESS_KEY" => {
+                let s3 = self.documents.s3.get_or_insert_with(|| S3Settings {
+                    region: "us-east-1".to_owned(),
+                    ..S3Settings::default()
+                });
+                let value = value.trim().to_owned();
+                match key {
+                    "USVC_S3_ENDPOINT" => s3.endpoint = parse_endpoint(value)?,
+                    "USVC_S3_REGION" => s3.region = value,
+                    "USVC_S3_BUCKET" => s3.bucket = value,
+                    "USVC_S3_ACCESS_KEY_ID" => s3.access_key_id = value,
+                    _ => s3.secret_access_key = value,
+                }
+            }
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
             "USVC_LIMIT_REGISTER_PER_IP" => self.limits.register_per_ip = value.parse()?,
@@ -604,6 +709,42 @@ mod tests {
             let err = Config::from_vars(vars(&[(key, bad)])).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{bad}: {err:#}");
         }
+    }
+
+    #[test]
+    fn documents_are_kept_in_a_folder_unless_an_s3_bucket_is_configured() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert!(config.documents.s3.is_none());
+        assert_eq!(config.documents.objects_dir, PathBuf::from("data/objects"));
+        assert_eq!(config.documents.upload_ttl, Duration::from_secs(600));
+
+        let config = Config::from_vars(vars(&[
+            ("USVC_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("USVC_S3_BUCKET", "kyc"),
+            ("USVC_S3_ACCESS_KEY_ID", "K"),
+            ("USVC_S3_SECRET_ACCESS_KEY", "very secret"),
+            ("USVC_DOCUMENT_UPLOAD_TTL_SECS", "60"),
+        ]))
+        .unwrap();
+        let s3 = config.documents.s3.as_ref().unwrap();
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            (s3.bucket.as_str(), s3.region.as_str()),
+            ("kyc", "us-east-1")
+        );
+        assert_eq!(config.documents.upload_ttl, Duration::from_secs(60));
+        assert!(!format!("{config:?}").contains("very secret"));
+
+        let err = Config::from_vars(vars(&[("USVC_S3_BUCKET", "kyc")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("USVC_S3_ACCESS_KEY_ID"),
+            "{err:#}"
+        );
+        let err = Config::from_vars(vars(&[("USVC_DOCUMENT_UPLOAD_TTL_SECS", "0")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("USVC_DOCUMENT_UPLOAD_TTL_SECS"),
+            "{err:#}"
+        );
     }
 
     #[test]

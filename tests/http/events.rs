@@ -444,6 +444,42 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
 
     let other = "other@example.com";
     let other_access = app.onboarded_customer(other, PASSWORD).await;
+    // A KYC document confirmed, and one rejected: its bytes are not the ones declared.
+    let statement = b"%PDF-1.7 statement";
+    for (uploaded, status) in [
+        (&statement[..], "confirmed"),
+        (b"%PDF-1.7 forgery!!", "rejected"),
+    ] {
+        use sha2::Digest;
+        let body = json!({
+            "kind": "proof_of_address",
+            "content_type": "application/pdf",
+            "size_bytes": statement.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(statement)),
+        });
+        let declared = send(
+            &app,
+            Method::POST,
+            "/v1/users/me/documents",
+            &other_access,
+            Some(body),
+        )
+        .await;
+        assert_eq!(declared.status, 201, "{:?}", declared.body);
+        let upload = &declared.body["upload"];
+        let mut put = reqwest::Client::new().put(upload["url"].as_str().unwrap());
+        for (name, value) in upload["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        assert_eq!(
+            put.body(uploaded.to_vec()).send().await.unwrap().status(),
+            200
+        );
+        let id = declared.body["document"]["id"].as_str().unwrap();
+        let confirm = format!("/v1/users/me/documents/{id}/confirm");
+        let settled = send(&app, Method::POST, &confirm, &other_access, None).await;
+        assert_eq!(settled.body["status"], status, "{:?}", settled.body);
+    }
     let started = send(&app, Method::POST, "/v1/mfa/totp", &other_access, None).await;
     let other_secret = started.body["secret"].as_str().unwrap().to_owned();
     let confirm = format!(

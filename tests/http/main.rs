@@ -4,6 +4,7 @@
 mod admin;
 mod contact;
 mod devices;
+mod documents;
 mod errors;
 mod events;
 mod guard;

@@ -3,6 +3,7 @@
 //! bank's services usvc calls over gRPC.
 
 pub mod bank;
+pub mod s3;
 pub mod verification;
 
 use std::{path::PathBuf, sync::Arc};
@@ -12,7 +13,7 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::{Clock, SystemClock},
-    config::{ClientPolicy, Config, Limits, Mode, PasswordHashing, Subscription},
+    config::{ClientPolicy, Config, DocumentSettings, Limits, Mode, PasswordHashing, Subscription},
     store::{self, Database, outbox, users},
 };
 
@@ -130,6 +131,8 @@ pub struct TestApp {
     serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// The database this app created and removes; `None` for an app sharing another's.
     _database: Option<TestDatabase>,
+    /// The embedded object store's folder, removed with the app.
+    objects_dir: Option<PathBuf>,
 }
 
 /// Options for [`spawn_with`].
@@ -164,6 +167,8 @@ pub struct Spawn {
     pub component_settings: Vec<(&'static str, &'static str, &'static str)>,
     /// The service's clock (a `FixedClock` a test moves); the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Where documents go: a fresh folder of this app's own, unless S3 is set.
+    pub documents: DocumentSettings,
 }
 
 impl Spawn {
@@ -195,6 +200,12 @@ impl Spawn {
             client_policy: ClientPolicy::default(),
             component_settings: Vec::new(),
             clock: None,
+            documents: DocumentSettings {
+                objects_dir: std::env::temp_dir()
+                    .join("usvc-tests")
+                    .join(format!("objects-{}", uuid::Uuid::new_v4().simple())),
+                ..DocumentSettings::default()
+            },
         }
     }
 }
@@ -253,6 +264,9 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
             .or_default()
             .insert(key.to_owned(), value.to_owned());
     }
+    let objects_dir =
+        (options.documents.s3.is_none()).then(|| options.documents.objects_dir.clone());
+    config.documents = options.documents;
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
         config.tokens.signing_key_pem = Some(signing_key_pem(7));
     }
@@ -280,6 +294,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         stop: Some(stop),
         serving: Some(serving),
         _database: database,
+        objects_dir,
     }
 }
 
@@ -353,6 +368,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(serving) = &self.serving {
             serving.abort();
+        }
+        if let Some(dir) = &self.objects_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -522,6 +540,17 @@ impl TestApp {
     /// the `admin` role granted, then a login completed with a TOTP code. Returns that login's
     /// access token, which carries the role.
     pub async fn make_admin(&self, email: &str, password: &str, access: &str) -> String {
+        self.make_staff(email, password, access, "admin").await
+    }
+
+    /// As [`TestApp::make_admin`], for any staff role (`admin`, `compliance`, `support`).
+    pub async fn make_staff(
+        &self,
+        email: &str,
+        password: &str,
+        access: &str,
+        role: &str,
+    ) -> String {
         let started = self
             .request_json(reqwest::Method::POST, "/v1/mfa/totp", Some(access), None)
             .await;
@@ -541,7 +570,7 @@ impl TestApp {
             .await;
         assert_eq!(done.status, 200, "{:?}", done.body);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        usvc::admin::grant_role(&self.db, email, "admin", now)
+        usvc::admin::grant_role(&self.db, email, role, now)
             .await
             .expect("granting the role");
         let body = serde_json::json!({"email": email, "password": password});

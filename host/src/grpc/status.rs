@@ -110,7 +110,9 @@ pub fn from_api(e: ApiError) -> Status {
         ApiError::Unauthorized(detail) => Status::unauthenticated(detail),
         ApiError::Forbidden(_, detail) => Status::permission_denied(detail),
         ApiError::NotFound => Status::not_found("not found"),
-        ApiError::Conflict(detail) => Status::failed_precondition(detail),
+        ApiError::Conflict(detail) | ApiError::ConflictOf(_, detail) => {
+            Status::failed_precondition(detail)
+        }
         ApiError::PreconditionRequired => {
             invalid_field("expected_version", "expected_version.missing", "required")
         }

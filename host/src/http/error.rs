@@ -52,6 +52,9 @@ pub enum ApiError {
     /// The resource is in a state that does not allow the change.
     #[error("{0}")]
     Conflict(&'static str),
+    /// As `Conflict`, with a problem type of its own: (problem type, detail).
+    #[error("{1}")]
+    ConflictOf(&'static str, &'static str),
     /// A write without `If-Match`: the client must name the version it changes.
     #[error("If-Match is required")]
     PreconditionRequired,
@@ -172,6 +175,12 @@ impl ApiError {
             Self::Conflict(detail) => p(
                 "/problems/conflict",
                 "The change conflicts with the resource's state",
+                StatusCode::CONFLICT,
+                Some((*detail).into()),
+            ),
+            Self::ConflictOf(kind, detail) => p(
+                kind,
+                "The request conflicts with the resource's state",
                 StatusCode::CONFLICT,
                 Some((*detail).into()),
             ),

@@ -6,12 +6,14 @@ mod auth;
 mod contact;
 mod dev;
 mod devices;
+mod documents;
 pub mod error;
 mod extract;
 mod health;
 mod keys;
 mod metrics;
 mod mfa;
+mod objects;
 mod password;
 mod profile;
 mod sessions;
@@ -57,7 +59,9 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(keys::router())
         .merge(metrics::router())
         .merge(mfa::router())
-        .merge(verification::router());
+        .merge(verification::router())
+        .merge(documents::router())
+        .merge(objects::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }
