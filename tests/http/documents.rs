@@ -24,6 +24,8 @@ backends!(
     documents_need_a_token,
     compliance_staff_can_download_and_customers_cannot,
     an_avatar_is_stored_served_and_removed,
+    documents_kyc_and_the_policy_verify_a_customer_on_the_filesystem_store,
+    documents_kyc_and_the_policy_verify_a_customer_on_s3,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -635,4 +637,80 @@ async fn an_avatar_is_stored_served_and_removed(backend: Backend) {
     app.get("/v1/users/me/avatar", Some(&token))
         .await
         .assert_problem(404, "/problems/not-found");
+}
+
+/// A PDF as far as magic bytes go.
+fn pdf() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend((0..800u32).map(|i| (i % 97) as u8));
+    bytes
+}
+
+/// Declares, uploads and confirms a document through the API.
+async fn upload(app: &TestApp, token: &str, kind: &str, content_type: &str, bytes: Vec<u8>) {
+    let mut body = json!({
+        "kind": kind,
+        "content_type": content_type,
+        "size_bytes": bytes.len(),
+        "sha256": sha256(&bytes),
+    });
+    if kind == "passport" {
+        body["number"] = json!("P98765432");
+        body["issuing_country"] = json!("GB");
+    }
+    let declared = declare(app, token, body).await;
+    assert_eq!(declared.status, 201, "{:?}", declared.body);
+    let sent = send_to(&declared.body["upload"], bytes).await;
+    assert!(sent.status().is_success(), "{:?}", sent.text().await);
+    let confirmed = confirm(app, token, &id_of(&declared)).await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    assert_eq!(confirmed.body["status"], "confirmed", "{:?}", confirmed.body);
+}
+
+/// The whole KYC path through the front door: documents uploaded to the object store and
+/// confirmed, verification asked for, the sandbox KYC provider's result recorded, the policy
+/// deciding again: tier 3, `user.verification_changed` published, the customer told.
+async fn kyc_journey(app: &TestApp) {
+    let (token, _) = app.verifiable_customer(ADA, PASSWORD).await;
+    let before = app.verification(&token).await;
+    assert_eq!(before["tier"], 1, "{before}");
+    upload(app, &token, "passport", "image/jpeg", jpeg()).await;
+    upload(app, &token, "proof_of_address", "application/pdf", pdf()).await;
+    upload(app, &token, "selfie", "image/png", png()).await;
+
+    let asked = call(app, Method::POST, "/v1/users/me/verification", &token, None).await;
+    assert_eq!(asked.status, 202, "{:?}", asked.body);
+    let verified = app.wait_for_verification(&token, "verified").await;
+    assert_eq!(verified["tier"], 3, "{verified}");
+    assert!(
+        verified["requirements"].as_array().unwrap().is_empty(),
+        "{verified}"
+    );
+
+    let changes: Vec<Value> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "user.verification_changed")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(changes.last().unwrap()["to_tier"], 3, "{changes:?}");
+    let told = app
+        .mailbox(ADA)
+        .await
+        .iter()
+        .any(|m| m["notice"] == "verification_changed");
+    assert!(told, "the customer is told");
+}
+
+async fn documents_kyc_and_the_policy_verify_a_customer_on_the_filesystem_store(backend: Backend) {
+    let app = spawn(backend).await;
+    kyc_journey(&app).await;
+}
+
+async fn documents_kyc_and_the_policy_verify_a_customer_on_s3(backend: Backend) {
+    let Some((app, _server)) = spawn_on_s3(backend, Duration::from_secs(600)).await else {
+        return;
+    };
+    kyc_journey(&app).await;
 }
