@@ -664,7 +664,11 @@ async fn upload(app: &TestApp, token: &str, kind: &str, content_type: &str, byte
     assert!(sent.status().is_success(), "{:?}", sent.text().await);
     let confirmed = confirm(app, token, &id_of(&declared)).await;
     assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
-    assert_eq!(confirmed.body["status"], "confirmed", "{:?}", confirmed.body);
+    assert_eq!(
+        confirmed.body["status"], "confirmed",
+        "{:?}",
+        confirmed.body
+    );
 }
 
 /// The whole KYC path through the front door: documents uploaded to the object store and

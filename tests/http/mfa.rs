@@ -595,7 +595,47 @@ async fn email_codes_enrol_log_in_and_step_up(backend: Backend) {
     assert_eq!(anonymous.status, 401);
 }
 
+/// Under the relaxed policy a known device passes on the password, until wrong passwords raise
+/// the login's risk score to the policy's threshold.
+async fn wrong_passwords_raise_the_risk_of_the_next_login(backend: Backend) {
+    let app = spawn_with(Spawn {
+        component_settings: vec![("mfa", "ask-on-known-device", "false")],
+        limits: usvc::config::Limits {
+            failures_before_delay: 100,
+            ..usvc::config::Limits::default()
+        },
+        ..Spawn::new(backend)
+    })
+    .await;
+    let email = "risk@example.com";
+    let access = app.onboarded_customer(email, PASSWORD).await;
+    let (secret, _) = enrol(&app, &access).await;
+    let challenge = login(&app, email, None).await.body["challenge_token"]
+        .as_str()
+        .expect("a new device is challenged")
+        .to_owned();
+    let tokens = verify(&app, &challenge, "totp", &totp_code(&secret, 1)).await;
+    let device = tokens.body["device_token"].as_str().unwrap().to_owned();
+    let known = login(&app, email, Some(&device)).await;
+    assert!(known.body["access_token"].is_string(), "{:?}", known.body);
+
+    let wrong = json!({ "email": email, "password": "not the passphrase", "device_token": device });
+    for _ in 0..3 {
+        assert_eq!(app.post("/v1/auth/login", wrong.clone()).await.status, 401);
+    }
+    // Three wrong passwords (risk 60) stay under the threshold of 70...
+    let still = login(&app, email, Some(&device)).await;
+    assert!(still.body["access_token"].is_string(), "{:?}", still.body);
+    // ...and a good login clears them: four more reach 80.
+    for _ in 0..4 {
+        assert_eq!(app.post("/v1/auth/login", wrong.clone()).await.status, 401);
+    }
+    let risky = login(&app, email, Some(&device)).await;
+    assert_eq!(risky.body["mfa_required"], true, "{:?}", risky.body);
+}
+
 backends!(
+    wrong_passwords_raise_the_risk_of_the_next_login,
     email_codes_enrol_log_in_and_step_up,
     enrolment_then_two_step_login,
     recovery_codes_log_in_once_each,

@@ -127,7 +127,7 @@ pub async fn login(
         return Err(error);
     }
 
-    match second_factor::requirement(state, &user.id, &origin).await? {
+    match second_factor::requirement(state, &user.id, &user.email, &origin).await? {
         LoginRequirement::None => {
             let pair = open_session(state, &user, &origin, None, now).await?;
             Ok(LoginOutcome::Tokens(pair))

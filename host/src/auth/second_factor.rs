@@ -79,6 +79,7 @@ pub enum SecondFactorError {
 pub(crate) async fn requirement(
     state: &AppState,
     user_id: &str,
+    email: &str,
     origin: &Origin<'_>,
 ) -> Result<LoginRequirement, LoginError> {
     let mut conn = state.caps.db.acquire().await?;
@@ -89,8 +90,11 @@ pub(crate) async fn requirement(
     };
     let password_reset_at = password_resets::last_reset_at(&mut conn, user_id).await?;
     drop(conn);
-    // The host's risk signal today: a device never seen before.
-    let risk = if new_device { 40 } else { 0 };
+    let failures = state
+        .guard
+        .recent_failures(&crate::guard::Guard::account_key(email))
+        .await;
+    let risk = login_risk(new_device, failures);
     let context = LoginContext {
         user: user_id.to_owned(),
         roles,
@@ -109,6 +113,20 @@ pub(crate) async fn requirement(
         }
         Err(e) => Err(LoginError::Policy(e)),
     }
+}
+
+/// Risk added by a device the customer has never logged in from.
+const NEW_DEVICE_RISK: u64 = 40;
+/// Risk added by each wrong password since the last good login.
+const FAILURE_RISK: u64 = 20;
+
+/// The host's risk score for a login whose password was right, 0 to 100: a device never seen
+/// before, and the wrong passwords tried since the last good login. The mfa policy compares it
+/// with its configurable threshold (70 by default: a new device after two wrong passwords, or
+/// four wrong passwords on a known device).
+pub fn login_risk(new_device: bool, recent_failures: u64) -> u8 {
+    let device = if new_device { NEW_DEVICE_RISK } else { 0 };
+    (device + FAILURE_RISK.saturating_mul(recent_failures)).min(100) as u8
 }
 
 /// Whether the customer has an active second factor. Asked only when no mfa component is
@@ -311,4 +329,19 @@ pub async fn require_fresh(
         return Err(SecondFactorError::StepUpRequired);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_risk;
+
+    #[test]
+    fn risk_grows_with_a_new_device_and_wrong_passwords() {
+        assert_eq!(login_risk(false, 0), 0);
+        assert_eq!(login_risk(true, 0), 40);
+        assert_eq!(login_risk(false, 2), 40);
+        assert_eq!(login_risk(true, 2), 80);
+        assert_eq!(login_risk(true, 9), 100);
+        assert_eq!(login_risk(false, u64::MAX), 100);
+    }
 }

@@ -170,6 +170,15 @@ impl Guard {
         self.limits.lockout
     }
 
+    /// Failed logins of the account since its last good one (within the lockout window).
+    pub async fn recent_failures(&self, account: &str) -> u64 {
+        self.shared
+            .get(&format!("fail:{account}"))
+            .await
+            .and_then(|(count, _)| count.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// A successful login clears the account's failures.
     pub async fn login_succeeded(&self, account: &str) {
         self.shared.delete(&format!("fail:{account}")).await;
