@@ -462,9 +462,10 @@ async fn sent_code(app: &TestApp, to: &str) -> (String, String) {
 }
 
 async fn email_codes_enrol_log_in_and_step_up(backend: Backend) {
-    // Codes may be resent after a second here, so the journey need not wait 30.
+    // Codes may be resent after two seconds here, so the journey need not wait 30 (and two
+    // requests within a second are always within the interval, whole seconds being compared).
     let app = spawn_with(Spawn {
-        component_settings: vec![("mfa", "resend-interval-secs", "1")],
+        component_settings: vec![("mfa", "resend-interval-secs", "2")],
         ..Spawn::new(backend)
     })
     .await;
@@ -523,7 +524,7 @@ async fn email_codes_enrol_log_in_and_step_up(backend: Backend) {
         json!(["email_code", "recovery_code"])
     );
     let challenge = first.body["challenge_token"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let send = |method: &'static str| {
         let challenge = challenge.clone();
         let app = &app;
@@ -551,7 +552,7 @@ async fn email_codes_enrol_log_in_and_step_up(backend: Backend) {
     // Step-up on the first session (password only): ask for a code, then give it.
     let refused = call(&app, Method::POST, "/v1/mfa/recovery-codes", &access, None).await;
     refused.assert_problem(403, "/problems/step-up-required");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let sent = call(
         &app,
         Method::POST,

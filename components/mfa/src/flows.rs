@@ -248,47 +248,6 @@ pub fn enrol_totp(user: &str) -> Result<TotpEnrolment, Violation> {
     Ok(enrolment)
 }
 
-pub fn confirm_totp(user: &str, factor_id: &str, code: &str) -> Result<Vec<String>, Violation> {
-    let settings = settings::load();
-    let Some(factor) = factors::all(user).into_iter().find(|f| f.id == factor_id) else {
-        return Err(violation(
-            "mfa.unknown_factor",
-            "factor_id",
-            "no such enrolment",
-        ));
-    };
-    if factor.active {
-        return Err(violation(
-            "mfa.already_confirmed",
-            "factor_id",
-            "this factor is already active",
-        ));
-    }
-    let attempts = kv::increment(&format!("confirm:{factor_id}:attempts"), CHALLENGE_TTL);
-    if policy::challenge_dead(attempts, &settings) {
-        return Err(violation(
-            "mfa.too_many_attempts",
-            "code",
-            "too many wrong codes: start the enrolment again",
-        ));
-    }
-    let Some(step) = factors::match_totp(user, factor_id, code.trim(), SKEW) else {
-        return Err(violation(
-            "mfa.invalid_code",
-            "code",
-            "the code does not match",
-        ));
-    };
-    if spend_step(factor_id, step) != Verification::Accepted {
-        return Err(violation(
-            "mfa.invalid_code",
-            "code",
-            "this code was already used",
-        ));
-    }
-    activate(user, factor_id, "totp", &settings)
-}
-
 pub fn enrol_otp(user: &str, channel: Channel) -> Result<String, Violation> {
     let settings = settings::load();
     let kind = match channel {
@@ -331,12 +290,11 @@ pub fn enrol_otp(user: &str, channel: Channel) -> Result<String, Violation> {
     Ok(factor_id)
 }
 
-pub fn confirm_otp(user: &str, factor_id: &str, code: &str) -> Result<Vec<String>, Violation> {
+/// Confirms a pending factor of any kind with its first code: one from the authenticator app
+/// for TOTP, the code that was sent for email and SMS.
+pub fn confirm_factor(user: &str, factor_id: &str, code: &str) -> Result<Vec<String>, Violation> {
     let settings = settings::load();
-    let Some(factor) = factors::all(user)
-        .into_iter()
-        .find(|f| f.id == factor_id && f.kind != "totp")
-    else {
+    let Some(factor) = factors::all(user).into_iter().find(|f| f.id == factor_id) else {
         return Err(violation(
             "mfa.unknown_factor",
             "factor_id",
@@ -358,11 +316,20 @@ pub fn confirm_otp(user: &str, factor_id: &str, code: &str) -> Result<Vec<String
             "too many wrong codes: start the enrolment again",
         ));
     }
-    if !factors::match_otp(user, factor_id, code.trim()) {
+    let code = code.trim();
+    let matched = if factor.kind == "totp" {
+        match factors::match_totp(user, factor_id, code, SKEW) {
+            Some(step) => spend_step(factor_id, step) == Verification::Accepted,
+            None => false,
+        }
+    } else {
+        factors::match_otp(user, factor_id, code)
+    };
+    if !matched {
         return Err(violation(
             "mfa.invalid_code",
             "code",
-            "the code is wrong or has expired",
+            "the code is wrong, expired or already used",
         ));
     }
     activate(user, &factor.id, &factor.kind, &settings)

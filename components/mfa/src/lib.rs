@@ -63,24 +63,16 @@ impl Guest for MfaPolicy {
         flows::enrol_totp(&user)
     }
 
-    fn confirm_totp(
-        user: String,
-        factor_id: String,
-        code: String,
-    ) -> Result<Vec<String>, Violation> {
-        flows::confirm_totp(&user, &factor_id, &code)
-    }
-
     fn enrol_otp(user: String, channel: Channel) -> Result<String, Violation> {
         flows::enrol_otp(&user, channel)
     }
 
-    fn confirm_otp(
+    fn confirm_factor(
         user: String,
         factor_id: String,
         code: String,
     ) -> Result<Vec<String>, Violation> {
-        flows::confirm_otp(&user, &factor_id, &code)
+        flows::confirm_factor(&user, &factor_id, &code)
     }
 
     fn remove_factor(user: String, factor_id: String) -> bool {

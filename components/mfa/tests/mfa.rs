@@ -45,7 +45,7 @@ async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
         .expect("enrolment starts");
     let codes = kit
         .runtime()
-        .mfa_confirm_totp(
+        .mfa_confirm_factor(
             kit.caps(),
             user.clone(),
             enrolment.factor_id,
@@ -130,7 +130,7 @@ async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
     // A wrong first code changes nothing.
     let refused = kit
         .runtime()
-        .mfa_confirm_totp(
+        .mfa_confirm_factor(
             kit.caps(),
             user.clone(),
             enrolment.factor_id.clone(),
@@ -147,7 +147,7 @@ async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
 
     let codes = kit
         .runtime()
-        .mfa_confirm_totp(
+        .mfa_confirm_factor(
             kit.caps(),
             user.clone(),
             enrolment.factor_id.clone(),
@@ -613,7 +613,7 @@ async fn confirm_otp(
     code: &str,
 ) -> Result<Vec<String>, Violation> {
     kit.runtime()
-        .mfa_confirm_otp(
+        .mfa_confirm_factor(
             kit.caps(),
             user.to_owned(),
             factor.to_owned(),

@@ -33,9 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/mfa/factors", get(list))
         .route("/v1/mfa/factors/{id}", delete(remove))
         .route("/v1/mfa/totp", post(enrol_totp))
-        .route("/v1/mfa/totp/{id}/confirm", post(confirm_totp))
+        .route("/v1/mfa/totp/{id}/confirm", post(confirm))
         .route("/v1/mfa/otp", post(enrol_otp))
-        .route("/v1/mfa/otp/{id}/confirm", post(confirm_otp))
+        .route("/v1/mfa/otp/{id}/confirm", post(confirm))
         .route("/v1/mfa/recovery-codes", post(new_recovery_codes))
 }
 
@@ -220,8 +220,9 @@ struct Confirm {
     code: String,
 }
 
-/// Activates an enrolment with a first code; the first factor also returns recovery codes.
-async fn confirm_totp(
+/// Activates an enrolment (an authenticator app, or codes by email or SMS) with its first code;
+/// the first factor also returns recovery codes.
+async fn confirm(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
@@ -229,7 +230,7 @@ async fn confirm_totp(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let codes = state
         .runtime
-        .mfa_confirm_totp(&state.caps, claims.sub.clone(), id, request.code)
+        .mfa_confirm_factor(&state.caps, claims.sub.clone(), id, request.code)
         .await?
         .map_err(|v| ApiError::Validation(vec![v]))?;
     Ok(Json(json!({ "active": true, "recovery_codes": codes })))
@@ -256,21 +257,6 @@ async fn enrol_otp(
         StatusCode::CREATED,
         Json(json!({ "factor_id": factor_id, "channel": request.channel, "code_sent": true })),
     ))
-}
-
-/// Activates a one-time-code enrolment with the code it received.
-async fn confirm_otp(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
-    ApiJson(request): ApiJson<Confirm>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let codes = state
-        .runtime
-        .mfa_confirm_otp(&state.caps, claims.sub.clone(), id, request.code)
-        .await?
-        .map_err(|v| ApiError::Validation(vec![v]))?;
-    Ok(Json(json!({ "active": true, "recovery_codes": codes })))
 }
 
 /// Removes a factor; needs a fresh second factor when the policy says so.

@@ -237,23 +237,6 @@ impl Runtime {
             .map_err(violation))
     }
 
-    /// Confirms an enrolment; the recovery codes when it was the customer's first factor.
-    pub async fn mfa_confirm_totp(
-        &self,
-        caps: &Arc<Capabilities>,
-        user: String,
-        factor_id: String,
-        code: String,
-    ) -> Result<Result<Vec<String>, Violation>, CallError> {
-        let answer = call_mfa!(
-            self,
-            caps,
-            Result::is_ok,
-            call_confirm_totp(&user, &factor_id, &code)
-        )?;
-        Ok(answer.map_err(violation))
-    }
-
     /// Sends a one-time code for a login challenge (`Some`) or a step-up (`None`). Commits when
     /// a code was sent, so it is delivered.
     pub async fn mfa_send_code(
@@ -291,8 +274,9 @@ impl Runtime {
         Ok(answer.map_err(violation))
     }
 
-    /// Confirms a one-time-code enrolment; the recovery codes when it was the first factor.
-    pub async fn mfa_confirm_otp(
+    /// Confirms a pending factor of any kind with its first code; the recovery codes when it
+    /// was the customer's first factor.
+    pub async fn mfa_confirm_factor(
         &self,
         caps: &Arc<Capabilities>,
         user: String,
@@ -303,7 +287,7 @@ impl Runtime {
             self,
             caps,
             Result::is_ok,
-            call_confirm_otp(&user, &factor_id, &code)
+            call_confirm_factor(&user, &factor_id, &code)
         )?;
         Ok(answer.map_err(violation))
     }
