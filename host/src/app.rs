@@ -340,10 +340,12 @@ impl Application {
         background
             .0
             .push(tokio::spawn(self.state.lifecycle.clone().run()));
-        background.0.push(tokio::spawn(crate::runtime::watch::watch(
-            self.state.runtime.clone(),
-            self.components_dir.clone(),
-        )));
+        background
+            .0
+            .push(tokio::spawn(crate::lifecycle::watch::watch(
+                self.state.lifecycle.clone(),
+                self.components_dir.clone(),
+            )));
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,

@@ -20,6 +20,7 @@ use usvc_tests::{
 backends!(
     every_refusal_names_its_reason_and_changes_nothing,
     a_deployed_policy_serves_the_next_login_on_every_host_and_rolls_back,
+    the_watched_directory_deploys_signed_artifacts_only_in_production,
 );
 
 const PASSWORD: &str = "grace hopper 1906";
@@ -490,4 +491,57 @@ async fn a_deployed_policy_serves_the_next_login_on_every_host_and_rolls_back(ba
     assert_eq!(events[1].data["version"], "1.1.0");
     assert_eq!(events[2].event_type, "component.rolled_back");
     assert_eq!(events[2].data["digest"], default_digest);
+}
+
+async fn the_watched_directory_deploys_signed_artifacts_only_in_production(backend: Backend) {
+    let signer = new_signer();
+    let dir =
+        std::env::temp_dir().join(format!("usvc-deploy-dir-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["onboarding.wasm", "mfa.wasm", "verification.wasm"] {
+        std::fs::write(dir.join(name), built(name)).unwrap();
+    }
+    let app = spawn_with(Spawn {
+        mode: Mode::Production,
+        components_dir: dir.clone(),
+        component_signers: signer.trusted.clone(),
+        ..Spawn::new(backend)
+    })
+    .await;
+    let before = digest_of(&app, "mfa").await;
+
+    // A bare component replaced in production is refused; the active version stays.
+    let staged = dir.join("staged");
+    std::fs::write(&staged, built("mfa-known-devices.wasm")).unwrap();
+    std::fs::rename(&staged, dir.join("mfa.wasm")).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(digest_of(&app, "mfa").await, before);
+
+    // A signed artifact dropped beside it is deployed, stored and recorded.
+    let relaxed = signed(
+        &built("mfa-known-devices.wasm"),
+        ComponentKind::Mfa,
+        "2.0.0",
+        &signer.pem,
+    );
+    std::fs::write(&staged, serde_json::to_vec(&relaxed).unwrap()).unwrap();
+    std::fs::rename(&staged, dir.join("mfa.usvc.json")).unwrap();
+    let digest = json!(relaxed.manifest.component_sha256);
+    assert!(
+        switched(&app, "mfa", &digest).await,
+        "the artifact was deployed"
+    );
+    let (by, version): (String, String) = sqlx::query_as(
+        "SELECT deployed_by, version FROM component_versions WHERE kind = 'mfa' AND status = 'active'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((by.as_str(), version.as_str()), ("components-dir", "2.0.0"));
+    assert_eq!(
+        app.audit_count("components-dir", "component.deployed")
+            .await,
+        1
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
