@@ -263,6 +263,17 @@ async fn every_refusal_names_its_reason_and_changes_nothing(backend: Backend) {
     )
     .await;
     refused(unknown, "artifact.unknown_kind");
+    let odd = deploy_to(
+        &production,
+        "/v1/admin/components?flavour=mint",
+        Some(&admin),
+        "application/json",
+        body.clone(),
+    )
+    .await;
+    odd.assert_problem(400, "/problems/malformed-request");
+    let form = deploy_raw(&production, Some(&admin), "text/plain", body.clone()).await;
+    form.assert_problem(415, "/problems/unsupported-media-type");
 
     // Nothing changed: the same component runs, and nothing is stored or recorded.
     assert_eq!(digest_of(&production, "mfa").await, before);

@@ -4,7 +4,7 @@
 use axum::{
     Json, Router,
     body::Body,
-    extract::{DefaultBodyLimit, Path, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, StatusCode, header},
     routing::post,
 };
@@ -103,11 +103,12 @@ fn answer(deployed: Deployed) -> (StatusCode, Json<VersionView>) {
 async fn deploy(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    Query(query): Query<DeployQuery>,
+    query: Result<Query<DeployQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<VersionView>), ApiError> {
     require_admin(&claims)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
