@@ -21,6 +21,7 @@ backends!(
     every_refusal_names_its_reason_and_changes_nothing,
     a_deployed_policy_serves_the_next_login_on_every_host_and_rolls_back,
     the_watched_directory_deploys_signed_artifacts_only_in_production,
+    the_command_line_client_deploys_lists_and_rolls_back,
 );
 
 const PASSWORD: &str = "grace hopper 1906";
@@ -554,5 +555,60 @@ async fn the_watched_directory_deploys_signed_artifacts_only_in_production(backe
             .await,
         1
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What `usvc components deploy|list|rollback` do, through the client they use.
+async fn the_command_line_client_deploys_lists_and_rolls_back(backend: Backend) {
+    use usvc::lifecycle::client::{AdminClient, table};
+    let signer = new_signer();
+    let app = host(backend, Mode::Development, &signer, None).await;
+    let admin = administrator(&app).await;
+    let client = AdminClient::new(&app.base, &admin);
+    let dir =
+        std::env::temp_dir().join(format!("usvc-cli-deploy-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let first = dir.join("mfa-1.0.0.usvc.json");
+    let default = signed(&built("mfa.wasm"), ComponentKind::Mfa, "1.0.0", &signer.pem);
+    std::fs::write(&first, serde_json::to_vec(&default).unwrap()).unwrap();
+    let deployed = client.deploy(&first).await.unwrap();
+    assert_eq!(deployed["version"], "1.0.0");
+    // A bare component is named after its kind.
+    let bare = dir.join("mfa.wasm");
+    std::fs::write(&bare, built("mfa-known-devices.wasm")).unwrap();
+    let deployed = client.deploy(&bare).await.unwrap();
+    assert!(deployed["signer"].is_null());
+    assert_eq!(digest_of(&app, "mfa").await, deployed["digest"]);
+
+    let listed = table(&client.list().await.unwrap());
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(lines[1].starts_with("mfa\tactive\t-\t"), "{listed}");
+    assert!(lines[2].starts_with("mfa\tretired\t1.0.0\t"), "{listed}");
+
+    let digest = default.manifest.component_sha256.clone();
+    let back = client.rollback("mfa", &digest).await.unwrap();
+    assert_eq!(back["status"], "active");
+    assert_eq!(digest_of(&app, "mfa").await, json!(digest));
+
+    // A refusal names its reason; a customer's token is refused.
+    let mut forged = default.clone();
+    forged.manifest.version = "1.0.1".to_owned();
+    std::fs::write(&first, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let error = client.deploy(&first).await.unwrap_err().to_string();
+    assert!(
+        error.contains("422") && error.contains("artifact.bad_signature"),
+        "{error}"
+    );
+    let customer = app
+        .onboarded_customer("someone@example.com", PASSWORD)
+        .await;
+    let error = AdminClient::new(&app.base, &customer)
+        .list()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("403"), "{error}");
     std::fs::remove_dir_all(&dir).ok();
 }

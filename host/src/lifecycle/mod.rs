@@ -5,6 +5,7 @@
 //! switch when another one deployed. Must not: change the active version before every check
 //! passed, or activate anything the database does not say is active.
 
+pub mod client;
 pub mod watch;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
