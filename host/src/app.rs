@@ -23,6 +23,7 @@ use crate::{
     guard::{Guard, SessionGate, Shared},
     http,
     kyc::KycResults,
+    lifecycle::Lifecycle,
     notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     store,
@@ -49,6 +50,8 @@ pub struct AppState {
     /// The embedded object store, whose presigned URLs this host serves (`/v1/objects/…`);
     /// `None` when objects live in S3.
     pub object_files: Option<Arc<FilesystemObjects>>,
+    /// Deploys, rollbacks and the fleet's active component versions.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 pub struct Application {
@@ -187,6 +190,21 @@ impl Application {
             caps.outbox_committed.clone(),
         );
         let runtime = Arc::new(runtime);
+        if config.mode == Mode::Development {
+            tracing::warn!("development mode: unsigned components are accepted by deploys");
+        }
+        let lifecycle = Arc::new(Lifecycle::new(
+            runtime.clone(),
+            caps.clone(),
+            config.component_signers.clone(),
+            config.component_max_bytes,
+            config.mode == Mode::Development,
+        ));
+        // The database's active versions win over the components directory's files.
+        lifecycle
+            .follow_fleet()
+            .await
+            .context("loading the active component versions")?;
         let verifier = Verifier::new(
             runtime.clone(),
             caps.clone(),
@@ -242,6 +260,7 @@ impl Application {
         let state = AppState {
             documents,
             object_files,
+            lifecycle: lifecycle.clone(),
             runtime,
             caps,
             tokens: Arc::new(TokenIssuer::load(&config.tokens, &db).await?),
@@ -318,10 +337,15 @@ impl Application {
         if let Some(forwarder) = self.audit_forwarder {
             background.0.push(tokio::spawn(forwarder.run()));
         }
-        background.0.push(tokio::spawn(crate::runtime::watch::watch(
-            self.state.runtime.clone(),
-            self.components_dir.clone(),
-        )));
+        background
+            .0
+            .push(tokio::spawn(self.state.lifecycle.clone().run()));
+        background
+            .0
+            .push(tokio::spawn(crate::lifecycle::watch::watch(
+                self.state.lifecycle.clone(),
+                self.components_dir.clone(),
+            )));
         let grpc = tokio::spawn(grpc::serve(
             self.grpc_listener,
             self.grpc_routes,

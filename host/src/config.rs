@@ -578,6 +578,16 @@ impl Config {
     }
 }
 
+/// Where `usvc components deploy|list|rollback` send their requests: the service's base URL
+/// (`USVC_URL`, default `http://127.0.0.1:8080`) and an administrator's access token
+/// (`USVC_ADMIN_TOKEN`, required).
+pub fn admin_api_from_env() -> anyhow::Result<(String, String)> {
+    let url = std::env::var("USVC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+    let token = std::env::var("USVC_ADMIN_TOKEN")
+        .context("USVC_ADMIN_TOKEN (an administrator's access token) is required")?;
+    Ok((url, token))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod guard;
 pub mod http;
 pub mod kyc;
+pub mod lifecycle;
 pub mod notify;
 pub mod profile;
 pub mod runtime;

@@ -6,6 +6,7 @@ use usvc::{
     app::Application,
     config::Config,
     grpc::callers,
+    lifecycle::client,
     runtime::{ComponentKind, artifact},
     telemetry,
 };
@@ -21,7 +22,10 @@ const USAGE: &str =
        usvc components public-key KEY.pem   the USVC_COMPONENT_SIGNERS value of a signing key
        usvc components sign COMPONENT.wasm KIND VERSION SIGNER KEY.pem [DESCRIPTION [AUTHOR]]
                                             print the signed artifact (JSON) for COMPONENT.wasm
-       usvc components verify ARTIFACT      check an artifact against USVC_COMPONENT_SIGNERS";
+       usvc components verify ARTIFACT      check an artifact against USVC_COMPONENT_SIGNERS
+       usvc components deploy FILE          deploy an artifact (USVC_URL, USVC_ADMIN_TOKEN)
+       usvc components list                 every deployed version, by kind
+       usvc components rollback KIND DIGEST make a stored version active again";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -78,6 +82,20 @@ async fn run() -> anyhow::Result<()> {
             rest @ ..,
         ] if rest.len() <= 2 => sign_component(component, kind, version, signer, key, rest),
         ["components", "verify", artifact] => verify_component(artifact),
+        ["components", "deploy", file] => {
+            let deployed = admin_client()?.deploy(std::path::Path::new(file)).await?;
+            println!("{}", serde_json::to_string_pretty(&deployed)?);
+            Ok(())
+        }
+        ["components", "list"] => {
+            print!("{}", client::table(&admin_client()?.list().await?));
+            Ok(())
+        }
+        ["components", "rollback", kind, digest] => {
+            let active = admin_client()?.rollback(kind, digest).await?;
+            println!("{}", serde_json::to_string_pretty(&active)?);
+            Ok(())
+        }
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -167,6 +185,12 @@ fn verify_component(path: &str) -> anyhow::Result<()> {
         manifest.component_sha256
     );
     Ok(())
+}
+
+/// The admin API at `USVC_URL`, as the administrator whose token is `USVC_ADMIN_TOKEN`.
+fn admin_client() -> anyhow::Result<client::AdminClient> {
+    let (url, token) = usvc::config::admin_api_from_env()?;
+    Ok(client::AdminClient::new(&url, &token))
 }
 
 async fn shutdown_signal() {

@@ -132,3 +132,18 @@ fn a_component_is_signed_and_verified_and_tampering_is_refused() {
     );
     assert!(!ok && stderr.contains("semantic version"), "{stderr}");
 }
+
+#[test]
+fn deploy_list_and_rollback_need_an_administrator_and_a_reachable_service() {
+    let (ok, _, err) = usvc(&["components", "list"], &[]);
+    assert!(!ok && err.contains("USVC_ADMIN_TOKEN"), "{err}");
+    // Nothing listens on this port: the command says where it could not reach.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = [("USVC_URL", url.as_str()), ("USVC_ADMIN_TOKEN", "token")];
+    let (ok, _, err) = usvc(&["components", "rollback", "mfa", "00"], &env);
+    assert!(!ok && err.contains("reaching"), "{err}");
+    let (ok, _, err) = usvc(&["components", "deploy", "no-such.usvc.json"], &env);
+    assert!(!ok && err.contains("reading no-such.usvc.json"), "{err}");
+}

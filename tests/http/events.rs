@@ -573,7 +573,13 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
     // The KYC result event is recorded by the consumer of the KYC service's events; its
     // arrival is tested with that consumer (tests/broker). Verification changes follow KYC
     // results: tests/http/verification.rs and tests/broker/verification.rs publish them.
-    let not_reached = ["user.kyc_result_recorded", "user.verification_changed"];
+    // Component deploys and rollbacks are published in tests/http/components.rs.
+    let not_reached = [
+        "user.kyc_result_recorded",
+        "user.verification_changed",
+        "component.deployed",
+        "component.rolled_back",
+    ];
     let expected: Vec<String> = catalogued_types()
         .into_iter()
         .filter(|t| !not_reached.contains(&t.as_str()))

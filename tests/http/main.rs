@@ -2,6 +2,7 @@
 //! PostgreSQL, through its front door.
 
 mod admin;
+mod components;
 mod contact;
 mod devices;
 mod documents;

@@ -169,6 +169,9 @@ pub struct Spawn {
     pub clock: Option<Arc<dyn Clock>>,
     /// Where documents go: a fresh folder of this app's own, unless S3 is set.
     pub documents: DocumentSettings,
+    /// Who may sign components (`USVC_COMPONENT_SIGNERS`), and the largest artifact accepted.
+    pub component_signers: String,
+    pub component_max_bytes: Option<usize>,
 }
 
 impl Spawn {
@@ -206,6 +209,8 @@ impl Spawn {
                     .join(format!("objects-{}", uuid::Uuid::new_v4().simple())),
                 ..DocumentSettings::default()
             },
+            component_signers: String::new(),
+            component_max_bytes: None,
         }
     }
 }
@@ -263,6 +268,11 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
             .entry(kind.to_owned())
             .or_default()
             .insert(key.to_owned(), value.to_owned());
+    }
+    config.component_signers = usvc::runtime::artifact::Signers::parse(&options.component_signers)
+        .expect("component signers");
+    if let Some(max) = options.component_max_bytes {
+        config.component_max_bytes = max;
     }
     let objects_dir =
         (options.documents.s3.is_none()).then(|| options.documents.objects_dir.clone());

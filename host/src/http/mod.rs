@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod components;
 mod contact;
 mod dev;
 mod devices;
@@ -49,6 +50,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
     let mut router = Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(components::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(profile::router())

@@ -9,7 +9,6 @@ pub mod mfa;
 pub mod onboarding;
 mod registry;
 pub mod verification;
-pub mod watch;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 

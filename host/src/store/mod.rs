@@ -3,6 +3,7 @@
 //! `Any` driver.
 
 pub mod audit;
+pub mod component_versions;
 pub mod contact_changes;
 pub mod credentials;
 pub mod devices;
