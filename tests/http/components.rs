@@ -22,6 +22,7 @@ backends!(
     a_deployed_policy_serves_the_next_login_on_every_host_and_rolls_back,
     the_watched_directory_deploys_signed_artifacts_only_in_production,
     the_command_line_client_deploys_lists_and_rolls_back,
+    a_call_in_flight_finishes_on_the_version_it_started_with,
 );
 
 const PASSWORD: &str = "grace hopper 1906";
@@ -610,5 +611,87 @@ async fn the_command_line_client_deploys_lists_and_rolls_back(backend: Backend) 
         .unwrap_err()
         .to_string();
     assert!(error.contains("403"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A registration still running on the chaos fixture when the real onboarding component
+/// replaces it finishes on the fixture (which writes the user and publishes nothing); the next
+/// registration runs on the new version (which publishes `user.registered`).
+async fn a_call_in_flight_finishes_on_the_version_it_started_with(backend: Backend) {
+    let built = usvc_tests::components_dir();
+    let dir = std::env::temp_dir().join(format!("usvc-inflight-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        built.join("chaos-onboarding.wasm"),
+        dir.join("onboarding.wasm"),
+    )
+    .unwrap();
+    let app = spawn_with(Spawn {
+        components_dir: dir.clone(),
+        call_deadline_ms: 30_000,
+        ..Spawn::new(backend)
+    })
+    .await;
+    let before = app.get("/readyz", None).await.body;
+
+    let mut slow = usvc_tests::application("slow@example.com", PASSWORD);
+    slow["legal_name"] = json!("slow");
+    let in_flight = {
+        let http = reqwest::Client::new();
+        let url = app.url("/v1/auth/register");
+        tokio::spawn(async move { http.post(url).json(&slow).send().await.unwrap().status() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The real onboarding component replaces the fixture, as a deployment tool would.
+    let staged = dir.join("onboarding.wasm.new");
+    std::fs::copy(built.join("onboarding.wasm"), &staged).unwrap();
+    std::fs::rename(&staged, dir.join("onboarding.wasm")).unwrap();
+    let mut swapped = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if app.get("/readyz", None).await.body != before {
+            swapped = true;
+            break;
+        }
+    }
+    assert!(swapped, "the new version became active");
+    if in_flight.is_finished() {
+        panic!(
+            "the slow call had ended ({:?}) before the new version became active",
+            in_flight.await
+        );
+    }
+
+    assert_eq!(in_flight.await.unwrap(), 202);
+    let users = app.users().await;
+    assert_eq!(users.len(), 1, "the old version wrote its user");
+    let registered = |events: Vec<usvc::store::outbox::Event>| {
+        events
+            .into_iter()
+            .filter(|e| e.event_type == "user.registered")
+            .count()
+    };
+    assert_eq!(
+        registered(app.events().await),
+        0,
+        "the old version publishes nothing: the call did not switch versions midway"
+    );
+    let next = app
+        .post(
+            "/v1/auth/register",
+            usvc_tests::application("next@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(next.status, 202, "{:?}", next.body);
+    let types: Vec<String> = app
+        .events()
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert!(
+        types.contains(&"user.registered".to_owned()),
+        "the next call ran on the new version: {types:?}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,7 +13,10 @@ pub mod verification;
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::Semaphore;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 
 pub use call::{CallState, MemoryCapExceeded};
 pub use registry::{ComponentKind, LoadedComponent, Registry};
@@ -100,8 +103,20 @@ impl Runtime {
             CallState::new(caps.clone(), kind, self.limits.memory_bytes),
         );
         store.limiter(|state| &mut state.memory);
-        let ticks = (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(ticks as u64);
+        // Guest code yields to the executor at every epoch tick, so a long computation never
+        // holds a worker thread other requests need, and is stopped once the call's budget of
+        // ticks is spent.
+        let budget = (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let mut spent = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            spent += 1;
+            Ok(if spent >= budget {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
 
         // The epoch deadline stops guest code; this timeout also covers time spent awaiting
         // host capabilities. Dropping the future cancels the call.
