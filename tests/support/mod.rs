@@ -297,7 +297,12 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     TestApp {
         base,
         grpc,
-        http: reqwest::Client::new(),
+        // No pooled connections: a response sent before its request body was read (a 401 to an
+        // upload, say) closes the connection, and reusing it could race that close.
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client"),
         db,
         app_events,
         database_url: url,
