@@ -684,6 +684,31 @@ impl Reply {
     }
 }
 
+/// `component` with a custom section named `tag` appended: a build that behaves the same but has
+/// another digest (a second version to deploy, swap to and roll back to).
+pub fn variant(component: &[u8], tag: &str) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut payload = Vec::new();
+    leb128(tag.len(), &mut payload);
+    payload.extend_from_slice(tag.as_bytes());
+    let mut bytes = component.to_vec();
+    // Section id 0 (custom), its size, then the name and no data.
+    bytes.push(0);
+    leb128(payload.len(), &mut bytes);
+    bytes.extend(payload);
+    bytes
+}
+
 /// A valid application for `email`.
 pub fn application(email: &str, password: &str) -> Value {
     serde_json::json!({
