@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
+use crate::runtime::ComponentKind;
 use anyhow::{Context, bail};
 
 /// Whether the service runs for a developer (dev mailbox, generated keys) or for customers.
@@ -306,8 +307,39 @@ pub struct RuntimeLimits {
     pub call_deadline: Duration,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
-    /// Calls running at once; further calls wait for a slot.
+    /// Calls of one kind running at once; further calls wait for a slot.
     pub max_concurrent_calls: u32,
+    /// Limits of one kind that differ from the ones above
+    /// (`USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB`, `USVC_<KIND>_INSTANCES`).
+    pub per_kind: BTreeMap<ComponentKind, KindLimits>,
+}
+
+/// A kind's own limits; `None` takes the runtime's.
+#[derive(Debug, Clone, Default)]
+pub struct KindLimits {
+    pub deadline: Option<Duration>,
+    pub memory_bytes: Option<usize>,
+    pub instances: Option<u32>,
+}
+
+/// The limits one call of a kind runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+    pub instances: u32,
+}
+
+impl RuntimeLimits {
+    /// The limits of `kind`: its own where configured, the runtime's otherwise.
+    pub fn of(&self, kind: ComponentKind) -> CallLimits {
+        let own = self.per_kind.get(&kind).cloned().unwrap_or_default();
+        CallLimits {
+            deadline: own.deadline.unwrap_or(self.call_deadline),
+            memory_bytes: own.memory_bytes.unwrap_or(self.memory_bytes),
+            instances: own.instances.unwrap_or(self.max_concurrent_calls).max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -367,6 +399,7 @@ impl Config {
                 call_deadline: Duration::from_secs(5),
                 memory_bytes: 64 << 20,
                 max_concurrent_calls: 64,
+                per_kind: BTreeMap::new(),
             },
             component_settings: BTreeMap::from([("onboarding".to_owned(), onboarding)]),
             tokens: TokenConfig {
@@ -560,6 +593,7 @@ impl Config {
             }
             "USVC_LOCKOUT_AFTER_FAILURES" => self.limits.failures_before_lockout = value.parse()?,
             "USVC_LOCKOUT_SECS" => self.limits.lockout = Duration::from_secs(value.parse()?),
+            _ if self.apply_kind_limit(key, &value)? => {}
             _ => {
                 // USVC_COMPONENT_<KIND>__<SETTING>: a component setting, e.g.
                 // USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES=GB,DE.
@@ -575,6 +609,30 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// `USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB` or `USVC_<KIND>_INSTANCES`; false
+    /// for any other variable.
+    fn apply_kind_limit(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+        let Some(rest) = key.strip_prefix("USVC_") else {
+            return Ok(false);
+        };
+        let Some((kind, limit)) = ComponentKind::ALL.into_iter().find_map(|kind| {
+            let prefix = format!("{}_", kind.name().to_ascii_uppercase());
+            rest.strip_prefix(&prefix).map(|limit| (kind, limit))
+        }) else {
+            return Ok(false);
+        };
+        let limits = self.runtime.per_kind.entry(kind).or_default();
+        match limit {
+            "DEADLINE_MS" => limits.deadline = Some(Duration::from_millis(value.parse()?)),
+            "MEMORY_MIB" => limits.memory_bytes = Some(value.parse::<usize>()? << 20),
+            "INSTANCES" => limits.instances = Some(value.parse()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }
 
@@ -610,6 +668,29 @@ mod tests {
             config.component_settings["onboarding"]["allowed-countries"],
             "GB"
         );
+    }
+
+    #[test]
+    fn a_kind_may_have_limits_of_its_own() {
+        let config = Config::from_vars(vars(&[
+            ("USVC_CALL_DEADLINE_MS", "4000"),
+            ("USVC_VERIFICATION_DEADLINE_MS", "500"),
+            ("USVC_VERIFICATION_MEMORY_MIB", "8"),
+            ("USVC_MFA_INSTANCES", "3"),
+        ]))
+        .unwrap();
+        let limits = &config.runtime;
+        let verification = limits.of(ComponentKind::Verification);
+        assert_eq!(verification.deadline, Duration::from_millis(500));
+        assert_eq!(verification.memory_bytes, 8 << 20);
+        assert_eq!(verification.instances, 64);
+        let mfa = limits.of(ComponentKind::Mfa);
+        assert_eq!(mfa.deadline, Duration::from_millis(4000));
+        assert_eq!(mfa.instances, 3);
+        assert_eq!(limits.of(ComponentKind::Onboarding).memory_bytes, 64 << 20);
+        assert!(Config::from_vars(vars(&[("USVC_MFA_INSTANCES", "many")])).is_err());
+        // Not a limit: left to the other rules (here, ignored).
+        assert!(Config::from_vars(vars(&[("USVC_MFA_COLOUR", "blue")])).is_ok());
     }
 
     #[test]

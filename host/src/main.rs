@@ -25,7 +25,15 @@ const USAGE: &str =
        usvc components verify ARTIFACT      check an artifact against USVC_COMPONENT_SIGNERS
        usvc components deploy FILE          deploy an artifact (USVC_URL, USVC_ADMIN_TOKEN)
        usvc components list                 every deployed version, by kind
-       usvc components rollback KIND DIGEST make a stored version active again";
+       usvc components rollback KIND DIGEST make a stored version active again
+       usvc components shadow on KIND FILE  evaluate a candidate beside the active version
+       usvc components shadow off KIND      end the shadow trial (prints its counts)
+       usvc components canary on KIND FILE PERCENT  let a candidate decide for PERCENT of customers
+       usvc components canary off KIND      end the canary
+       usvc components trial KIND           the trial of KIND: candidate, mode, disagreements
+       usvc components test KIND FILE [SINCE]  replay recorded decisions against a candidate;
+                                            exits 1 when any answer differs
+       usvc components decisions [KIND]     the newest logged decisions";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -94,6 +102,57 @@ async fn run() -> anyhow::Result<()> {
         ["components", "rollback", kind, digest] => {
             let active = admin_client()?.rollback(kind, digest).await?;
             println!("{}", serde_json::to_string_pretty(&active)?);
+            Ok(())
+        }
+        ["components", "shadow", "on", kind, file] => {
+            let trial = admin_client()?
+                .start_trial(kind, std::path::Path::new(file), None)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&trial)?);
+            Ok(())
+        }
+        ["components", "canary", "on", kind, file, percent] => {
+            let percent: u8 = percent
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .context("PERCENT is a whole number from 0 to 100")?;
+            let trial = admin_client()?
+                .start_trial(kind, std::path::Path::new(file), Some(percent))
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&trial)?);
+            Ok(())
+        }
+        ["components", mode @ ("shadow" | "canary"), "off", kind] => {
+            let ended = admin_client()?.end_trial(kind, mode).await?;
+            println!("{}", serde_json::to_string_pretty(&ended)?);
+            Ok(())
+        }
+        ["components", "trial", kind] => {
+            let trial = admin_client()?.trial(kind).await?;
+            println!("{}", serde_json::to_string_pretty(&trial)?);
+            Ok(())
+        }
+        ["components", "test", kind, file, rest @ ..] if rest.len() <= 1 => {
+            let since = rest
+                .first()
+                .map(|s| s.parse::<i64>().context("SINCE is unix seconds"))
+                .transpose()?;
+            let report = admin_client()?
+                .replay(kind, std::path::Path::new(file), since)
+                .await?;
+            print!("{}", client::replay_summary(&report));
+            let differ = report["differences"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty());
+            if differ {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        ["components", "decisions", rest @ ..] if rest.len() <= 1 => {
+            let page = admin_client()?.decisions(rest.first().copied()).await?;
+            print!("{}", client::decisions_table(&page));
             Ok(())
         }
         _ => {

@@ -8,7 +8,9 @@ use aes_gcm::{
     aead::{Aead, Payload},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 /// The key every development instance uses when none is configured. Public by definition:
 /// production mode refuses to start without `USVC_SECRETS_KEY`.
@@ -18,13 +20,31 @@ const NONCE_BYTES: usize = 12;
 
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Keys [`SecretBox::keyed_digest`]; derived from the sealing key, never used to seal.
+    digest_key: [u8; 32],
 }
+
+type HmacSha256 = Hmac<Sha256>;
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
+        let mut derive =
+            <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        derive.update(b"usvc keyed digest");
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            digest_key: derive.finalize().into_bytes().into(),
         }
+    }
+
+    /// Hex HMAC-SHA256 of `data` under a key derived from the sealing key: a digest that shows
+    /// two inputs were the same without letting anyone without the key test a guess (an input
+    /// may hold a password or a one-time code).
+    pub fn keyed_digest(&self, data: &[u8]) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.digest_key)
+            .expect("HMAC takes any key length");
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// `plaintext` sealed for the row named by `context`: base64url of nonce and ciphertext.
@@ -88,6 +108,16 @@ impl SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyed_digest_depends_on_the_key_and_the_data() {
+        let one = SecretBox::new(&[7; 32]);
+        let other = SecretBox::new(&[8; 32]);
+        assert_eq!(one.keyed_digest(b"input"), one.keyed_digest(b"input"));
+        assert_ne!(one.keyed_digest(b"input"), one.keyed_digest(b"input2"));
+        assert_ne!(one.keyed_digest(b"input"), other.keyed_digest(b"input"));
+        assert_eq!(one.keyed_digest(b"input").len(), 64);
+    }
 
     #[test]
     fn a_sealed_value_opens_only_with_its_key_and_context() {

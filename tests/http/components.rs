@@ -347,19 +347,7 @@ async fn a_deployed_policy_serves_the_next_login_on_every_host_and_rolls_back(ba
 
     // Ada's known device: the bank's default policy still asks for her second factor.
     let access = first.onboarded_customer("ada@example.com", PASSWORD).await;
-    let started = first
-        .request_json(Method::POST, "/v1/mfa/totp", Some(&access), None)
-        .await;
-    let secret = started.body["secret"].as_str().unwrap().to_owned();
-    let confirm = format!(
-        "/v1/mfa/totp/{}/confirm",
-        started.body["factor_id"].as_str().unwrap()
-    );
-    let body = json!({"code": totp_code(&secret, 0)});
-    let done = first
-        .request_json(Method::POST, &confirm, Some(&access), Some(body))
-        .await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
+    let secret = first.enrol_totp(&access).await;
     let challenge = login(&first, None).await.body["challenge_token"].clone();
     let body =
         json!({"challenge_token": challenge, "method": "totp", "code": totp_code(&secret, 1)});

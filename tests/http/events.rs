@@ -573,12 +573,15 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
     // The KYC result event is recorded by the consumer of the KYC service's events; its
     // arrival is tested with that consumer (tests/broker). Verification changes follow KYC
     // results: tests/http/verification.rs and tests/broker/verification.rs publish them.
-    // Component deploys and rollbacks are published in tests/http/components.rs.
+    // Component deploys, rollbacks and trials are published in tests/http/components.rs and
+    // tests/http/trials.rs.
     let not_reached = [
         "user.kyc_result_recorded",
         "user.verification_changed",
         "component.deployed",
         "component.rolled_back",
+        "component.trial_started",
+        "component.trial_ended",
     ];
     let expected: Vec<String> = catalogued_types()
         .into_iter()

@@ -80,17 +80,6 @@ async fn the_dev_mailbox_does_not_exist_in_production(backend: Backend) {
     assert_eq!(ready.status, 200);
 }
 
-/// The counter `name` with every label in `labels`, summed over its other labels.
-fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backend) {
     let app = spawn(backend).await;
     // The recorder is shared by every app in this test process: compare before and after.
@@ -123,8 +112,9 @@ async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backen
             .starts_with("text/plain")
     );
     let after = response.text().await.unwrap();
-    let grew =
-        |name: &str, labels: &[&str]| metric(&after, name, labels) - metric(&before, name, labels);
+    let grew = |name: &str, labels: &[&str]| {
+        usvc_tests::metric_in(&after, name, labels) - usvc_tests::metric_in(&before, name, labels)
+    };
     assert!(
         grew(
             "usvc_http_requests_total",
@@ -156,8 +146,8 @@ async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backen
         .await
         .unwrap();
     assert!(
-        metric(&later, "usvc_events_published_total", &[])
-            - metric(&before, "usvc_events_published_total", &[])
+        usvc_tests::metric_in(&later, "usvc_events_published_total", &[])
+            - usvc_tests::metric_in(&before, "usvc_events_published_total", &[])
             >= 3.0
     );
 }

@@ -33,6 +33,7 @@ backends!(
     a_trap_after_writing_leaves_nothing_and_the_host_serves_on,
     an_endless_loop_is_stopped_at_the_deadline,
     a_memory_blow_up_is_contained,
+    each_kind_runs_under_its_own_limits_and_exceeding_one_is_counted,
 );
 
 async fn assert_nothing_written(app: &usvc_tests::TestApp) {
@@ -109,4 +110,110 @@ async fn a_memory_blow_up_is_contained(backend: Backend) {
     reply.assert_problem(500, "/problems/component-failed");
     assert_nothing_written(&app).await;
     assert_the_host_serves_on(&app).await;
+}
+
+/// How many onboarding calls this test process has seen stopped by `limit`.
+async fn exceeded(app: &usvc_tests::TestApp, limit: &str) -> f64 {
+    let limit = format!(r#"limit="{limit}""#);
+    app.metric(
+        "usvc_component_limit_exceeded_total",
+        &[r#"kind="onboarding""#, &limit],
+    )
+    .await
+}
+
+async fn each_kind_runs_under_its_own_limits_and_exceeding_one_is_counted(backend: Backend) {
+    use usvc::{config::KindLimits, runtime::ComponentKind};
+    // Onboarding: one instance, one second, 16 MiB. Mfa keeps the runtime's five seconds.
+    let app = spawn_with(Spawn {
+        mode: usvc::config::Mode::Development,
+        call_deadline_ms: 5000,
+        kind_limits: vec![(
+            ComponentKind::Onboarding,
+            KindLimits {
+                deadline: Some(std::time::Duration::from_millis(1000)),
+                memory_bytes: Some(16 << 20),
+                instances: Some(1),
+            },
+        )],
+        ..Spawn::new(backend)
+    })
+    .await;
+    let password = "long enough secret";
+    let access = app.onboarded_customer("ada@example.com", password).await;
+    let admin = app.make_admin("ada@example.com", password, &access).await;
+    let fixture =
+        std::fs::read(usvc_tests::components_dir().join("chaos-onboarding.wasm")).unwrap();
+    let deployed = app
+        .http
+        .post(app.url("/v1/admin/components?kind=onboarding"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/wasm")
+        .body(fixture)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployed.status(), 201);
+    let before = (
+        exceeded(&app, "instances").await,
+        exceeded(&app, "deadline").await,
+        exceeded(&app, "memory").await,
+    );
+
+    // The only onboarding instance loops for its second; a second registration waits half of
+    // its deadline for it and is turned away; a login meanwhile (mfa) is not held up at all.
+    let looping = {
+        let app_url = app.url("/v1/auth/register");
+        let http = app.http.clone();
+        tokio::spawn(async move {
+            let reply = http
+                .post(app_url)
+                .json(&chaos("loop-after-create", "l@example.com"))
+                .send()
+                .await
+                .unwrap();
+            reply.status().as_u16()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let waited = std::time::Instant::now();
+    let turned_away = app
+        .post("/v1/auth/register", chaos("well-behaved", "w@example.com"))
+        .await;
+    turned_away.assert_problem(503, "/problems/component-timeout");
+    assert!(waited.elapsed() < std::time::Duration::from_millis(900));
+    let login = app
+        .post(
+            "/v1/auth/login",
+            serde_json::json!({"email": "ada@example.com", "password": password}),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    assert_eq!(looping.await.unwrap(), 503);
+    // Other tests of this process count too: at least one more each.
+    assert!(exceeded(&app, "instances").await >= before.0 + 1.0);
+    assert!(exceeded(&app, "deadline").await >= before.1 + 1.0);
+
+    // 16 MiB is this kind's cap (the runtime's is 64 MiB).
+    let reply = app
+        .post(
+            "/v1/auth/register",
+            chaos("oom-after-create", "m@example.com"),
+        )
+        .await;
+    reply.assert_problem(500, "/problems/component-failed");
+    assert!(exceeded(&app, "memory").await >= before.2 + 1.0);
+    assert!(
+        app.users()
+            .await
+            .iter()
+            .all(|u| u.email == "ada@example.com"),
+        "nothing the failed calls wrote survived"
+    );
+
+    // The kind serves on once its instance is free.
+    let reply = app
+        .post("/v1/auth/register", chaos("well-behaved", "ok@example.com"))
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
 }

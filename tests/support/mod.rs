@@ -13,7 +13,11 @@ use sqlx::Executor;
 use usvc::{
     app::Application,
     clock::{Clock, SystemClock},
-    config::{ClientPolicy, Config, DocumentSettings, Limits, Mode, PasswordHashing, Subscription},
+    config::{
+        ClientPolicy, Config, DocumentSettings, KindLimits, Limits, Mode, PasswordHashing,
+        Subscription,
+    },
+    runtime::ComponentKind,
     store::{self, Database, outbox, users},
 };
 
@@ -172,6 +176,8 @@ pub struct Spawn {
     /// Who may sign components (`USVC_COMPONENT_SIGNERS`), and the largest artifact accepted.
     pub component_signers: String,
     pub component_max_bytes: Option<usize>,
+    /// A kind's own deadline, memory cap and instance count, over the runtime's.
+    pub kind_limits: Vec<(ComponentKind, KindLimits)>,
 }
 
 impl Spawn {
@@ -211,6 +217,7 @@ impl Spawn {
             },
             component_signers: String::new(),
             component_max_bytes: None,
+            kind_limits: Vec::new(),
         }
     }
 }
@@ -274,6 +281,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     if let Some(max) = options.component_max_bytes {
         config.component_max_bytes = max;
     }
+    config.runtime.per_kind.extend(options.kind_limits);
     let objects_dir =
         (options.documents.s3.is_none()).then(|| options.documents.objects_dir.clone());
     config.documents = options.documents;
@@ -558,14 +566,9 @@ impl TestApp {
         self.make_staff(email, password, access, "admin").await
     }
 
-    /// As [`TestApp::make_admin`], for any staff role (`admin`, `compliance`, `support`).
-    pub async fn make_staff(
-        &self,
-        email: &str,
-        password: &str,
-        access: &str,
-        role: &str,
-    ) -> String {
+    /// Enrols an authenticator app for the holder of `access` and confirms it with the current
+    /// step's code (so the next login's code is the next step's); the base32 secret.
+    pub async fn enrol_totp(&self, access: &str) -> String {
         let started = self
             .request_json(reqwest::Method::POST, "/v1/mfa/totp", Some(access), None)
             .await;
@@ -584,6 +587,18 @@ impl TestApp {
             .request_json(reqwest::Method::POST, &confirm, Some(access), Some(body))
             .await;
         assert_eq!(done.status, 200, "{:?}", done.body);
+        secret
+    }
+
+    /// As [`TestApp::make_admin`], for any staff role (`admin`, `compliance`, `support`).
+    pub async fn make_staff(
+        &self,
+        email: &str,
+        password: &str,
+        access: &str,
+        role: &str,
+    ) -> String {
+        let secret = self.enrol_totp(access).await;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         usvc::admin::grant_role(&self.db, email, role, now)
             .await
@@ -603,6 +618,15 @@ impl TestApp {
             .as_str()
             .expect("an access token")
             .to_owned()
+    }
+
+    /// The sum of the Prometheus counter `name` over the samples carrying every label in
+    /// `labels` (`kind="mfa"`). The recorder is shared by every app of a test process:
+    /// compare a value with an earlier one.
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        let text = self.get("/metrics", None).await.body;
+        let text = text.as_str().expect("the exposition is text");
+        metric_in(text, name, labels)
     }
 
     /// Registers, confirms and logs in `email`; returns the access token.
@@ -707,6 +731,18 @@ pub fn variant(component: &[u8], tag: &str) -> Vec<u8> {
     leb128(payload.len(), &mut bytes);
     bytes.extend(payload);
     bytes
+}
+
+/// The counter `name` in a Prometheus exposition, summed over the samples carrying every label
+/// in `labels`.
+pub fn metric_in(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// A valid application for `email`.

@@ -9,11 +9,13 @@ mod confirmation;
 mod log;
 mod registration;
 mod rules;
+mod self_test;
 mod settings;
 
 wit_bindgen::generate!({
     path: "../../wit",
-    world: "onboarding",
+    // The onboarding world, plus the self-test the host runs before this policy goes live.
+    world: "onboarding-with-self-test",
     // Also generate the wasi:config and wasi:logging bindings (from wit/deps) in this crate.
     generate_all,
 });
@@ -39,6 +41,12 @@ impl Guest for OnboardingPolicy {
         let mut violations = rules::Violations::default();
         rules::password::check(&password, &email, &mut violations);
         violations.into_vec()
+    }
+}
+
+impl exports::usvc::host::self_test::Guest for OnboardingPolicy {
+    fn run() -> Result<(), String> {
+        self_test::run()
     }
 }
 

@@ -178,6 +178,7 @@ impl TestKitBuilder {
             &settings,
         ));
         Ok(TestKit {
+            kind: self.kind,
             runtime,
             caps,
             clock,
@@ -187,6 +188,7 @@ impl TestKitBuilder {
 }
 
 pub struct TestKit {
+    kind: ComponentKind,
     runtime: Runtime,
     caps: Arc<Capabilities>,
     clock: FixedClock,
@@ -229,6 +231,17 @@ impl TestKit {
         application: Application,
     ) -> Result<Result<(), Vec<Violation>>, CallError> {
         self.runtime.register(&self.caps, application).await
+    }
+
+    /// Runs the component's exported self-test as a host does before deploying it: `Ok(true)`
+    /// when it passed, `Ok(false)` when the component has none, `Err` with its reason.
+    pub async fn self_test(&self) -> Result<bool, String> {
+        let component = self
+            .runtime
+            .registry()
+            .active(self.kind)
+            .expect("the kit loaded a component");
+        self.runtime.self_test(&self.caps, &component).await
     }
 
     pub async fn confirm_email(&self, email: &str, code: &str) -> Confirmation {

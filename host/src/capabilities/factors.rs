@@ -237,14 +237,12 @@ impl Host for CallState {
         // The expiry is kept beside the hash and checked by the host's clock (which tests can
         // move); the store's own expiry only clears the key away.
         let expires_at = self.caps.clock.unix() + i64::from(ttl_secs);
-        self.caps
-            .kv
-            .set(
-                &otp_key(&factor.id),
-                &format!("{expires_at}:{}", sha256_hex(&code)),
-                Duration::from_secs(ttl_secs.into()),
-            )
-            .await;
+        self.kv_set(
+            &otp_key(&factor.id),
+            &format!("{expires_at}:{}", sha256_hex(&code)),
+            Duration::from_secs(ttl_secs.into()),
+        )
+        .await;
         self.work.notifications.push(message);
         Ok(true)
     }
@@ -266,7 +264,7 @@ impl Host for CallState {
             return Ok(false);
         }
         let key = otp_key(&factor_id);
-        let Some((stored, _)) = self.caps.kv.get(&key).await else {
+        let Some(stored) = self.kv_get(&key).await else {
             return Ok(false);
         };
         let Some((expires_at, expected)) = stored.split_once(':') else {
@@ -276,7 +274,7 @@ impl Host for CallState {
             .parse::<i64>()
             .is_ok_and(|at| at <= self.caps.clock.unix())
         {
-            self.caps.kv.delete(&key).await;
+            self.kv_delete(&key).await;
             return Ok(false);
         }
         let given = sha256_hex(code.trim());
@@ -284,7 +282,7 @@ impl Host for CallState {
             return Ok(false);
         }
         // Spent: a code opens one door once.
-        self.caps.kv.delete(&key).await;
+        self.kv_delete(&key).await;
         Ok(true)
     }
 

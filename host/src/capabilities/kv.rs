@@ -29,7 +29,7 @@ fn ttl(secs: u32) -> wasmtime::Result<Duration> {
 impl Host for CallState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let key = self.kv_key(&key)?;
-        Ok(self.caps.kv.get(&key).await.map(|(value, _)| value))
+        Ok(self.kv_get(&key).await)
     }
 
     async fn set(&mut self, key: String, value: String, ttl_secs: u32) -> wasmtime::Result<()> {
@@ -37,19 +37,18 @@ impl Host for CallState {
         if value.len() > MAX_VALUE_BYTES {
             wasmtime::bail!("kv.set: a value is at most {MAX_VALUE_BYTES} bytes");
         }
-        self.caps.kv.set(&key, &value, ttl(ttl_secs)?).await;
+        self.kv_set(&key, &value, ttl(ttl_secs)?).await;
         Ok(())
     }
 
     async fn increment(&mut self, key: String, ttl_secs: u32) -> wasmtime::Result<u64> {
         let key = self.kv_key(&key)?;
-        let (count, _) = self.caps.kv.incr(&key, ttl(ttl_secs)?).await;
-        Ok(count)
+        Ok(self.kv_increment(&key, ttl(ttl_secs)?).await)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         let key = self.kv_key(&key)?;
-        self.caps.kv.delete(&key).await;
+        self.kv_delete(&key).await;
         Ok(())
     }
 }

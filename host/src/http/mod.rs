@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod components;
 mod contact;
+mod decisions;
 mod dev;
 mod devices;
 mod documents;
@@ -51,6 +52,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(health::router())
         .merge(admin::router())
         .merge(components::router())
+        .merge(decisions::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(profile::router())

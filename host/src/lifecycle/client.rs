@@ -1,11 +1,19 @@
-//! The admin API's client behind `usvc components deploy|list|rollback`: the same checks and
-//! records as any deploy, because it goes through the service's front door with an
-//! administrator's token. A refusal comes back as an error naming the problem and its codes.
+//! The admin API's client behind `usvc components deploy|list|rollback|shadow|canary|trial|
+//! test|decisions`: the same checks and records as any deploy, because it goes through the
+//! service's front door with an administrator's token. A refusal comes back as an error naming
+//! the problem and its codes.
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde_json::Value;
+
+/// How every WebAssembly binary begins; a signed artifact is JSON.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+}
 
 pub struct AdminClient {
     base: String,
@@ -25,24 +33,94 @@ impl AdminClient {
 
     /// Uploads a signed artifact, or a bare component (`<kind>.wasm`, development hosts only).
     pub async fn deploy(&self, file: &Path) -> anyhow::Result<Value> {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let bytes = read(file)?;
         let mut url = format!("{}/v1/admin/components", self.base);
-        let content_type = if bytes.starts_with(b"\0asm") {
+        if bytes.starts_with(WASM_MAGIC) {
             let kind = file
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .context("a bare component is named after its kind, e.g. mfa.wasm")?;
             url.push_str(&format!("?kind={kind}"));
+        }
+        self.upload(reqwest::Method::POST, url, bytes).await
+    }
+
+    /// Puts an artifact of `kind` on trial: in the shadow (`percent` `None`) or as a canary.
+    pub async fn start_trial(
+        &self,
+        kind: &str,
+        file: &Path,
+        percent: Option<u8>,
+    ) -> anyhow::Result<Value> {
+        let mode = match percent {
+            None => "mode=shadow".to_owned(),
+            Some(percent) => format!("mode=canary&percent={percent}"),
+        };
+        let url = format!("{}/v1/admin/components/{kind}/trial?{mode}", self.base);
+        self.upload(reqwest::Method::PUT, url, read(file)?).await
+    }
+
+    /// The trial of `kind`, with its counts.
+    pub async fn trial(&self, kind: &str) -> anyhow::Result<Value> {
+        let url = format!("{}/v1/admin/components/{kind}/trial", self.base);
+        self.send(self.http.get(url)).await
+    }
+
+    /// Ends the trial of `kind` when it runs in `mode` (`shadow` or `canary`); its final counts.
+    pub async fn end_trial(&self, kind: &str, mode: &str) -> anyhow::Result<Value> {
+        let trial = self.trial(kind).await?;
+        if trial["mode"] != mode {
+            anyhow::bail!(
+                "the trial of {kind} is a {}, not a {mode}",
+                trial["mode"].as_str().unwrap_or("?")
+            );
+        }
+        let url = format!("{}/v1/admin/components/{kind}/trial", self.base);
+        self.send(self.http.delete(url)).await
+    }
+
+    /// Replays the recorded decisions of `kind` (taken at or after `since`, when given) against
+    /// an artifact; the report of where it answers otherwise.
+    pub async fn replay(
+        &self,
+        kind: &str,
+        file: &Path,
+        since: Option<i64>,
+    ) -> anyhow::Result<Value> {
+        let mut url = format!("{}/v1/admin/components/{kind}/replay", self.base);
+        if let Some(since) = since {
+            url.push_str(&format!("?since={since}"));
+        }
+        self.upload(reqwest::Method::POST, url, read(file)?).await
+    }
+
+    /// Sends an artifact (JSON) or a bare component (Wasm) as the body.
+    async fn upload(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let content_type = if bytes.starts_with(WASM_MAGIC) {
             "application/wasm"
         } else {
             "application/json"
         };
         let request = self
             .http
-            .post(url)
+            .request(method, url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(bytes);
         self.send(request).await
+    }
+
+    /// The newest logged decisions (of `kind`, when given).
+    pub async fn decisions(&self, kind: Option<&str>) -> anyhow::Result<Value> {
+        let mut url = format!("{}/v1/admin/decisions", self.base);
+        if let Some(kind) = kind {
+            url.push_str(&format!("?kind={kind}"));
+        }
+        self.send(self.http.get(url)).await
     }
 
     /// Every deployed version per kind, newest first.
@@ -111,6 +189,61 @@ pub fn table(history: &Value) -> String {
                 text("activated_by"),
             ));
         }
+    }
+    out
+}
+
+/// A replay report for a terminal: the counts, then one line per difference.
+pub fn replay_summary(report: &Value) -> String {
+    let count = |key: &str| report[key].as_u64().unwrap_or(0);
+    let differences = report["differences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = format!(
+        "{} candidate {} against active {}: {} decisions replayed, {} agreed, {} differ\n",
+        report["kind"].as_str().unwrap_or("?"),
+        report["candidate"].as_str().unwrap_or("?"),
+        report["active"].as_str().unwrap_or("?"),
+        count("replayed"),
+        count("agreed"),
+        differences.len(),
+    );
+    if !differences.is_empty() {
+        out.push_str("decision\toperation\tuser\trecorded\tactive\tcandidate\n");
+        for d in &differences {
+            let text = |key: &str| d[key].as_str().unwrap_or("-").to_owned();
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                text("decision_id"),
+                text("operation"),
+                text("user_id"),
+                text("recorded"),
+                text("active"),
+                text("candidate"),
+            ));
+        }
+    }
+    out
+}
+
+/// One line per decision: when, kind, export, role, digest (short), user, outcome, duration.
+pub fn decisions_table(page: &Value) -> String {
+    let mut out = String::from("decided_at\tkind\toperation\trole\tdigest\tuser\toutcome\tus\n");
+    for d in page["decisions"].as_array().into_iter().flatten() {
+        let text = |key: &str| d[key].as_str().unwrap_or("-").to_owned();
+        let digest = text("digest");
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            d["decided_at"],
+            text("kind"),
+            text("operation"),
+            text("role"),
+            &digest[..digest.len().min(12)],
+            text("user_id"),
+            text("outcome"),
+            d["duration_us"],
+        ));
     }
     out
 }

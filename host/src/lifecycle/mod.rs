@@ -6,7 +6,12 @@
 //! passed, or activate anything the database does not say is active.
 
 pub mod client;
+mod replay;
+mod trials;
 pub mod watch;
+
+pub use replay::{Difference, ReplayReport};
+pub use trials::TrialStatus;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -37,6 +42,15 @@ pub enum DeployError {
     /// The component does not compile or does not implement its kind's world.
     #[error("{0}")]
     TypeCheck(String),
+    /// The component's exported self-test answered `err` (or failed).
+    #[error("the component's self-test failed: {0}")]
+    SelfTest(String),
+    /// A trial of the version that is already active.
+    #[error("that version is the active one; a trial needs another")]
+    AlreadyActive,
+    /// No trial runs for the kind.
+    #[error("no candidate is on trial for this kind")]
+    NoTrial,
     /// No stored version of the kind has that digest.
     #[error("no stored version has that digest")]
     NotFound,
@@ -55,6 +69,7 @@ impl DeployError {
         match self {
             Self::Rejected(rejection) => Some(rejection.code()),
             Self::TypeCheck(_) => Some("artifact.type_check"),
+            Self::SelfTest(_) => Some("artifact.self_test"),
             _ => None,
         }
     }
@@ -87,6 +102,8 @@ pub struct Lifecycle {
     allow_unsigned: bool,
     /// Per kind, the active digest in the database this host last acted on.
     taken: Mutex<HashMap<ComponentKind, String>>,
+    /// Per kind, the trial (candidate digest and mode) in the database this host last acted on.
+    trials_taken: Mutex<HashMap<ComponentKind, trials::TrialKey>>,
 }
 
 impl Lifecycle {
@@ -104,6 +121,7 @@ impl Lifecycle {
             max_bytes,
             allow_unsigned,
             taken: Mutex::default(),
+            trials_taken: Mutex::default(),
         }
     }
 
@@ -121,19 +139,7 @@ impl Lifecycle {
         kind: Option<ComponentKind>,
         deployed_by: &str,
     ) -> Result<Deployed, DeployError> {
-        let opened = artifact::open(
-            bytes,
-            kind,
-            &artifact::Policy {
-                signers: &self.signers,
-                max_bytes: self.max_bytes,
-                allow_unsigned: self.allow_unsigned,
-            },
-        )?;
-        if opened.signer.is_none() {
-            tracing::warn!(kind = %opened.kind, by = deployed_by, "deploying an UNSIGNED component (development mode only)");
-        }
-        let loaded = self.prepare(opened.kind, opened.component.clone()).await?;
+        let (opened, loaded) = self.accept(bytes, kind, deployed_by).await?;
         let kind = opened.kind;
         let now = self.caps.clock.unix();
         let mut tx = store::begin(&self.caps.db).await?;
@@ -186,7 +192,14 @@ impl Lifecycle {
             });
             trail::record(&mut tx, "component.deployed", deployed_by, data, now).await?;
         }
+        // The candidate on trial went live: its trial is over.
+        let promoted = self
+            .end_trial_of(&mut tx, kind, Some(&loaded.digest), deployed_by, now)
+            .await?;
         trail::commit(tx, &self.caps).await?;
+        if promoted {
+            self.runtime.registry().end_trial(kind);
+        }
         self.swap(loaded).await;
         if changed {
             tracing::info!(%kind, digest = %version.digest, version = ?version.version, by = deployed_by, "component deployed");
@@ -210,6 +223,7 @@ impl Lifecycle {
         };
         // Checked again: a version stored by an older host may no longer fit its world.
         let loaded = self.prepare(kind, bytes).await?;
+        self.self_test(&loaded).await?;
         let now = self.caps.clock.unix();
         let mut tx = store::begin(&self.caps.db).await?;
         let before = component_versions::find(&mut tx, kind.name(), &digest)
@@ -283,7 +297,7 @@ impl Lifecycle {
             }
             self.taken.lock().await.insert(kind, digest);
         }
-        Ok(())
+        self.follow_trials().await
     }
 
     /// Runs [`Lifecycle::follow_fleet`] every [`FLEET_POLL`] until the task is aborted.
@@ -299,6 +313,43 @@ impl Lifecycle {
                 }
                 Err(_) => {}
             }
+        }
+    }
+
+    /// Opens an artifact and checks everything a component must pass before it may decide
+    /// anything: signature, size, kind, the type-check against its world, and its self-test.
+    async fn accept(
+        &self,
+        bytes: &[u8],
+        kind: Option<ComponentKind>,
+        by: &str,
+    ) -> Result<(artifact::Opened, LoadedComponent), DeployError> {
+        let opened = artifact::open(
+            bytes,
+            kind,
+            &artifact::Policy {
+                signers: &self.signers,
+                max_bytes: self.max_bytes,
+                allow_unsigned: self.allow_unsigned,
+            },
+        )?;
+        if opened.signer.is_none() {
+            tracing::warn!(kind = %opened.kind, by, "accepting an UNSIGNED component (development mode only)");
+        }
+        let loaded = self.prepare(opened.kind, opened.component.clone()).await?;
+        self.self_test(&loaded).await?;
+        Ok((opened, loaded))
+    }
+
+    /// Runs the component's self-test when it exports one.
+    async fn self_test(&self, loaded: &LoadedComponent) -> Result<(), DeployError> {
+        match self.runtime.self_test(&self.caps, loaded).await {
+            Ok(true) => {
+                tracing::info!(kind = %loaded.kind, digest = %loaded.digest, "the component's self-test passed");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(why) => Err(DeployError::SelfTest(why)),
         }
     }
 

@@ -5,6 +5,8 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "usvc:host/capabilities",
     imports: { default: async | trappable },
+    // Recorded decisions keep their (replayable) input as JSON.
+    additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
 pub mod onboarding {
@@ -53,6 +55,7 @@ pub mod verification {
         world: "usvc:host/verification-policy",
         imports: { default: async | trappable },
         exports: { default: async },
+        additional_derives: [serde::Serialize, serde::Deserialize],
         with: {
             "usvc:host/types": super::usvc::host::types,
             "usvc:host/kyc": super::usvc::host::kyc,

@@ -1,7 +1,7 @@
 //! The state one component call owns: its sandboxed WASI context, its memory cap and its unit
 //! of work. A `Store<CallState>` lives for exactly one call; nothing in it outlives the request.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView, p2::pipe::MemoryOutputPipe};
@@ -99,6 +99,9 @@ pub struct CallState {
     pub(crate) password_hashes: u32,
     /// What the component wrote to stderr (a panic message, say), kept for the log.
     pub(crate) stderr: MemoryOutputPipe,
+    /// For a shadow call, the key-value writes it made, kept here instead of in the shared
+    /// store (`None` = deleted); `None` for a call whose writes count.
+    pub(crate) kv_overlay: Option<HashMap<String, Option<String>>>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -122,9 +125,57 @@ impl CallState {
                 bytes: memory_bytes,
             },
             stderr,
+            kv_overlay: None,
             wasi,
             table: ResourceTable::new(),
         }
+    }
+
+    /// Makes this a shadow call: its key-value writes stay in the call (its database writes
+    /// and messages are discarded by the runtime, which never commits a shadow's unit of work).
+    pub(crate) fn discard_writes(&mut self) {
+        self.kv_overlay = Some(HashMap::new());
+    }
+
+    /// Reads `key` from the shared store, through this call's own writes when it is a shadow.
+    pub(crate) async fn kv_get(&mut self, key: &str) -> Option<String> {
+        if let Some(written) = self.kv_overlay.as_ref().and_then(|o| o.get(key)) {
+            return written.clone();
+        }
+        self.caps.kv.get(key).await.map(|(value, _)| value)
+    }
+
+    pub(crate) async fn kv_set(&mut self, key: &str, value: &str, ttl: Duration) {
+        match &mut self.kv_overlay {
+            Some(overlay) => {
+                overlay.insert(key.to_owned(), Some(value.to_owned()));
+            }
+            None => self.caps.kv.set(key, value, ttl).await,
+        }
+    }
+
+    pub(crate) async fn kv_delete(&mut self, key: &str) {
+        match &mut self.kv_overlay {
+            Some(overlay) => {
+                overlay.insert(key.to_owned(), None);
+            }
+            None => self.caps.kv.delete(key).await,
+        }
+    }
+
+    /// Adds one to the counter at `key`; the new count.
+    pub(crate) async fn kv_increment(&mut self, key: &str, ttl: Duration) -> u64 {
+        if self.kv_overlay.is_none() {
+            return self.caps.kv.incr(key, ttl).await.0;
+        }
+        let count = self
+            .kv_get(key)
+            .await
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        self.kv_set(key, &count.to_string(), ttl).await;
+        count
     }
 
     /// The call's transaction and the capabilities at once (they are separate fields, so both

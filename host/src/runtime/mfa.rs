@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CallError, ComponentKind, Runtime,
+    Ask, CallError, ComponentKind, Runtime,
     bindings::{
         mfa::exports::usvc::host::second_factor as wit,
         usvc::host::factors::Channel as FactorChannel,
@@ -63,7 +63,7 @@ pub enum Sending {
 }
 
 /// What the host knows about a login whose password was right.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginContext {
     pub user: String,
     pub roles: Vec<String>,
@@ -126,12 +126,13 @@ fn verification_from_wit(v: wit::Verification) -> Verification {
     }
 }
 
-/// Calls one export of the active mfa component: `$call` is the generated method, `$commits`
-/// decides from its answer whether the call's unit of work commits.
+/// Calls one export of the active mfa component: `$call` is the generated method, `$ask` what
+/// is asked, `$commits` decides from its answer whether the call's unit of work commits and
+/// `$outcome` names the answer in the decision log.
 macro_rules! call_mfa {
-    ($runtime:expr, $caps:expr, $commits:expr, $call:ident ( $($arg:expr),* )) => {
+    ($runtime:expr, $caps:expr, $ask:expr, $commits:expr, $outcome:expr, $call:ident ( $($arg:expr),* )) => {
         $runtime
-            .call($caps, ComponentKind::Mfa, $commits, |store, component| {
+            .call($caps, $ask, $commits, $outcome, |store, component| {
                 Box::pin(async move {
                     let Prepared::Mfa(pre) = &component.prepared else {
                         wasmtime::bail!("the active mfa component is of another kind");
@@ -154,14 +155,10 @@ impl Runtime {
         caps: &Arc<Capabilities>,
         context: LoginContext,
     ) -> Result<LoginRequirement, CallError> {
-        let context = wit::LoginContext {
-            user: context.user,
-            roles: context.roles,
-            new_device: context.new_device,
-            password_reset_at: context.password_reset_at,
-            risk: context.risk,
-        };
-        let answer = call_mfa!(self, caps, |_| false, call_assess_login(&context))?;
+        let ask = Ask::new(ComponentKind::Mfa, "assess-login", &context)
+            .about(&context.user)
+            .replayable(&context);
+        let answer = self.mfa_assess_login(caps, ask, context).await?;
         Ok(match answer {
             wit::LoginRequirement::None => LoginRequirement::None,
             wit::LoginRequirement::EnrolmentRequired => LoginRequirement::EnrolmentRequired,
@@ -169,6 +166,31 @@ impl Runtime {
                 LoginRequirement::Challenge(methods.into_iter().map(method_from_wit).collect())
             }
         })
+    }
+
+    /// The mfa component's `assess-login` on `context`, asked as `ask` (also how a recorded
+    /// decision is replayed).
+    pub(crate) async fn mfa_assess_login(
+        &self,
+        caps: &Arc<Capabilities>,
+        ask: Ask,
+        context: LoginContext,
+    ) -> Result<wit::LoginRequirement, CallError> {
+        let context = wit::LoginContext {
+            user: context.user,
+            roles: context.roles,
+            new_device: context.new_device,
+            password_reset_at: context.password_reset_at,
+            risk: context.risk,
+        };
+        call_mfa!(
+            self,
+            caps,
+            ask,
+            |_| false,
+            login_requirement_outcome,
+            call_assess_login(&context)
+        )
     }
 
     /// Checks a code for a login challenge (`Some`) or a step-up (`None`). Always commits: a
@@ -182,17 +204,27 @@ impl Runtime {
         code: String,
     ) -> Result<Verification, CallError> {
         let method = method.to_wit();
+        let outcome = |v: &wit::Verification| format!("{:?}", verification_from_wit(*v));
         let answer = match challenge {
             Some(challenge) => call_mfa!(
                 self,
                 caps,
+                Ask::new(
+                    ComponentKind::Mfa,
+                    "verify-login",
+                    &(&challenge, method, &code)
+                )
+                .about(&user),
                 |_| true,
+                outcome,
                 call_verify_login(&user, &challenge, method, &code)
             )?,
             None => call_mfa!(
                 self,
                 caps,
+                Ask::new(ComponentKind::Mfa, "verify-step-up", &(method, &code)).about(&user),
                 |_| true,
+                outcome,
                 call_verify_step_up(&user, method, &code)
             )?,
         };
@@ -217,7 +249,14 @@ impl Runtime {
         call_mfa!(
             self,
             caps,
+            Ask::new(
+                ComponentKind::Mfa,
+                "needs-step-up",
+                &(action, last_second_factor_at)
+            )
+            .about(&user),
             |_| false,
+            |needed: &bool| if *needed { "step_up" } else { "no_step_up" }.to_owned(),
             call_needs_step_up(&user, action, last_second_factor_at)
         )
     }
@@ -227,7 +266,14 @@ impl Runtime {
         caps: &Arc<Capabilities>,
         user: String,
     ) -> Result<Result<TotpEnrolment, Violation>, CallError> {
-        let answer = call_mfa!(self, caps, Result::is_ok, call_enrol_totp(&user))?;
+        let answer = call_mfa!(
+            self,
+            caps,
+            Ask::new(ComponentKind::Mfa, "enrol-totp", &()).about(&user),
+            Result::is_ok,
+            |answer: &Result<_, _>| result_outcome("enrolled", answer),
+            call_enrol_totp(&user)
+        )?;
         Ok(answer
             .map(|e| TotpEnrolment {
                 factor_id: e.factor_id,
@@ -249,7 +295,16 @@ impl Runtime {
         let answer = call_mfa!(
             self,
             caps,
+            Ask::new(ComponentKind::Mfa, "send-code", &(&challenge, method)).about(&user),
             |sending| matches!(sending, wit::Sending::Sent),
+            |sending: &wit::Sending| {
+                match sending {
+                    wit::Sending::Sent => "sent",
+                    wit::Sending::Throttled(_) => "throttled",
+                    wit::Sending::Unavailable => "unavailable",
+                }
+                .to_owned()
+            },
             call_send_code(&user, challenge.as_deref(), method.to_wit())
         )?;
         Ok(match answer {
@@ -270,7 +325,14 @@ impl Runtime {
             OtpChannel::Email => FactorChannel::Email,
             OtpChannel::Sms => FactorChannel::Sms,
         };
-        let answer = call_mfa!(self, caps, Result::is_ok, call_enrol_otp(&user, channel))?;
+        let answer = call_mfa!(
+            self,
+            caps,
+            Ask::new(ComponentKind::Mfa, "enrol-otp", &channel).about(&user),
+            Result::is_ok,
+            |answer: &Result<_, _>| result_outcome("enrolled", answer),
+            call_enrol_otp(&user, channel)
+        )?;
         Ok(answer.map_err(violation))
     }
 
@@ -286,7 +348,9 @@ impl Runtime {
         let answer = call_mfa!(
             self,
             caps,
+            Ask::new(ComponentKind::Mfa, "confirm-factor", &(&factor_id, &code)).about(&user),
             Result::is_ok,
+            |answer: &Result<_, _>| result_outcome("confirmed", answer),
             call_confirm_factor(&user, &factor_id, &code)
         )?;
         Ok(answer.map_err(violation))
@@ -301,7 +365,9 @@ impl Runtime {
         call_mfa!(
             self,
             caps,
+            Ask::new(ComponentKind::Mfa, "remove-factor", &factor_id).about(&user),
             |removed| *removed,
+            |removed: &bool| if *removed { "removed" } else { "not_removed" }.to_owned(),
             call_remove_factor(&user, &factor_id)
         )
     }
@@ -311,7 +377,14 @@ impl Runtime {
         caps: &Arc<Capabilities>,
         user: String,
     ) -> Result<Result<Vec<String>, Violation>, CallError> {
-        let answer = call_mfa!(self, caps, Result::is_ok, call_new_recovery_codes(&user))?;
+        let answer = call_mfa!(
+            self,
+            caps,
+            Ask::new(ComponentKind::Mfa, "new-recovery-codes", &()).about(&user),
+            Result::is_ok,
+            |answer: &Result<_, _>| result_outcome("issued", answer),
+            call_new_recovery_codes(&user)
+        )?;
         Ok(answer.map_err(violation))
     }
 }
@@ -321,5 +394,31 @@ fn violation(v: super::bindings::usvc::host::types::Violation) -> Violation {
         code: v.code,
         field: v.field,
         message: v.message,
+    }
+}
+
+/// `assess-login`'s answer in the decision log.
+pub(crate) fn login_requirement_outcome(answer: &wit::LoginRequirement) -> String {
+    match answer {
+        wit::LoginRequirement::None => "none".to_owned(),
+        wit::LoginRequirement::EnrolmentRequired => "enrolment_required".to_owned(),
+        wit::LoginRequirement::Challenge(methods) => {
+            let methods: Vec<String> = methods
+                .iter()
+                .map(|m| format!("{:?}", method_from_wit(*m)))
+                .collect();
+            format!("challenge:{}", methods.join(","))
+        }
+    }
+}
+
+/// An answer that is either done (`done`) or refused with a violation, in the decision log.
+fn result_outcome<T>(
+    done: &str,
+    answer: &Result<T, super::bindings::usvc::host::types::Violation>,
+) -> String {
+    match answer {
+        Ok(_) => done.to_owned(),
+        Err(v) => format!("refused:{}", v.code),
     }
 }

@@ -5,12 +5,19 @@
 pub mod artifact;
 pub mod bindings;
 mod call;
+pub mod decision;
 pub mod mfa;
 pub mod onboarding;
 mod registry;
 pub mod verification;
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::Semaphore;
 use wasmtime::{
@@ -19,12 +26,15 @@ use wasmtime::{
 };
 
 pub use call::{CallState, MemoryCapExceeded};
+pub use decision::{Ask, Role, Trial, TrialMode};
 pub use registry::{ComponentKind, LoadedComponent, Registry};
 
 use crate::{
     capabilities::{Capabilities, CapabilityFailure},
     config::RuntimeLimits,
+    store::decisions::{self, DecisionRecord},
 };
+use decision::{failure_outcome, in_canary};
 
 /// How often the engine's epoch advances; a call's deadline is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -53,7 +63,17 @@ pub struct Runtime {
     engine: Engine,
     registry: Registry,
     limits: RuntimeLimits,
-    slots: Arc<Semaphore>,
+    /// Per kind, a slot per instance the kind may run at once.
+    slots: BTreeMap<ComponentKind, Arc<Semaphore>>,
+}
+
+/// Whether a call's writes count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effects {
+    /// The unit of work commits when the answer says so.
+    Kept,
+    /// Everything is rolled back and nothing is sent, whatever the answer (a shadow).
+    Discarded,
 }
 
 impl Runtime {
@@ -62,7 +82,13 @@ impl Runtime {
         spawn_epoch_ticker(&engine);
         Ok(Self {
             registry: Registry::new(engine.clone()),
-            slots: Arc::new(Semaphore::new(limits.max_concurrent_calls as usize)),
+            slots: ComponentKind::ALL
+                .into_iter()
+                .map(|kind| {
+                    let instances = limits.of(kind).instances as usize;
+                    (kind, Arc::new(Semaphore::new(instances)))
+                })
+                .collect(),
             engine,
             limits,
         })
@@ -76,37 +102,227 @@ impl Runtime {
         &self.engine
     }
 
-    /// Runs one call of a `kind` component: `invoke` instantiates and calls an export on a fresh
-    /// store. The unit of work commits when `commits(&result)` says so, and rolls back otherwise
-    /// or when the call traps, runs out of time or memory.
+    /// Runs one call of an `ask.kind` component: `invoke` instantiates and calls an export on a
+    /// fresh store. The unit of work commits when `commits(&result)` says so, and rolls back
+    /// otherwise or when the call traps, runs out of time or memory.
+    ///
+    /// The version that decides is the kind's active one, or its canary for a customer in the
+    /// canary's share. A shadow candidate is first evaluated on the same input with every write
+    /// discarded, and its `outcome` compared with the deciding version's. Every decision is
+    /// logged (`component_decisions`): a committed one in its own transaction.
     pub async fn call<R: Send>(
         &self,
         caps: &Arc<Capabilities>,
-        kind: ComponentKind,
-        commits: impl FnOnce(&R) -> bool,
+        ask: Ask,
+        commits: impl Fn(&R) -> bool,
+        outcome: impl Fn(&R) -> String,
         invoke: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a LoadedComponent) -> CallFuture<'a, R>
+        + Clone
         + Send,
     ) -> Result<R, CallError> {
-        let component = self
+        let kind = ask.kind;
+        if let Some(candidate) = &ask.replaying {
+            return self
+                .run(
+                    caps,
+                    candidate,
+                    Effects::Discarded,
+                    &commits,
+                    invoke,
+                    |_, _| None,
+                )
+                .await;
+        }
+        let active = self
             .registry
             .active(kind)
             .ok_or(CallError::NotLoaded(kind))?;
-        // Waiting for a free instance counts against the deadline too.
-        let _slot = tokio::time::timeout(self.limits.call_deadline, self.slots.acquire())
+        let trial = self.registry.trial(kind);
+        let limits = self.limits.of(kind);
+        // A call waits for a free instance of its kind at most half its deadline: a kind whose
+        // instances are all busy that long is saturated, and the caller hears so at once.
+        let _slot = tokio::time::timeout(limits.deadline / 2, self.slots[&kind].acquire())
             .await
-            .map_err(|_| CallError::Timeout(kind))?
-            .expect("the call semaphore is never closed");
-        let started = std::time::Instant::now();
+            .map_err(|_| {
+                exceeded(kind, "instances");
+                CallError::Timeout(kind)
+            })?
+            .expect("the call semaphores are never closed");
 
-        let mut store = Store::new(
-            &self.engine,
-            CallState::new(caps.clone(), kind, self.limits.memory_bytes),
-        );
+        let (decider, role) = match trial.as_deref() {
+            Some(Trial {
+                candidate,
+                mode: TrialMode::Canary { percent },
+            }) if ask.split_key().is_some_and(|key| in_canary(key, *percent)) => {
+                (candidate.clone(), Role::Canary)
+            }
+            _ => (active, Role::Active),
+        };
+        // The shadow runs first, so it sees what the deciding version sees.
+        let shadow = match trial.as_deref() {
+            Some(Trial {
+                candidate,
+                mode: TrialMode::Shadow,
+            }) => {
+                let started = Instant::now();
+                let answer = self
+                    .run(
+                        caps,
+                        candidate,
+                        Effects::Discarded,
+                        &commits,
+                        invoke.clone(),
+                        |_, _| None,
+                    )
+                    .await;
+                let outcome = answer.as_ref().map_or_else(failure_outcome, &outcome);
+                Some((candidate.clone(), outcome, started.elapsed()))
+            }
+            _ => None,
+        };
+
+        let started = Instant::now();
+        let mut logged = None;
+        let answer = self
+            .run(
+                caps,
+                &decider,
+                Effects::Kept,
+                &commits,
+                invoke,
+                |result, elapsed| {
+                    // Logged in the unit of work it decided.
+                    let record = ask.record(
+                        &caps.secrets,
+                        &decider,
+                        role,
+                        outcome(result),
+                        elapsed,
+                        caps.clock.unix(),
+                    );
+                    logged = Some(record.outcome.clone());
+                    Some(record)
+                },
+            )
+            .await;
+        let decided = match logged {
+            Some(logged) => logged,
+            // Refused or failed: logged on its own.
+            None => {
+                let decided = answer.as_ref().map_or_else(failure_outcome, &outcome);
+                let record = ask.record(
+                    &caps.secrets,
+                    &decider,
+                    role,
+                    decided.clone(),
+                    started.elapsed(),
+                    caps.clock.unix(),
+                );
+                self.log(caps, record).await;
+                decided
+            }
+        };
+
+        if let Some((candidate, shadow_outcome, elapsed)) = shadow {
+            let agreed = shadow_outcome == decided;
+            if !agreed {
+                metrics::counter!("usvc_component_shadow_disagreements_total", "kind" => kind.name())
+                    .increment(1);
+                tracing::info!(%kind, operation = ask.operation, candidate = %candidate.digest, decided = %decided, shadow = %shadow_outcome, "the shadow candidate disagreed");
+            }
+            metrics::counter!("usvc_component_shadow_evaluations_total", "kind" => kind.name())
+                .increment(1);
+            let mut record = ask.record(
+                &caps.secrets,
+                &candidate,
+                Role::Shadow,
+                shadow_outcome,
+                elapsed,
+                caps.clock.unix(),
+            );
+            record.agreed = Some(agreed);
+            self.log(caps, record).await;
+        }
+        answer
+    }
+
+    /// Runs the component's exported self-test, if it has one, with every write discarded:
+    /// `Ok(false)` when it has none, `Ok(true)` when it passed, `Err` saying why it failed.
+    pub async fn self_test(
+        &self,
+        caps: &Arc<Capabilities>,
+        component: &LoadedComponent,
+    ) -> Result<bool, String> {
+        let Some(run) = component.self_test else {
+            return Ok(false);
+        };
+        let answer = self
+            .run(
+                caps,
+                component,
+                Effects::Discarded,
+                &|_| false,
+                move |store, component| {
+                    Box::pin(async move {
+                        let instance = component
+                            .prepared
+                            .instance_pre()
+                            .instantiate_async(&mut *store)
+                            .await?;
+                        let run = instance
+                            .get_typed_func::<(), (Result<(), String>,)>(&mut *store, &run)?;
+                        let (passed,) = run.call_async(&mut *store, ()).await?;
+                        Ok(passed)
+                    })
+                },
+                |_, _| None,
+            )
+            .await;
+        match answer {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(why)) => Err(why),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// Writes a decision that has no unit of work of its own (refused, failed or a shadow's).
+    async fn log(&self, caps: &Capabilities, record: DecisionRecord) {
+        let written = async {
+            let mut conn = caps.db.acquire().await?;
+            decisions::insert(&mut conn, &record).await
+        }
+        .await;
+        if let Err(error) = written {
+            metrics::counter!("usvc_decision_log_failures_total").increment(1);
+            tracing::error!(%error, kind = %record.kind, operation = %record.operation, "a component decision was not logged");
+        }
+    }
+
+    /// One call on `component`: a fresh store under the kind's limits. When the answer commits,
+    /// `log` makes the decision's record, written in the same transaction.
+    async fn run<R: Send>(
+        &self,
+        caps: &Arc<Capabilities>,
+        component: &LoadedComponent,
+        effects: Effects,
+        commits: &impl Fn(&R) -> bool,
+        invoke: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a LoadedComponent) -> CallFuture<'a, R>
+        + Send,
+        log: impl FnOnce(&R, Duration) -> Option<DecisionRecord>,
+    ) -> Result<R, CallError> {
+        let kind = component.kind;
+        let limits = self.limits.of(kind);
+        let started = Instant::now();
+        let mut state = CallState::new(caps.clone(), kind, limits.memory_bytes);
+        if effects == Effects::Discarded {
+            state.discard_writes();
+        }
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         // Guest code yields to the executor at every epoch tick, so a long computation never
         // holds a worker thread other requests need, and is stopped once the call's budget of
         // ticks is spent.
-        let budget = (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let budget = (limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let mut spent = 0u64;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -120,12 +336,26 @@ impl Runtime {
 
         // The epoch deadline stops guest code; this timeout also covers time spent awaiting
         // host capabilities. Dropping the future cancels the call.
-        let outcome =
-            tokio::time::timeout(self.limits.call_deadline, invoke(&mut store, &component)).await;
-        let state = store.into_data();
+        let outcome = tokio::time::timeout(limits.deadline, invoke(&mut store, component)).await;
+        let mut state = store.into_data();
         let elapsed = started.elapsed();
+        let role = if effects == Effects::Kept {
+            ""
+        } else {
+            " (shadow)"
+        };
         match outcome {
-            Ok(Ok(result)) if commits(&result) => {
+            Ok(Ok(result)) if effects == Effects::Kept && commits(&result) => {
+                if let Some(record) = log(&result, elapsed) {
+                    let conn = state
+                        .work
+                        .conn(caps)
+                        .await
+                        .map_err(|e| CallError::Capability(e.into()))?;
+                    decisions::insert(conn, &record)
+                        .await
+                        .map_err(|e| CallError::Capability(e.into()))?;
+                }
                 let notifications = state
                     .work
                     .commit()
@@ -144,7 +374,7 @@ impl Runtime {
             Ok(Ok(result)) => {
                 state.work.rollback().await;
                 observe(kind, "refused", elapsed);
-                tracing::debug!(%kind, ?elapsed, "component call refused; rolled back");
+                tracing::debug!(%kind, ?elapsed, "component call refused{role}; rolled back");
                 Ok(result)
             }
             Ok(Err(error)) => {
@@ -152,17 +382,25 @@ impl Runtime {
                 state.work.rollback().await;
                 let error = classify(kind, error);
                 observe(kind, "failed", elapsed);
-                tracing::warn!(%kind, digest = %component.digest, %error, stderr = %stderr.trim(), "component call failed; rolled back");
+                tracing::warn!(%kind, digest = %component.digest, %error, stderr = %stderr.trim(), "component call failed{role}; rolled back");
                 Err(error)
             }
             Err(_elapsed) => {
                 state.work.rollback().await;
                 observe(kind, "timed_out", elapsed);
-                tracing::warn!(%kind, digest = %component.digest, "component call timed out; rolled back");
+                exceeded(kind, "deadline");
+                tracing::warn!(%kind, digest = %component.digest, "component call timed out{role}; rolled back");
                 Err(CallError::Timeout(kind))
             }
         }
     }
+}
+
+/// `usvc_component_limit_exceeded_total`, by kind and limit (`deadline`, `memory`,
+/// `instances`): a call stopped, and rolled back, by its kind's limits.
+fn exceeded(kind: ComponentKind, limit: &'static str) {
+    metrics::counter!("usvc_component_limit_exceeded_total", "kind" => kind.name(), "limit" => limit)
+        .increment(1);
 }
 
 /// `usvc_component_calls_total` and `usvc_component_call_duration_seconds`, by kind and outcome.
@@ -175,9 +413,11 @@ fn observe(kind: ComponentKind, outcome: &'static str, elapsed: std::time::Durat
 
 fn classify(kind: ComponentKind, error: wasmtime::Error) -> CallError {
     if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
+        exceeded(kind, "deadline");
         return CallError::Timeout(kind);
     }
     if error.downcast_ref::<MemoryCapExceeded>().is_some() {
+        exceeded(kind, "memory");
         return CallError::MemoryExceeded(kind);
     }
     if error.downcast_ref::<CapabilityFailure>().is_some() {
@@ -190,14 +430,21 @@ fn classify(kind: ComponentKind, error: wasmtime::Error) -> CallError {
 }
 
 fn new_engine(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
-    let instances = limits.max_concurrent_calls.max(1);
+    // Room for every kind's instances at once, each as large as the largest cap.
+    let kinds = ComponentKind::ALL.map(|kind| limits.of(kind));
+    let instances: u32 = kinds.iter().map(|l| l.instances).sum();
+    let memory_bytes = kinds
+        .iter()
+        .map(|l| l.memory_bytes)
+        .max()
+        .unwrap_or(limits.memory_bytes);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(instances)
         .total_core_instances(instances * 8)
         .total_memories(instances * 2)
         .total_tables(instances * 8)
         .total_stacks(instances)
-        .max_memory_size(limits.memory_bytes);
+        .max_memory_size(memory_bytes);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

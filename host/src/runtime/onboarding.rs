@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CallError, ComponentKind, Runtime,
+    Ask, CallError, ComponentKind, Runtime,
     bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared,
 };
 use crate::capabilities::{Capabilities, CapabilityFailure};
@@ -65,11 +65,18 @@ impl Runtime {
             country_of_residence: application.country_of_residence,
             phone: application.phone,
         };
+        // Split by the address: an applicant has no id yet.
+        let ask = Ask::new(ComponentKind::Onboarding, "register", &application)
+            .split_by(application.email.trim().to_lowercase());
         let outcome = self
             .call(
                 caps,
-                ComponentKind::Onboarding,
+                ask,
                 Result::is_ok,
+                |outcome: &Result<(), Vec<wit::Violation>>| match outcome {
+                    Ok(()) => "accepted".to_owned(),
+                    Err(violations) => refusal(violations),
+                },
                 |store, component| {
                     Box::pin(async move {
                         let Prepared::Onboarding(pre) = &component.prepared else {
@@ -108,11 +115,22 @@ impl Runtime {
         email: String,
         code: String,
     ) -> Result<Confirmation, CallError> {
+        let ask = Ask::new(ComponentKind::Onboarding, "confirm-email", &(&email, &code))
+            .split_by(email.trim().to_lowercase());
         let outcome = self
             .call(
                 caps,
-                ComponentKind::Onboarding,
+                ask,
                 |_| true,
+                |confirmation: &wit::Confirmation| {
+                    match confirmation {
+                        wit::Confirmation::Confirmed => "confirmed",
+                        wit::Confirmation::InvalidCode => "invalid_code",
+                        wit::Confirmation::ExpiredCode => "expired_code",
+                        wit::Confirmation::TooManyAttempts => "too_many_attempts",
+                    }
+                    .to_owned()
+                },
                 |store, component| {
                     Box::pin(async move {
                         let Prepared::Onboarding(pre) = &component.prepared else {
@@ -142,11 +160,24 @@ impl Runtime {
         email: String,
         password: String,
     ) -> Result<Vec<Violation>, CallError> {
+        let ask = Ask::new(
+            ComponentKind::Onboarding,
+            "check-password",
+            &(&email, &password),
+        )
+        .split_by(email.trim().to_lowercase());
         let violations = self
             .call(
                 caps,
-                ComponentKind::Onboarding,
+                ask,
                 |_| true,
+                |violations: &Vec<wit::Violation>| {
+                    if violations.is_empty() {
+                        "accepted".to_owned()
+                    } else {
+                        refusal(violations)
+                    }
+                },
                 |store, component| {
                     Box::pin(async move {
                         let Prepared::Onboarding(pre) = &component.prepared else {
@@ -163,4 +194,10 @@ impl Runtime {
             .await?;
         Ok(violations.into_iter().map(Violation::from).collect())
     }
+}
+
+/// A refusal in the decision log: its violation codes, in order.
+fn refusal(violations: &[wit::Violation]) -> String {
+    let codes: Vec<&str> = violations.iter().map(|v| v.code.as_str()).collect();
+    format!("refused:{}", codes.join(","))
 }

@@ -8,10 +8,14 @@ use arc_swap::ArcSwapOption;
 use sha2::{Digest, Sha256};
 use wasmtime::{
     Engine,
-    component::{Component, HasSelf, Linker},
+    component::{Component, ComponentExportIndex, HasSelf, InstancePre, Linker},
 };
 
-use super::{bindings, call::CallState};
+use super::{
+    bindings,
+    call::CallState,
+    decision::{Trial, TrialMode},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ComponentKind {
@@ -53,7 +57,12 @@ pub struct LoadedComponent {
     pub digest: String,
     pub size: usize,
     pub(crate) prepared: Prepared,
+    /// `run` of the `self-test` interface, when the component exports it.
+    pub(crate) self_test: Option<ComponentExportIndex>,
 }
+
+/// The export a component's optional self-test is found under.
+const SELF_TEST: &str = "usvc:host/self-test@0.1.0";
 
 pub(crate) enum Prepared {
     Onboarding(bindings::onboarding::OnboardingPre<CallState>),
@@ -61,22 +70,59 @@ pub(crate) enum Prepared {
     Verification(bindings::verification::VerificationPolicyPre<CallState>),
 }
 
+impl Prepared {
+    /// The pre-instantiated component, for calling exports outside its world (the self-test).
+    pub(crate) fn instance_pre(&self) -> &InstancePre<CallState> {
+        match self {
+            Self::Onboarding(pre) => pre.instance_pre(),
+            Self::Mfa(pre) => pre.instance_pre(),
+            Self::Verification(pre) => pre.instance_pre(),
+        }
+    }
+}
+
 pub struct Registry {
     engine: Engine,
     active: HashMap<ComponentKind, ArcSwapOption<LoadedComponent>>,
+    trials: HashMap<ComponentKind, ArcSwapOption<Trial>>,
 }
 
 impl Registry {
     pub(crate) fn new(engine: Engine) -> Self {
-        let active = ComponentKind::ALL
-            .into_iter()
-            .map(|k| (k, ArcSwapOption::empty()))
-            .collect();
-        Self { engine, active }
+        fn empty<T>() -> HashMap<ComponentKind, ArcSwapOption<T>> {
+            ComponentKind::ALL
+                .into_iter()
+                .map(|k| (k, ArcSwapOption::empty()))
+                .collect()
+        }
+        Self {
+            engine,
+            active: empty(),
+            trials: empty(),
+        }
     }
 
     pub fn active(&self, kind: ComponentKind) -> Option<Arc<LoadedComponent>> {
         self.active[&kind].load_full()
+    }
+
+    /// The candidate on trial for `kind`, if any.
+    pub fn trial(&self, kind: ComponentKind) -> Option<Arc<Trial>> {
+        self.trials[&kind].load_full()
+    }
+
+    /// Puts `candidate` on trial for its kind, replacing any earlier trial.
+    pub fn start_trial(&self, candidate: LoadedComponent, mode: TrialMode) {
+        let kind = candidate.kind;
+        self.trials[&kind].store(Some(Arc::new(Trial {
+            candidate: Arc::new(candidate),
+            mode,
+        })));
+    }
+
+    /// Ends the trial of `kind`; calls already running finish as they started.
+    pub fn end_trial(&self, kind: ComponentKind) {
+        self.trials[&kind].store(None);
     }
 
     /// Compiles and checks `bytes` as a `kind` component without activating it.
@@ -90,6 +136,9 @@ impl Registry {
                 format!("{kind}: the component imports something its world does not grant"),
             )
         })?;
+        let self_test = component
+            .get_export_index(None, SELF_TEST)
+            .and_then(|interface| component.get_export_index(Some(&interface), "run"));
         let no_export = |e| {
             explain(
                 e,
@@ -112,6 +161,7 @@ impl Registry {
             digest: hex::encode(Sha256::digest(bytes)),
             size: bytes.len(),
             prepared,
+            self_test,
         })
     }
 

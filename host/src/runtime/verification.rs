@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{
-    CallError, ComponentKind, Runtime,
+    Ask, CallError, ComponentKind, Runtime,
     bindings::verification::exports::usvc::host::verification as wit, registry::Prepared,
 };
 use crate::{
@@ -60,6 +60,20 @@ impl PolicyDecision {
     pub fn reason_codes(&self) -> Vec<&str> {
         self.reasons.iter().map(|r| r.code.as_str()).collect()
     }
+
+    /// The decision as the decision log words it: everything decided but the check's id
+    /// (fresh for every check) and the deciding digest.
+    pub fn outcome(&self) -> String {
+        format!(
+            "tier={};status={};requirements={};reasons={};submit_kyc={};manual_review={}",
+            self.tier,
+            self.status.as_str(),
+            self.requirements.join(","),
+            self.reason_codes().join(","),
+            self.submit_kyc,
+            self.manual_review
+        )
+    }
 }
 
 impl Runtime {
@@ -70,11 +84,28 @@ impl Runtime {
         caps: &Arc<Capabilities>,
         customer: Customer,
     ) -> Result<PolicyDecision, CallError> {
+        let ask = Ask::new(ComponentKind::Verification, "decide", &customer)
+            .about(&customer.user)
+            .replayable(&customer);
+        self.verification_decide_as(caps, ask, customer).await
+    }
+
+    /// The verification policy's `decide` on `customer`, asked as `ask` (also how a recorded
+    /// decision is replayed).
+    pub(crate) async fn verification_decide_as(
+        &self,
+        caps: &Arc<Capabilities>,
+        ask: Ask,
+        customer: Customer,
+    ) -> Result<PolicyDecision, CallError> {
         let (decision, digest) = self
             .call(
                 caps,
-                ComponentKind::Verification,
+                ask,
                 |_| false,
+                |(decision, digest): &(wit::Decision, String)| {
+                    policy_decision(decision.clone(), digest.clone()).outcome()
+                },
                 |store, component| {
                     Box::pin(async move {
                         let Prepared::Verification(pre) = &component.prepared else {
@@ -96,33 +127,37 @@ impl Runtime {
                 message: format!("decided tier {}, beyond 3", decision.tier),
             });
         }
-        Ok(PolicyDecision {
-            tier: decision.tier,
-            status: match decision.status {
-                wit::VerificationStatus::Unverified => VerificationStatus::Unverified,
-                wit::VerificationStatus::Pending => VerificationStatus::Pending,
-                wit::VerificationStatus::Verified => VerificationStatus::Verified,
-                wit::VerificationStatus::ManualReview => VerificationStatus::ManualReview,
-                wit::VerificationStatus::Rejected => VerificationStatus::Rejected,
-            },
-            limits: Limits {
-                currency: decision.limits.currency,
-                daily_transfer_limit: decision.limits.daily_transfer_limit,
-                balance_cap: decision.limits.balance_cap,
-            },
-            requirements: decision.requirements,
-            submit_kyc: decision.submit_kyc,
-            check_id: decision.check_id,
-            manual_review: decision.manual_review,
-            reasons: decision
-                .reasons
-                .into_iter()
-                .map(|r| Reason {
-                    code: r.code,
-                    message: r.message,
-                })
-                .collect(),
-            component_digest: digest,
-        })
+        Ok(policy_decision(decision, digest))
+    }
+}
+
+fn policy_decision(decision: wit::Decision, digest: String) -> PolicyDecision {
+    PolicyDecision {
+        tier: decision.tier,
+        status: match decision.status {
+            wit::VerificationStatus::Unverified => VerificationStatus::Unverified,
+            wit::VerificationStatus::Pending => VerificationStatus::Pending,
+            wit::VerificationStatus::Verified => VerificationStatus::Verified,
+            wit::VerificationStatus::ManualReview => VerificationStatus::ManualReview,
+            wit::VerificationStatus::Rejected => VerificationStatus::Rejected,
+        },
+        limits: Limits {
+            currency: decision.limits.currency,
+            daily_transfer_limit: decision.limits.daily_transfer_limit,
+            balance_cap: decision.limits.balance_cap,
+        },
+        requirements: decision.requirements,
+        submit_kyc: decision.submit_kyc,
+        check_id: decision.check_id,
+        manual_review: decision.manual_review,
+        reasons: decision
+            .reasons
+            .into_iter()
+            .map(|r| Reason {
+                code: r.code,
+                message: r.message,
+            })
+            .collect(),
+        component_digest: digest,
     }
 }

@@ -3,9 +3,11 @@
 //! `Any` driver.
 
 pub mod audit;
+pub mod component_trials;
 pub mod component_versions;
 pub mod contact_changes;
 pub mod credentials;
+pub mod decisions;
 pub mod devices;
 pub mod documents;
 pub mod factors;

@@ -1,0 +1,97 @@
+//! The `component_trials` table: the candidate of each kind on trial (in the shadow or as a
+//! canary), with its bytes, so every host of the fleet runs the same trial.
+
+use sqlx::Row;
+
+use super::Connection;
+
+/// A trial without its candidate's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredTrial {
+    pub kind: String,
+    pub digest: String,
+    pub version: Option<String>,
+    pub signer: Option<String>,
+    /// `shadow` or `canary`.
+    pub mode: String,
+    /// The canary's share of customers, in percent.
+    pub percent: Option<i64>,
+    pub started_by: String,
+    pub started_at: i64,
+}
+
+const COLUMNS: &str = "kind, digest, version, signer, mode, percent, started_by, started_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredTrial> {
+    Ok(StoredTrial {
+        kind: row.try_get("kind")?,
+        digest: row.try_get("digest")?,
+        version: row.try_get("version")?,
+        signer: row.try_get("signer")?,
+        mode: row.try_get("mode")?,
+        percent: row.try_get("percent")?,
+        started_by: row.try_get("started_by")?,
+        started_at: row.try_get("started_at")?,
+    })
+}
+
+/// Starts (or replaces) the trial of `trial.kind`.
+pub async fn put(conn: &mut Connection, trial: &StoredTrial, component: &[u8]) -> sqlx::Result<()> {
+    end(conn, &trial.kind).await?;
+    sqlx::query(&format!(
+        "INSERT INTO component_trials ({COLUMNS}, component) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&trial.kind)
+    .bind(&trial.digest)
+    .bind(&trial.version)
+    .bind(&trial.signer)
+    .bind(&trial.mode)
+    .bind(trial.percent)
+    .bind(&trial.started_by)
+    .bind(trial.started_at)
+    .bind(component.to_vec())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the trial of `kind`; whether there was one.
+pub async fn end(conn: &mut Connection, kind: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM component_trials WHERE kind = $1")
+        .bind(kind)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn find(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<StoredTrial>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM component_trials WHERE kind = $1"
+    ))
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every trial running: the fleet's poll.
+pub async fn all(conn: &mut Connection) -> sqlx::Result<Vec<StoredTrial>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM component_trials ORDER BY kind"
+    ))
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The candidate's bytes.
+pub async fn component(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT component FROM component_trials WHERE kind = $1")
+        .bind(kind)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| row.try_get("component")).transpose()
+}
