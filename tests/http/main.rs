@@ -8,6 +8,7 @@ mod devices;
 mod documents;
 mod errors;
 mod events;
+mod fleet;
 mod guard;
 mod keys;
 mod mfa;

@@ -1,10 +1,11 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes; readiness names the version (and any trial candidate) each
+//! component kind runs on this host.
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
 
 use super::AppState;
-use crate::runtime::ComponentKind;
+use crate::runtime::{ComponentKind, TrialMode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,6 +31,18 @@ struct ComponentReadiness {
     loaded: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<String>,
+    /// The candidate this host runs beside the active version, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trial: Option<TrialReadiness>,
+}
+
+#[derive(Serialize)]
+struct TrialReadiness {
+    digest: String,
+    /// `shadow` or `canary`.
+    mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<u8>,
 }
 
 /// Ready when the database answers and every component kind is loaded.
@@ -39,10 +52,22 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
         .into_iter()
         .map(|kind| {
             let active = state.runtime.registry().active(kind);
+            let trial = state.runtime.registry().trial(kind).map(|t| {
+                let (mode, percent) = match t.mode {
+                    TrialMode::Shadow => ("shadow", None),
+                    TrialMode::Canary { percent } => ("canary", Some(percent)),
+                };
+                TrialReadiness {
+                    digest: t.candidate.digest.clone(),
+                    mode,
+                    percent,
+                }
+            });
             ComponentReadiness {
                 kind: kind.name(),
                 loaded: active.is_some(),
                 digest: active.map(|c| c.digest.clone()),
+                trial,
             }
         })
         .collect();
