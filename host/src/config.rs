@@ -307,7 +307,8 @@ pub struct RuntimeLimits {
     pub call_deadline: Duration,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
-    /// Calls of one kind running at once; further calls wait for a slot.
+    /// Instances running at once, all kinds together (the engine's pool), and the default of
+    /// each kind's own count; further calls wait for a slot.
     pub max_concurrent_calls: u32,
     /// Limits of one kind that differ from the ones above
     /// (`USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB`, `USVC_<KIND>_INSTANCES`).

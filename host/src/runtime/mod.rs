@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
     UpdateDeadline,
@@ -64,7 +64,9 @@ pub struct Runtime {
     registry: Registry,
     limits: RuntimeLimits,
     /// Per kind, a slot per instance the kind may run at once.
-    slots: BTreeMap<ComponentKind, Arc<Semaphore>>,
+    slots: BTreeMap<ComponentKind, Semaphore>,
+    /// A slot per instance the engine's pool holds, shared by every kind.
+    pool: Semaphore,
 }
 
 /// Whether a call's writes count.
@@ -84,11 +86,9 @@ impl Runtime {
             registry: Registry::new(engine.clone()),
             slots: ComponentKind::ALL
                 .into_iter()
-                .map(|kind| {
-                    let instances = limits.of(kind).instances as usize;
-                    (kind, Arc::new(Semaphore::new(instances)))
-                })
+                .map(|kind| (kind, Semaphore::new(limits.of(kind).instances as usize)))
                 .collect(),
+            pool: Semaphore::new(limits.max_concurrent_calls.max(1) as usize),
             engine,
             limits,
         })
@@ -121,6 +121,7 @@ impl Runtime {
         + Send,
     ) -> Result<R, CallError> {
         let kind = ask.kind;
+        let _slots = self.instances(kind).await?;
         if let Some(candidate) = &ask.replaying {
             return self
                 .run(
@@ -138,16 +139,6 @@ impl Runtime {
             .active(kind)
             .ok_or(CallError::NotLoaded(kind))?;
         let trial = self.registry.trial(kind);
-        let limits = self.limits.of(kind);
-        // A call waits for a free instance of its kind at most half its deadline: a kind whose
-        // instances are all busy that long is saturated, and the caller hears so at once.
-        let _slot = tokio::time::timeout(limits.deadline / 2, self.slots[&kind].acquire())
-            .await
-            .map_err(|_| {
-                exceeded(kind, "instances");
-                CallError::Timeout(kind)
-            })?
-            .expect("the call semaphores are never closed");
 
         let (decider, role) = match trial.as_deref() {
             Some(Trial {
@@ -256,6 +247,10 @@ impl Runtime {
         let Some(run) = component.self_test else {
             return Ok(false);
         };
+        let _slots = self
+            .instances(component.kind)
+            .await
+            .map_err(|e| e.to_string())?;
         let answer = self
             .run(
                 caps,
@@ -282,6 +277,31 @@ impl Runtime {
             Ok(Ok(())) => Ok(true),
             Ok(Err(why)) => Err(why),
             Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// An instance of `kind` and one of the engine's pool, waited for at most half the kind's
+    /// deadline: a kind whose instances are all busy that long is saturated, and the caller
+    /// hears so at once. Held for the whole call (a shadow and its real call run one after
+    /// the other on it).
+    async fn instances(
+        &self,
+        kind: ComponentKind,
+    ) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>), CallError> {
+        let wait = self.limits.of(kind).deadline / 2;
+        let acquired = tokio::time::timeout(wait, async {
+            let of_kind = self.slots[&kind].acquire().await;
+            let of_pool = self.pool.acquire().await;
+            (of_kind, of_pool)
+        })
+        .await;
+        match acquired {
+            Ok((Ok(of_kind), Ok(of_pool))) => Ok((of_kind, of_pool)),
+            Ok(_) => unreachable!("the call semaphores are never closed"),
+            Err(_) => {
+                exceeded(kind, "instances");
+                Err(CallError::Timeout(kind))
+            }
         }
     }
 
