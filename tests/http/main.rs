@@ -17,5 +17,6 @@ mod password;
 mod profile;
 mod reset;
 mod sessions;
+mod swap;
 mod unit_of_work;
 mod verification;
