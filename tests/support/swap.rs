@@ -234,7 +234,7 @@ async fn activate(
 ) -> Result<(), String> {
     let target = &versions[(swap + 1) % 2];
     let digest = &target.manifest.component_sha256;
-    let (request, expected) = if (swap / 2) % 2 == 0 {
+    let (request, expected) = if (swap / 2).is_multiple_of(2) {
         let body = serde_json::to_vec(target).expect("JSON");
         let request = http
             .post(app.url("/v1/admin/components"))
