@@ -6,8 +6,9 @@
 //! the world, the database transaction and the swap.
 //!
 //! On one host (SQLite) the deploying host serves the next call; across two hosts on one
-//! PostgreSQL database the other host switches at its next fleet poll (every second). Before
-//! each criterion run a few switches are timed in parts, to show what dominates.
+//! PostgreSQL database the other host switches at its next fleet poll (every second), so
+//! deploys there start at points spread over that second, as real ones would. Before each
+//! criterion run a few switches are timed in parts, to show what dominates.
 
 use std::{
     sync::atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -30,6 +31,7 @@ struct Switch {
     admin: String,
     http: reqwest::Client,
     registrations: AtomicU64,
+    switches: AtomicU64,
 }
 
 /// How long one switch took: until the deploy was answered, and until the first call the new
@@ -53,6 +55,7 @@ impl Switch {
             admin: swap::administrator(app).await,
             http: reqwest::Client::new(),
             registrations: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
         };
         for version in &switch.versions {
             switch.deploy(app, version).await;
@@ -77,6 +80,14 @@ impl Switch {
     /// Deploys the other version on `deployer`, then registers on `caller` until the new
     /// version answers.
     async fn once(&self, deployer: &TestApp, caller: &TestApp) -> Timing {
+        let k = self.switches.fetch_add(1, Ordering::Relaxed);
+        if !std::ptr::eq(deployer, caller) {
+            // The other host polls a second after its last poll ended, i.e. a second after it
+            // switched: right after a switch, every deploy would land at the same point of its
+            // poll. An untimed pause stepping by the golden ratio spreads them over the second.
+            let phase = (k as f64 * 0.618_034).fract();
+            tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        }
         let target = 1 - self.active.load(Ordering::Relaxed);
         let started = Instant::now();
         self.deploy(deployer, &self.versions[target]).await;

@@ -8,7 +8,8 @@
 //! fresh SQLite file; the clients and the swapper run on one more thread. Passwords are hashed
 //! with the test suite's cheap Argon2id (1 MiB, t = 1), so the run measures swaps rather than
 //! hashing. Settings through variables: `LOAD_SECS` (default 20), `SWAP_LOAD_CLIENTS` (default
-//! 8), `SWAP_LOAD_BACKEND` (`sqlite`, default, or `postgres`).
+//! 8), `SWAP_LOAD_BACKEND` (`sqlite`, default, or `postgres`), `SWAP_LOAD_EVERY_MS` (default
+//! 1000; 0 swaps nothing, for a baseline).
 
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ fn ms(d: Duration) -> String {
 fn main() {
     let secs = env_or("LOAD_SECS", 20);
     let clients = env_or("SWAP_LOAD_CLIENTS", 8) as usize;
+    let every = Duration::from_millis(env_or("SWAP_LOAD_EVERY_MS", 1000));
     let backend = match std::env::var("SWAP_LOAD_BACKEND").as_deref() {
         Ok("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
@@ -57,7 +59,7 @@ fn main() {
             &versions,
             clients,
             Duration::from_secs(secs),
-            Duration::from_secs(1),
+            every,
         )
         .await
     });

@@ -166,8 +166,8 @@ impl Outcome {
 }
 
 /// Runs `clients` customers' traffic for `duration` while the onboarding component alternates
-/// between `versions` every `every`: A' deployed, then A deployed, then rollbacks and redeploys
-/// in turn (deploy A', deploy A, roll back to A', roll back to A, deploy A', …).
+/// between `versions` every `every` (never when it is zero, for a baseline): deploy A', deploy
+/// A, roll back to A', roll back to A, deploy A' again, and so on.
 pub async fn run(
     app: &TestApp,
     admin: &str,
@@ -203,7 +203,7 @@ pub async fn run(
     let mut outcome = Outcome::default();
     let mut swap = 0;
     let mut next = started + every / 2;
-    while next < started + duration {
+    while !every.is_zero() && next < started + duration {
         tokio::time::sleep_until(next.into()).await;
         next += every;
         let switch = Instant::now();
