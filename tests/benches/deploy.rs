@@ -7,8 +7,9 @@
 //!
 //! On one host (SQLite) the deploying host serves the next call; across two hosts on one
 //! PostgreSQL database the other host switches at its next fleet poll (every second), so
-//! deploys there start at points spread over that second, as real ones would. Before each
-//! criterion run a few switches are timed in parts, to show what dominates.
+//! deploys there start at points spread over that second, as real ones would. To show what
+//! dominates, the compilation is also measured alone, and before each switching run a few
+//! switches are timed in parts.
 
 use std::{
     sync::atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -152,6 +153,27 @@ async fn switches(switch: &Switch, deployer: &TestApp, caller: &TestApp, iters: 
     total
 }
 
+/// The part of a deploy that compiles the component and checks it against its world, alone.
+fn compile(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let kit = rt.block_on(usvc_testkit::TestKit::onboarding());
+    let real = swap::built("onboarding.wasm");
+    let mut group = c.benchmark_group("deploy");
+    group.sample_size(10);
+    group.bench_function(
+        "compiling onboarding against its world (Registry::prepare)",
+        |b| {
+            b.iter(|| {
+                kit.runtime()
+                    .registry()
+                    .prepare(ComponentKind::Onboarding, &real)
+                    .unwrap()
+            })
+        },
+    );
+    group.finish();
+}
+
 fn same_host(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let signer = Signer::new();
@@ -197,5 +219,5 @@ fn across_hosts(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, same_host, across_hosts);
+criterion_group!(benches, compile, same_host, across_hosts);
 criterion_main!(benches);
