@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench load release clean
+.PHONY: run test components build check fmt clippy bench load swap-load release clean
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -33,11 +33,16 @@ check: components
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: components
-	$(CARGO) bench -p usvc-tests --bench onboarding
+	$(CARGO) bench -p usvc-tests --bench onboarding --bench deploy
 
 # Logins saturating the CPU with production Argon2id while /v1/users/me is probed (release).
 load: components
 	$(CARGO) bench -p usvc-tests --bench login_load
+
+# Registrations, confirmations and logins while the onboarding component swaps every second;
+# fails if any request failed (release).
+swap-load: components
+	$(CARGO) bench -p usvc-tests --bench swap_load
 
 clean:
 	$(CARGO) clean

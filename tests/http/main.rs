@@ -18,6 +18,7 @@ mod password;
 mod profile;
 mod reset;
 mod sessions;
+mod swap;
 mod trials;
 mod unit_of_work;
 mod verification;

@@ -1,9 +1,10 @@
 //! Test support: start the real usvc application on a random port against a fresh SQLite file
 //! or a fresh PostgreSQL database, and talk to it over HTTP. `bank` has test servers of the
-//! bank's services usvc calls over gRPC.
+//! bank's services usvc calls over gRPC; `swap` drives traffic while component versions swap.
 
 pub mod bank;
 pub mod s3;
+pub mod swap;
 pub mod verification;
 
 use std::{path::PathBuf, sync::Arc};
