@@ -45,8 +45,8 @@ struct Timing {
 impl Switch {
     /// Stores both versions through `app` (the real one ends active).
     async fn new(app: &TestApp, signer: &Signer) -> Self {
-        let chaos = swap::built("chaos-onboarding.wasm");
-        let real = swap::built("onboarding.wasm");
+        let chaos = usvc_tests::built("chaos-onboarding.wasm");
+        let real = usvc_tests::built("onboarding.wasm");
         let switch = Self {
             versions: [
                 signer.sign(&chaos, ComponentKind::Onboarding, "0.0.1"),
@@ -157,7 +157,7 @@ async fn switches(switch: &Switch, deployer: &TestApp, caller: &TestApp, iters: 
 fn compile(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let kit = rt.block_on(usvc_testkit::TestKit::onboarding());
-    let real = swap::built("onboarding.wasm");
+    let real = usvc_tests::built("onboarding.wasm");
     let mut group = c.benchmark_group("deploy");
     group.sample_size(10);
     group.bench_function(

@@ -14,7 +14,7 @@ use usvc::{
     },
 };
 use usvc_tests::{
-    Backend, Reply, Spawn, TestApp, backends, signing_key_pem, spawn_with, totp_code,
+    Backend, Reply, Spawn, TestApp, backends, built, signing_key_pem, spawn_with, totp_code,
 };
 
 backends!(
@@ -41,10 +41,6 @@ fn new_signer() -> Signer {
         trusted: format!("compliance={public}"),
         pem,
     }
-}
-
-fn built(name: &str) -> Vec<u8> {
-    std::fs::read(usvc_tests::components_dir().join(name)).unwrap()
 }
 
 fn signed(component: &[u8], kind: ComponentKind, version: &str, pem: &str) -> Artifact {

@@ -10,7 +10,7 @@ use std::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use usvc::config::Mode;
-use usvc_tests::{Backend, Reply, Spawn, TestApp, backends, spawn_with};
+use usvc_tests::{Backend, Reply, Spawn, backends, built, spawn_with};
 
 backends!(a_separate_host_process_follows_deploys_trials_and_rollbacks);
 
@@ -144,20 +144,6 @@ async fn until(process: &HostProcess, kind: &str, done: impl Fn(&Value) -> bool)
     }
 }
 
-fn built(name: &str) -> Vec<u8> {
-    std::fs::read(usvc_tests::components_dir().join(name)).unwrap()
-}
-
-async fn upload(app: &TestApp, method: Method, path: &str, token: &str, wasm: Vec<u8>) -> Reply {
-    let request = app
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/wasm")
-        .body(wasm);
-    Reply::read(request.send().await.unwrap()).await
-}
-
 async fn a_separate_host_process_follows_deploys_trials_and_rollbacks(backend: Backend) {
     let app = spawn_with(Spawn {
         mode: Mode::Development,
@@ -175,14 +161,14 @@ async fn a_separate_host_process_follows_deploys_trials_and_rollbacks(backend: B
     // Deploys through the in-process host reach the other process within a few seconds.
     let mut stored = Vec::new();
     for tag in ["fleet-1", "fleet-2"] {
-        let deployed = upload(
-            &app,
-            Method::POST,
-            "/v1/admin/components?kind=mfa",
-            &admin,
-            usvc_tests::variant(&built("mfa.wasm"), tag),
-        )
-        .await;
+        let deployed = app
+            .upload_component(
+                Method::POST,
+                "/v1/admin/components?kind=mfa",
+                &admin,
+                usvc_tests::variant(&built("mfa.wasm"), tag),
+            )
+            .await;
         assert_eq!(deployed.status, 201, "{:?}", deployed.body);
         let digest = deployed.body["digest"].clone();
         let took = until(&process, "mfa", |c| c["digest"] == digest).await;
@@ -192,14 +178,14 @@ async fn a_separate_host_process_follows_deploys_trials_and_rollbacks(backend: B
 
     // So does a shadow trial: a registration served by the other process is evaluated in the
     // shadow there, and its disagreement lands in the shared decision log.
-    let trial = upload(
-        &app,
-        Method::PUT,
-        "/v1/admin/components/onboarding/trial?mode=shadow",
-        &admin,
-        built("chaos-onboarding.wasm"),
-    )
-    .await;
+    let trial = app
+        .upload_component(
+            Method::PUT,
+            "/v1/admin/components/onboarding/trial?mode=shadow",
+            &admin,
+            built("chaos-onboarding.wasm"),
+        )
+        .await;
     assert_eq!(trial.status, 201, "{:?}", trial.body);
     let candidate = trial.body["digest"].clone();
     until(&process, "onboarding", |c| {

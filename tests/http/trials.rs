@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use usvc::{config::Mode, runtime::decision::in_canary};
-use usvc_tests::{Backend, Reply, Spawn, TestApp, backends, spawn_with, totp_code};
+use usvc_tests::{Backend, Reply, Spawn, TestApp, backends, built, spawn_with, totp_code};
 
 backends!(
     a_shadow_candidate_decides_nothing_and_its_disagreements_are_counted,
@@ -21,10 +21,6 @@ backends!(
 
 const PASSWORD: &str = "plum orchard velvet 42";
 
-fn built(name: &str) -> Vec<u8> {
-    std::fs::read(usvc_tests::components_dir().join(name)).unwrap()
-}
-
 async fn host(backend: Backend) -> TestApp {
     spawn_with(Spawn {
         mode: Mode::Development,
@@ -36,17 +32,6 @@ async fn host(backend: Backend) -> TestApp {
 async fn administrator(app: &TestApp) -> String {
     let access = app.onboarded_customer("boss@example.com", PASSWORD).await;
     app.make_admin("boss@example.com", PASSWORD, &access).await
-}
-
-/// Uploads a bare component (development mode) to `path` with `method`.
-async fn upload(app: &TestApp, method: Method, path: &str, token: &str, wasm: Vec<u8>) -> Reply {
-    let request = app
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/wasm")
-        .body(wasm);
-    Reply::read(request.send().await.unwrap()).await
 }
 
 async fn decisions(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
@@ -77,14 +62,14 @@ async fn a_shadow_candidate_decides_nothing_and_its_disagreements_are_counted(ba
 
     // The chaos fixture in the shadow of the real onboarding policy: it accepts an ordinary
     // applicant (writing a customer of its own), and refuses "error-after-create".
-    let started = upload(
-        &app,
-        Method::PUT,
-        &format!("{trial}?mode=shadow"),
-        &admin,
-        built("chaos-onboarding.wasm"),
-    )
-    .await;
+    let started = app
+        .upload_component(
+            Method::PUT,
+            &format!("{trial}?mode=shadow"),
+            &admin,
+            built("chaos-onboarding.wasm"),
+        )
+        .await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     assert_eq!(started.body["mode"], "shadow");
     let candidate = started.body["digest"].as_str().unwrap().to_owned();
@@ -179,14 +164,14 @@ async fn a_shadow_candidate_decides_nothing_and_its_disagreements_are_counted(ba
 async fn a_canary_decides_for_its_share_of_customers_and_always_the_same_ones(backend: Backend) {
     let app = host(backend).await;
     let admin = administrator(&app).await;
-    let active = upload(
-        &app,
-        Method::POST,
-        "/v1/admin/components?kind=onboarding",
-        &admin,
-        built("onboarding.wasm"),
-    )
-    .await;
+    let active = app
+        .upload_component(
+            Method::POST,
+            "/v1/admin/components?kind=onboarding",
+            &admin,
+            built("onboarding.wasm"),
+        )
+        .await;
     assert!(
         active.status == 200 || active.status == 201,
         "{:?}",
@@ -196,14 +181,14 @@ async fn a_canary_decides_for_its_share_of_customers_and_always_the_same_ones(ba
 
     // The same policy under another digest takes 30% of applicants.
     let candidate = usvc_tests::variant(&built("onboarding.wasm"), "canary");
-    let started = upload(
-        &app,
-        Method::PUT,
-        "/v1/admin/components/onboarding/trial?mode=canary&percent=30",
-        &admin,
-        candidate,
-    )
-    .await;
+    let started = app
+        .upload_component(
+            Method::PUT,
+            "/v1/admin/components/onboarding/trial?mode=canary&percent=30",
+            &admin,
+            candidate,
+        )
+        .await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     assert_eq!(started.body["percent"], 30);
     let candidate = started.body["digest"].as_str().unwrap().to_owned();
@@ -306,14 +291,9 @@ async fn replaying_recorded_decisions_reports_where_a_candidate_differs(backend:
     // "Never ask on a known device": asked today, only Ada's login from her known device goes
     // otherwise than with the active policy.
     let path = "/v1/admin/components/mfa/replay";
-    let report = upload(
-        &app,
-        Method::POST,
-        path,
-        &admin,
-        built("mfa-known-devices.wasm"),
-    )
-    .await;
+    let report = app
+        .upload_component(Method::POST, path, &admin, built("mfa-known-devices.wasm"))
+        .await;
     assert_eq!(report.status, 200, "{:?}", report.body);
     assert_eq!(report.body["replayed"], recorded.len(), "{:?}", report.body);
     let differences = report.body["differences"].as_array().unwrap();
@@ -330,14 +310,16 @@ async fn replaying_recorded_decisions_reports_where_a_candidate_differs(backend:
     // The active version agrees with itself, and a replay changes nothing: no decision
     // logged, the same version active.
     let before = decisions(&app, &admin, "limit=1000").await.len();
-    let same = upload(&app, Method::POST, path, &admin, built("mfa.wasm")).await;
+    let same = app
+        .upload_component(Method::POST, path, &admin, built("mfa.wasm"))
+        .await;
     assert_eq!(same.status, 200, "{:?}", same.body);
     assert_eq!(same.body["differences"], json!([]), "{:?}", same.body);
     assert_eq!(decisions(&app, &admin, "limit=1000").await.len(), before);
 
     // Only an administrator replays.
     let customer = app.onboarded_customer("alan@example.com", PASSWORD).await;
-    upload(&app, Method::POST, path, &customer, built("mfa.wasm"))
+    app.upload_component(Method::POST, path, &customer, built("mfa.wasm"))
         .await
         .assert_problem(403, "/problems/forbidden");
 }
@@ -359,7 +341,9 @@ async fn a_failing_self_test_refuses_the_component(backend: Backend) {
             "/v1/admin/components/onboarding/trial?mode=shadow",
         ),
     ] {
-        let refused = upload(&app, method, path, &admin, built("chaos-onboarding.wasm")).await;
+        let refused = app
+            .upload_component(method, path, &admin, built("chaos-onboarding.wasm"))
+            .await;
         refused.assert_problem(422, "/problems/validation");
         assert_eq!(refused.violation_codes(), ["artifact.self_test"]);
         let message = refused.body["violations"][0]["message"].as_str().unwrap();
@@ -385,14 +369,14 @@ async fn a_failing_self_test_refuses_the_component(backend: Backend) {
     );
 
     // The real onboarding policy passes its own self-test (its golden cases).
-    let passed = upload(
-        &app,
-        Method::POST,
-        "/v1/admin/components?kind=onboarding",
-        &admin,
-        usvc_tests::variant(&built("onboarding.wasm"), "self-tested"),
-    )
-    .await;
+    let passed = app
+        .upload_component(
+            Method::POST,
+            "/v1/admin/components?kind=onboarding",
+            &admin,
+            usvc_tests::variant(&built("onboarding.wasm"), "self-tested"),
+        )
+        .await;
     assert_eq!(passed.status, 201, "{:?}", passed.body);
 }
 

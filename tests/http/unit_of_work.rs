@@ -142,18 +142,15 @@ async fn each_kind_runs_under_its_own_limits_and_exceeding_one_is_counted(backen
     let password = "long enough secret";
     let access = app.onboarded_customer("ada@example.com", password).await;
     let admin = app.make_admin("ada@example.com", password, &access).await;
-    let fixture =
-        std::fs::read(usvc_tests::components_dir().join("chaos-onboarding.wasm")).unwrap();
     let deployed = app
-        .http
-        .post(app.url("/v1/admin/components?kind=onboarding"))
-        .bearer_auth(&admin)
-        .header("content-type", "application/wasm")
-        .body(fixture)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deployed.status(), 201);
+        .upload_component(
+            reqwest::Method::POST,
+            "/v1/admin/components?kind=onboarding",
+            &admin,
+            usvc_tests::built("chaos-onboarding.wasm"),
+        )
+        .await;
+    assert_eq!(deployed.status, 201, "{:?}", deployed.body);
     let before = (
         exceeded(&app, "instances").await,
         exceeded(&app, "deadline").await,

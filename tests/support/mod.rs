@@ -567,6 +567,24 @@ impl TestApp {
         self.make_staff(email, password, access, "admin").await
     }
 
+    /// Sends a bare component (`application/wasm`, development mode) to an admin route
+    /// (`/v1/admin/components?kind=`, `…/trial?mode=`, `…/replay`) with `token`.
+    pub async fn upload_component(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        wasm: Vec<u8>,
+    ) -> Reply {
+        let request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/wasm")
+            .body(wasm);
+        Reply::read(request.send().await.expect("request")).await
+    }
+
     /// Enrols an authenticator app for the holder of `access` and confirms it with the current
     /// step's code (so the next login's code is the next step's); the base32 secret.
     pub async fn enrol_totp(&self, access: &str) -> String {
@@ -707,6 +725,13 @@ impl Reply {
         codes.sort();
         codes
     }
+}
+
+/// A compiled component from `make components`.
+pub fn built(name: &str) -> Vec<u8> {
+    let path = components_dir().join(name);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{} (run `make components`): {e}", path.display()))
 }
 
 /// `component` with a custom section named `tag` appended: a build that behaves the same but has

@@ -22,7 +22,7 @@ use usvc::{
     },
 };
 
-use crate::{Backend, Spawn, TestApp, application, components_dir, signing_key_pem};
+use crate::{Backend, Spawn, TestApp, application, built, signing_key_pem};
 
 pub const PASSWORD: &str = "grace hopper 1906";
 
@@ -58,13 +58,6 @@ impl Default for Signer {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// A compiled component from `make components`.
-pub fn built(name: &str) -> Vec<u8> {
-    let path = components_dir().join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{} (run `make components`): {e}", path.display()))
 }
 
 /// A development host (it has the mailbox the traffic reads its codes from) trusting `signer`,
