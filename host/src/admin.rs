@@ -28,7 +28,8 @@ pub enum Grant {
 }
 
 /// Grants a staff role to the customer with `email`, from the operator's command line
-/// (`usvc users grant`). It takes effect at their next login, which needs a second factor.
+/// (`usvc users grant`). It ends their sessions and takes effect at their next login, which needs
+/// a second factor.
 pub async fn grant_role(
     db: &crate::store::Database,
     email: &str,
@@ -49,6 +50,10 @@ pub async fn grant_role(
     }
     let data = json!({ "user_id": user.id, "role": role });
     trail::record(&mut tx, "user.role_granted", &user.id, data, now).await?;
+    // Sessions opened before the grant end: the role arrives only with a new login, and staff
+    // logins need a second factor.
+    let ended = sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
+    trail::sessions_revoked(&mut tx, &user.id, &ended, "role_granted", now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, role, "staff role granted");
     Ok(Grant::Granted(user.id))
@@ -69,8 +74,14 @@ pub enum AdminError {
     Database(#[from] sqlx::Error),
 }
 
+/// Whether the caller may act as `role` staff: the token carries the role and its session gave
+/// a second factor (`amr` `mfa`). A role on a password alone is never enough, whatever issued it.
+pub fn acts_as(claims: &Claims, role: &str) -> bool {
+    claims.roles.iter().any(|r| r == role) && claims.amr.iter().any(|m| m == "mfa")
+}
+
 pub fn is_admin(claims: &Claims) -> bool {
-    claims.roles.iter().any(|r| r == ADMIN)
+    acts_as(claims, ADMIN)
 }
 
 /// Locks (`Locked`) or unlocks (`Active`) `user_id`. Locking ends every session at once.

@@ -267,6 +267,8 @@ pub struct Limits {
     pub reset_per_account: Rate,
     pub code_checks_per_ip: Rate,
     pub code_checks_per_account: Rate,
+    /// Password checks inside one session (a password change, a re-authentication).
+    pub reauth_per_session: Rate,
     /// Failed logins after which each further attempt waits `failure_delay`, doubling.
     pub failures_before_delay: u32,
     pub failure_delay: Duration,
@@ -291,6 +293,7 @@ impl Default for Limits {
             reset_per_account: rate(5, 3600),
             code_checks_per_ip: rate(60, 600),
             code_checks_per_account: rate(20, 600),
+            reauth_per_session: rate(5, 900),
             failures_before_delay: 3,
             failure_delay: Duration::from_secs(1),
             max_failure_delay: Duration::from_secs(30),
@@ -573,6 +576,7 @@ impl Config {
             }
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
+            "USVC_LIMIT_REAUTH_PER_SESSION" => self.limits.reauth_per_session = value.parse()?,
             "USVC_LIMIT_REGISTER_PER_IP" => self.limits.register_per_ip = value.parse()?,
             "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT" => {
                 self.limits.code_sends_per_account = value.parse()?

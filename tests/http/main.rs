@@ -19,6 +19,7 @@ mod profile;
 mod reset;
 mod sessions;
 mod swap;
+mod takeover;
 mod trials;
 mod unit_of_work;
 mod verification;

@@ -376,6 +376,21 @@ pub fn signing_key_pem(seed: u8) -> String {
         .to_string()
 }
 
+/// An access token with `claims`, signed as the service would with the key
+/// [`signing_key_pem`]`(seed)` (for apps spawned with that key): the way to show what a route
+/// does with claims no real login would produce.
+pub fn sign_access_token(claims: &Value, seed: u8) -> String {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use sha2::Digest;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+    let der = key.to_pkcs8_der().expect("encoding");
+    let encoding = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    let public = key.verifying_key().to_bytes();
+    header.kid = Some(hex::encode(&sha2::Sha256::digest(public)[..8]));
+    jsonwebtoken::encode(&header, claims, &encoding).expect("signing")
+}
+
 /// A response's status, content type and JSON body.
 #[derive(Debug)]
 pub struct Reply {
@@ -486,6 +501,20 @@ impl TestApp {
         let reply = self.get(&format!("/dev/mailbox?to={to}"), None).await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         reply.body.as_array().expect("a list").clone()
+    }
+
+    /// The latest message of `notice` sent to `to`, waiting up to two seconds for one that is
+    /// delivered after the answer.
+    pub async fn notice(&self, to: &str, notice: &str) -> Value {
+        let encoded = to.replace('+', "%2B");
+        for _ in 0..100 {
+            let sent = self.mailbox(&encoded).await;
+            if let Some(message) = sent.iter().rev().find(|m| m["notice"] == notice) {
+                return message.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no {notice} was sent to {to}")
     }
 
     /// The latest verification code sent to `to`.

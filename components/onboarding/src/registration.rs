@@ -5,6 +5,11 @@
 //! known address gets the same `ok` as a new one and its owner is told instead. Everything
 //! written joins the host's unit of work: on `err` nothing is kept, which is why all rules are
 //! checked before the first write.
+//!
+//! An address nobody has confirmed yet belongs to whoever can read its mail, not to whoever
+//! registered it first: a newer registration of a pending address replaces the details and the
+//! password, and the code it sends replaces the earlier one. So the account a code confirms
+//! carries exactly what the registration that code was sent for submitted.
 
 use serde_json::json;
 
@@ -31,7 +36,7 @@ pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
     };
 
     if let Some(existing) = users::find_by_email(applicant.email.as_str()) {
-        answer_known_address(&existing);
+        answer_known_address(&existing, &applicant);
         return Ok(());
     }
 
@@ -46,7 +51,7 @@ pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
         // A concurrent registration for the same address committed first: from here it is an
         // attempt on an existing customer like any other.
         Err(CreateError::EmailTaken) => match users::find_by_email(applicant.email.as_str()) {
-            Some(existing) => answer_known_address(&existing),
+            Some(existing) => answer_known_address(&existing, &applicant),
             None => {
                 log::warn("address reported taken but no customer holds it; nothing registered");
             }
@@ -84,18 +89,25 @@ fn open_pending_account(user_id: &str, applicant: &Applicant) {
 }
 
 /// A registration for an address that is already a customer's. An account still waiting for its
-/// address to be confirmed gets a fresh code (the way to recover a lost or expired one); any other
-/// owner is told that someone tried. The record and password stay as they are either way.
-fn answer_known_address(existing: &User) {
-    if existing.status == UserStatus::PendingVerification {
-        notify::send(&existing.id, Notice::EmailVerification);
-        log::debug(&format!(
-            "registration for pending user {}; verification code sent again",
-            existing.id
-        ));
-    } else {
+/// address to be confirmed takes this newest registration's details and password, and a fresh
+/// code replaces the one sent before (which is also how a lost or expired code is recovered);
+/// the owner of a confirmed account is told that someone tried, and nothing of theirs changes.
+fn answer_known_address(existing: &User, applicant: &Applicant) {
+    if existing.status != UserStatus::PendingVerification {
         tell_owner_of_attempt(&existing.id);
+        return;
     }
+    // Confirmed by its owner between the lookup and here: from now on it is theirs.
+    if !users::replace_pending(&existing.id, &new_user(applicant)) {
+        tell_owner_of_attempt(&existing.id);
+        return;
+    }
+    credentials::set_password(&existing.id, &applicant.password);
+    notify::send(&existing.id, Notice::EmailVerification);
+    log::debug(&format!(
+        "registration for pending user {}: details and password replaced, new code sent",
+        existing.id
+    ));
 }
 
 fn tell_owner_of_attempt(owner_id: &str) {

@@ -662,42 +662,48 @@ async fn registering_a_known_address_answers_ok_and_tells_its_owner_instead() {
 }
 
 #[tokio::test]
-async fn registering_a_pending_address_again_sends_a_fresh_code_and_nothing_else() {
+async fn the_newest_registration_of_a_pending_address_replaces_the_earlier_one() {
+    // Someone registers an address they do not own and never confirms it; the address's owner
+    // then registers it themselves. The account must go live with the owner's password only.
     let kit = TestKit::onboarding().await;
-    kit.register(valid_application()).await.unwrap();
-    let owner = kit.users().await[0].id.clone();
-    let first_code = kit.notices()[0].code.clone().unwrap();
-
-    let again = Application {
+    let squatter = Application {
         password: "someone else's passphrase".to_owned(),
         legal_name: "Someone Else".to_owned(),
         ..valid_application()
     };
-    kit.register(again).await.expect("the same answer as ever");
+    kit.register(squatter).await.unwrap();
+    let id = kit.users().await[0].id.clone();
+    let first_code = kit.notices()[0].code.clone().unwrap();
+
+    kit.register(valid_application())
+        .await
+        .expect("the same answer as ever");
 
     let users = kit.users().await;
     assert_eq!(users.len(), 1);
+    assert_eq!(users[0].id, id, "the same pending record");
     assert_eq!(
         users[0].legal_name, "Augusta Ada King",
-        "the record is untouched"
+        "the newest details"
     );
+    assert!(kit.password_matches(&id, "analytical engine notes").await);
     assert!(
-        kit.password_matches(&owner, "analytical engine notes")
-            .await
+        !kit.password_matches(&id, "someone else's passphrase").await,
+        "the earlier registrant's password is gone"
     );
     assert_eq!(kit.events().await.len(), 1, "no second user.registered");
 
     let notices = kit.notices();
     assert_eq!(notices.len(), 2);
     assert_matches!(notices[1].notice, Notice::EmailVerification);
-    assert_eq!(notices[1].user_id, owner);
+    assert_eq!(notices[1].user_id, id);
     let fresh_code = notices[1].code.clone().unwrap();
     if fresh_code != first_code {
         assert_eq!(
             kit.confirm_email("ada.lovelace@example.com", &first_code)
                 .await,
             Confirmation::InvalidCode,
-            "the new code replaces the old one"
+            "a code confirms only the registration it was sent for"
         );
     }
     assert_eq!(
@@ -705,6 +711,27 @@ async fn registering_a_pending_address_again_sends_a_fresh_code_and_nothing_else
             .await,
         Confirmation::Confirmed
     );
+}
+
+#[tokio::test]
+async fn registering_a_confirmed_address_changes_nothing_of_its_owner() {
+    let kit = TestKit::onboarding().await;
+    kit.register(valid_application()).await.unwrap();
+    let code = kit.notices()[0].code.clone().unwrap();
+    assert_eq!(
+        kit.confirm_email("ada.lovelace@example.com", &code).await,
+        Confirmation::Confirmed
+    );
+    let id = kit.users().await[0].id.clone();
+    let intruder = Application {
+        password: "someone else's passphrase".to_owned(),
+        legal_name: "Someone Else".to_owned(),
+        ..valid_application()
+    };
+    kit.register(intruder).await.unwrap();
+    assert_eq!(kit.users().await[0].legal_name, "Augusta Ada King");
+    assert!(kit.password_matches(&id, "analytical engine notes").await);
+    assert!(!kit.password_matches(&id, "someone else's passphrase").await);
 }
 
 #[tokio::test]

@@ -166,7 +166,9 @@ pub(crate) async fn open_session(
     let refresh_expires = now + tokens.refresh_ttl.as_secs() as i64;
     let mut tx = store::begin(&caps.db).await?;
     let device = recognise(&mut tx, &user.id, origin, now).await?;
-    let session_id = sessions::create(&mut tx, &user.id, &device.id, now, refresh_expires).await?;
+    let roles = users::roles(&mut tx, &user.id).await?;
+    let session_id =
+        sessions::create(&mut tx, &user.id, &device.id, &roles, now, refresh_expires).await?;
     if second_factor.is_some() {
         sessions::mark_second_factor(&mut tx, &session_id, now).await?;
     }
@@ -184,7 +186,6 @@ pub(crate) async fn open_session(
         let event = json!({ "user_id": user.id, "device_id": device.id, "session_id": session_id });
         trail::record(&mut tx, "auth.new_device", &user.id, event, now).await?;
     }
-    let roles = users::roles(&mut tx, &user.id).await?;
     trail::commit(tx, caps).await?;
     if device.is_new {
         let notice = Notification::render(&user.id, &user.email, Notice::NewDevice, None);

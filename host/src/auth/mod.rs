@@ -5,6 +5,7 @@ pub mod access;
 pub mod codes;
 pub mod login;
 pub mod password;
+pub mod reauth;
 pub mod refresh;
 pub mod second_factor;
 pub mod sessions;

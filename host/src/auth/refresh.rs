@@ -63,7 +63,14 @@ pub async fn refresh(
     )
     .await?;
     devices::touch_by_session(&mut tx, &token.session_id, now).await?;
-    let roles = users::roles(&mut tx, &token.user_id).await?;
+    // The roles of the login, less any withdrawn since: a role granted later arrives only with
+    // a new login (which, for staff, needs a second factor), never by refresh.
+    let held = users::roles(&mut tx, &token.user_id).await?;
+    let roles: Vec<String> = sessions::roles(&mut tx, &token.session_id)
+        .await?
+        .into_iter()
+        .filter(|role| held.contains(role))
+        .collect();
     // A session that met a second factor keeps saying so in every access token it gets.
     let amr: &[&str] = match sessions::second_factor_at(&mut tx, &token.session_id).await? {
         Some(_) => &["pwd", "mfa"],

@@ -30,9 +30,20 @@ impl Host for CallState {
             Notice::SecondFactorAdded => (HostNotice::SecondFactorAdded, None),
             Notice::SecondFactorRemoved => (HostNotice::SecondFactorRemoved, None),
         };
-        self.work
-            .notifications
-            .push(Notification::render(&user.id, &user.email, notice, code));
+        let message = Notification::render(&user.id, &user.email, notice, code);
+        // A security alert reaches every channel the customer has: whoever changed their
+        // factors may also read their mail.
+        if notice.is_security_alert()
+            && let Some(phone) = user.phone.as_deref()
+            && users::phone_verified(conn, &user.id)
+                .await
+                .map_err(failed("notify.send"))?
+        {
+            self.work
+                .notifications
+                .push(message.clone().over_sms(phone));
+        }
+        self.work.notifications.push(message);
         Ok(())
     }
 }

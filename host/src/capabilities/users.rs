@@ -12,6 +12,17 @@ use crate::{
 
 use super::failed;
 
+/// The applicant's details as the store takes them.
+fn from_wit(user: NewUser) -> store::NewUser {
+    store::NewUser {
+        email: user.email,
+        legal_name: user.legal_name,
+        date_of_birth: user.date_of_birth,
+        country_of_residence: user.country_of_residence,
+        phone: user.phone,
+    }
+}
+
 /// A date of birth that does not open (another key, or altered) is a fault of the host's data,
 /// not of the component or the infrastructure: the call traps.
 fn to_wit(secrets: &SecretBox, user: store::User) -> wasmtime::Result<User> {
@@ -57,13 +68,7 @@ impl Host for CallState {
 
     async fn create(&mut self, user: NewUser) -> wasmtime::Result<Result<User, CreateError>> {
         let now = self.caps.clock.unix();
-        let new = store::NewUser {
-            email: user.email,
-            legal_name: user.legal_name,
-            date_of_birth: user.date_of_birth,
-            country_of_residence: user.country_of_residence,
-            phone: user.phone,
-        };
+        let new = from_wit(user);
         let secrets = self.caps.secrets.clone();
         let conn = self.conn().await.map_err(failed("users.create"))?;
         let created = store::create(conn, &secrets, &new, now)
@@ -73,6 +78,16 @@ impl Host for CallState {
             Some(user) => Ok(Ok(to_wit(&secrets, user)?)),
             None => Ok(Err(CreateError::EmailTaken)),
         }
+    }
+
+    async fn replace_pending(&mut self, id: String, user: NewUser) -> wasmtime::Result<bool> {
+        let now = self.caps.clock.unix();
+        let new = from_wit(user);
+        let secrets = self.caps.secrets.clone();
+        let conn = self.conn().await.map_err(failed("users.replace-pending"))?;
+        store::replace_pending(conn, &secrets, &id, &new, now)
+            .await
+            .map_err(failed("users.replace-pending"))
     }
 
     async fn set_status(&mut self, id: String, status: UserStatus) -> wasmtime::Result<bool> {

@@ -19,6 +19,10 @@ pub enum Action {
     PasswordReset,
     /// Checking a one-time code (email verification).
     CodeCheck,
+    /// Checking the current password inside a session (a password change, a
+    /// re-authentication): braked and locked with the account's logins, since it is the same
+    /// secret being guessed.
+    Reauthenticate,
 }
 
 impl Action {
@@ -28,6 +32,7 @@ impl Action {
             Self::Register => "register",
             Self::PasswordReset => "reset",
             Self::CodeCheck => "code",
+            Self::Reauthenticate => "reauth",
         }
     }
 }
@@ -113,13 +118,14 @@ impl Guard {
                 self.limits.code_checks_per_ip,
                 self.limits.code_checks_per_account,
             ),
+            Action::Reauthenticate => (self.limits.login_per_ip, self.limits.login_per_account),
         };
         self.count(&format!("rate:{}:ip:{ip}", action.name()), per_ip)
             .await?;
         let Some(account) = account else {
             return Ok(());
         };
-        if action == Action::Login {
+        if matches!(action, Action::Login | Action::Reauthenticate) {
             if let Some((_, left)) = self.shared.get(&format!("lock:{account}")).await {
                 return Err(Refusal::LockedOut {
                     retry_after: at_least_a_second(left),
@@ -136,6 +142,22 @@ impl Guard {
             per_account,
         )
         .await
+    }
+
+    /// Counts one password check inside session `session_id`; refuses it beyond the per-session
+    /// rate, so one stolen token buys only so many guesses whatever the account's state.
+    pub async fn admit_session(&self, session_id: &str) -> Result<(), Refusal> {
+        let key = format!("rate:reauth:session:{}", sha256_hex(session_id));
+        let verdict = self.count(&key, self.limits.reauth_per_session).await;
+        if let Err(refusal) = verdict {
+            metrics::counter!(
+                "usvc_guard_refusals_total",
+                "action" => Action::Reauthenticate.name(),
+                "reason" => refusal.reason(),
+            )
+            .increment(1);
+        }
+        verdict
     }
 
     /// Records a failed login. Returns `true` when this failure locked the account.

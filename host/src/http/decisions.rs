@@ -52,7 +52,7 @@ async fn list(
     AuthUser(claims): AuthUser,
     query: Result<Query<DecisionQuery>, QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
-    if !is_admin(&claims) && !claims.roles.iter().any(|r| r == COMPLIANCE) {
+    if !is_admin(&claims) && !crate::admin::acts_as(&claims, COMPLIANCE) {
         return Err(ApiError::Forbidden(
             "/problems/forbidden",
             "the decision log needs the admin or compliance role",

@@ -13,7 +13,11 @@ use super::{
     extract::{ApiJson, AuthUser, ClientIp},
 };
 use crate::{
-    auth::{random_token, second_factor, sha256_hex, trail},
+    auth::{
+        random_token,
+        reauth::{self, ReauthError},
+        second_factor, sha256_hex, trail,
+    },
     guard::{Action, Guard},
     notify::{Notice, Notification},
     runtime::mfa::SensitiveAction,
@@ -23,6 +27,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/users/me/password", post(change))
+        .route("/v1/auth/reauthenticate", post(reauthenticate))
         .route("/v1/auth/password-reset", post(request_reset))
         .route("/v1/auth/password-reset/confirm", post(confirm_reset))
 }
@@ -40,38 +45,18 @@ struct PasswordChange {
 async fn change(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
+    ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::ChangePassword).await?;
-    let mut conn = state.caps.db.acquire().await?;
-    let user = users::get(&mut conn, &claims.sub)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let stored = credentials::password_hash(&mut conn, &user.id).await?;
-    drop(conn);
-
-    if !state
-        .caps
-        .passwords
-        .verify(request.current_password, stored)
-        .await?
-    {
-        let mut conn = state.caps.db.acquire().await?;
-        let data = json!({ "user_id": user.id, "reason": "wrong_password" });
-        let now = state.caps.clock.unix();
-        trail::record(
-            &mut conn,
-            "auth.password_change_failed",
-            &user.id,
-            data,
-            now,
-        )
-        .await?;
-        return Err(ApiError::Forbidden(
-            "/problems/wrong-password",
-            "The current password is wrong.",
-        ));
-    }
+    let user = reauth::prove_password(
+        &state,
+        &claims,
+        ip,
+        request.current_password,
+        "auth.password_change_failed",
+    )
+    .await?;
 
     check_policy(&state, &user.email, &request.new_password).await?;
 
@@ -86,6 +71,37 @@ async fn change(
     trail::commit(tx, &state.caps).await?;
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reauthentication {
+    password: String,
+}
+
+/// The current password again: sensitive actions that ask for a recent password (the mfa
+/// policy's `password` proof) may follow in this session.
+async fn reauthenticate(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiJson(request): ApiJson<Reauthentication>,
+) -> Result<StatusCode, ApiError> {
+    reauth::reauthenticate(&state, &claims, ip, request.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<ReauthError> for ApiError {
+    fn from(e: ReauthError) -> Self {
+        match e {
+            ReauthError::WrongPassword => {
+                ApiError::Forbidden("/problems/wrong-password", "The current password is wrong.")
+            }
+            ReauthError::Refused(refusal) => ApiError::TooManyRequests(refusal),
+            ReauthError::NotFound => ApiError::NotFound,
+            ReauthError::Internal(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 /// The new password against the onboarding component's policy.

@@ -66,6 +66,12 @@ impl Notice {
         }
     }
 
+    /// Whether the notice warns of a change to how the account is protected, which the
+    /// customer hears of on every channel they have.
+    pub fn is_security_alert(self) -> bool {
+        matches!(self, Self::SecondFactorAdded | Self::SecondFactorRemoved)
+    }
+
     /// Whether the notice always goes by SMS (`to` is a phone number); a second-factor code goes
     /// by SMS only for an SMS factor (see [`Notification::over_sms`]).
     pub fn by_sms(self) -> bool {

@@ -4,26 +4,70 @@ use sqlx::Row;
 
 use super::Connection;
 
+/// Opens a session for a login that gave the password now and held `roles`; the roles stay
+/// what they were at this login for the session's whole life.
 pub async fn create(
     conn: &mut Connection,
     user_id: &str,
     device_id: &str,
+    roles: &[String],
     now: i64,
     expires_at: i64,
 ) -> sqlx::Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, device_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id, user_id, device_id, created_at, expires_at, password_at, roles) \
+         VALUES ($1, $2, $3, $4, $5, $4, $6)",
     )
     .bind(&id)
     .bind(user_id)
     .bind(device_id)
     .bind(now)
     .bind(expires_at)
+    .bind(roles.join(","))
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+/// The staff roles the session's login held.
+pub async fn roles(conn: &mut Connection, session_id: &str) -> sqlx::Result<Vec<String>> {
+    let roles: Option<String> = sqlx::query_scalar("SELECT roles FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(roles
+        .unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// When the session's customer last gave their password in it.
+pub async fn password_at(conn: &mut Connection, session_id: &str) -> sqlx::Result<Option<i64>> {
+    let row = sqlx::query("SELECT password_at, created_at FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| {
+        let at: Option<i64> = row.try_get("password_at")?;
+        Ok(match at {
+            Some(at) => at,
+            None => row.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records that the session's customer gave their password again now.
+pub async fn mark_password(conn: &mut Connection, session_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET password_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn add_refresh_token(

@@ -174,6 +174,35 @@ pub async fn create(
     }))
 }
 
+/// Replaces what a customer still waiting for their address to be confirmed registered with:
+/// the newest registration of a pending address wins, so a confirmed account carries only what
+/// its address's owner submitted last. `false` (and nothing written) unless the customer exists
+/// and is pending.
+pub async fn replace_pending(
+    conn: &mut Connection,
+    secrets: &SecretBox,
+    id: &str,
+    new: &NewUser,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let sealed_date = seal_date_of_birth(secrets, id, &new.date_of_birth);
+    let updated = sqlx::query(
+        "UPDATE users SET legal_name = $1, date_of_birth = $2, country_of_residence = $3, \
+         phone = $4, updated_at = $5 WHERE id = $6 AND status = $7",
+    )
+    .bind(&new.legal_name)
+    .bind(&sealed_date)
+    .bind(&new.country_of_residence)
+    .bind(new.phone.as_deref())
+    .bind(now)
+    .bind(id)
+    .bind(UserStatus::PendingVerification.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
 pub async fn set_status(
     conn: &mut Connection,
     id: &str,
