@@ -2,11 +2,14 @@
 # The usvc image: the host binary and the production components, nothing else.
 #
 #   docker build -t usvc .
-#   docker run -p 8080:8080 -v usvc-data:/app/data -e USVC_JWT_SIGNING_KEY="$(cat signing-key.pem)" usvc
+#   docker run -p 8080:8080 -v usvc-data:/app/data -e USVC_JWT_SIGNING_KEY="$(cat signing-key.pem)" \
+#       -e USVC_SECRETS_KEY="$(openssl rand -base64 32)" -e USVC_KYC_GRPC_URL=http://kyc:50051 usvc
 #
 # The image runs in production mode, which refuses to start without USVC_JWT_SIGNING_KEY (an
-# Ed25519 PKCS#8 PEM key). Set USVC_MODE=development to try it without one: that mounts
-# /dev/mailbox, which shows customers' one-time codes, so never do it where others can connect.
+# Ed25519 PKCS#8 PEM key), USVC_SECRETS_KEY and a KYC service (USVC_KYC_GRPC_URL, or
+# USVC_UNSAFE_SANDBOX_KYC=true for a staging sandbox that approves everyone). Set
+# USVC_MODE=development to try it without them: that mounts /dev/mailbox, which shows customers'
+# one-time codes, so never do it where others can connect.
 
 # --- Build -----------------------------------------------------------------------------------
 # The toolchain the workspace's rust-version names.

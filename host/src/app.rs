@@ -131,7 +131,7 @@ impl Application {
             None => {
                 if production {
                     tracing::warn!(
-                        "no KYC service is configured (USVC_KYC_GRPC_URL): identity checks run against the sandbox"
+                        "USVC_UNSAFE_SANDBOX_KYC: identity checks run against the sandbox, which approves everyone"
                     );
                 }
                 Arc::new(SandboxKyc::default())
@@ -214,12 +214,18 @@ impl Application {
         let kyc_results = config
             .amqp_url
             .as_deref()
-            .filter(|_| !config.kyc_results.queue.is_empty())
+            .filter(|_| config.consumes_kyc_results())
             .map(|url| {
+                if config.kyc_result_keys.is_empty() {
+                    tracing::warn!(
+                        "no USVC_KYC_RESULT_KEYS: unsigned KYC results are accepted (development only)"
+                    );
+                }
+                let results = KycResults::new(caps.clone(), config.kyc_result_keys.clone());
                 AmqpConsumer::new(
                     url,
                     config.kyc_results.clone(),
-                    KycResults::new(caps.clone()).reassessing(verifier.clone()),
+                    results.reassessing(verifier.clone()),
                 )
             });
         // Bound before the object store is built: its URLs name this host's address.

@@ -57,6 +57,10 @@ pub struct Config {
     /// Where the KYC service's result events are consumed from (with `AMQP_URL`); an empty
     /// queue name turns the consumer off.
     pub kyc_results: Subscription,
+    /// The key each KYC provider signs its results with (`USVC_KYC_RESULT_KEYS`,
+    /// `provider=<base64>,…`). Required in production when results are consumed; without keys
+    /// (development) unsigned results are accepted.
+    pub kyc_result_keys: crate::kyc::signature::ProviderKeys,
     /// The bank's services usvc calls over gRPC; each unset one is served by an embedded default.
     pub clients: Clients,
     /// The address clients reach this host's HTTP API at (`USVC_PUBLIC_URL`), used in the
@@ -153,6 +157,9 @@ impl Subscription {
 #[derive(Debug, Clone, Default)]
 pub struct Clients {
     pub kyc_url: Option<String>,
+    /// Production may run against the sandbox KYC, which approves every well-formed identity,
+    /// only when `USVC_UNSAFE_SANDBOX_KYC=true` says so.
+    pub unsafe_sandbox_kyc: bool,
     pub notification_url: Option<String>,
     pub audit_url: Option<String>,
     pub policy: ClientPolicy,
@@ -423,6 +430,7 @@ impl Config {
             amqp_exchange: "usvc.events".to_owned(),
             secrets_key: None,
             kyc_results: Subscription::kyc_results(),
+            kyc_result_keys: Default::default(),
             clients: Clients::default(),
             public_url: None,
             documents: DocumentSettings::default(),
@@ -447,6 +455,22 @@ impl Config {
         if config.mode == Mode::Production && config.secrets_key.is_none() {
             bail!("USVC_SECRETS_KEY is required in production mode");
         }
+        if config.mode == Mode::Production
+            && config.clients.kyc_url.is_none()
+            && !config.clients.unsafe_sandbox_kyc
+        {
+            bail!(
+                "USVC_KYC_GRPC_URL is required in production mode: without it identity checks run against the sandbox, which approves everyone (set USVC_UNSAFE_SANDBOX_KYC=true to run a production-mode sandbox on purpose)"
+            );
+        }
+        if config.mode == Mode::Production
+            && config.consumes_kyc_results()
+            && config.kyc_result_keys.is_empty()
+        {
+            bail!(
+                "USVC_KYC_RESULT_KEYS is required in production mode when KYC results are consumed (AMQP_URL): unsigned results would set any customer's outcome"
+            );
+        }
         if let Some(s3) = &config.documents.s3 {
             for (name, value) in [
                 ("USVC_S3_BUCKET", &s3.bucket),
@@ -459,6 +483,11 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Whether KYC results are consumed from RabbitMQ.
+    pub fn consumes_kyc_results(&self) -> bool {
+        self.amqp_url.is_some() && !self.kyc_results.queue.is_empty()
     }
 
     fn apply(&mut self, key: &str, value: String) -> anyhow::Result<()> {
@@ -529,6 +558,12 @@ impl Config {
                 anyhow::ensure!(self.kyc_results.prefetch >= 1, "at least one message");
             }
             "USVC_KYC_GRPC_URL" => self.clients.kyc_url = parse_endpoint(value)?,
+            "USVC_UNSAFE_SANDBOX_KYC" => {
+                self.clients.unsafe_sandbox_kyc = value.parse().context("expected true or false")?
+            }
+            "USVC_KYC_RESULT_KEYS" => {
+                self.kyc_result_keys = crate::kyc::signature::ProviderKeys::parse(&value)?
+            }
             "USVC_NOTIFICATION_GRPC_URL" => self.clients.notification_url = parse_endpoint(value)?,
             "USVC_AUDIT_GRPC_URL" => self.clients.audit_url = parse_endpoint(value)?,
             "USVC_CLIENT_DEADLINE_MS" => {
@@ -704,6 +739,7 @@ mod tests {
         let production = [
             ("USVC_MODE", "production"),
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),
+            ("USVC_KYC_GRPC_URL", "http://kyc.bank.internal:50051"),
         ];
         let err = Config::from_vars(vars(&production)).unwrap_err();
         assert!(err.to_string().contains("USVC_SECRETS_KEY"));

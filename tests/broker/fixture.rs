@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
     message::BasicGetMessage,
@@ -14,14 +15,19 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 use serde_json::{Value, json};
+use sha2::Sha256;
 use tokio::sync::Mutex;
 use usvc::{
     config::Subscription,
-    store::{inbox, kyc_results},
+    kyc::signature::{PROVIDER_HEADER, SIGNATURE_HEADER},
+    store::{inbox, kyc_checks, kyc_results, verification},
 };
 use usvc_tests::{Backend, Spawn, TestApp, amqp_url, application, spawn_with};
 
 pub const PASSWORD: &str = "grace hopper 1906";
+/// The provider the stand-in signs as, and its key (32 bytes).
+pub const PROVIDER: &str = "test-provider";
+pub const PROVIDER_KEY: &[u8; 32] = b"kyc results key of test-provider";
 
 pub struct KycService {
     /// Where the app under test consumes from.
@@ -55,12 +61,22 @@ impl KycService {
         service
     }
 
-    /// The app under test on `backend`, publishing to `app_exchange` and consuming results.
+    /// The app under test on `backend`, publishing to `app_exchange` and consuming results
+    /// signed with [`PROVIDER_KEY`].
     pub async fn app(&self, backend: Backend) -> TestApp {
+        self.app_with(Spawn::new(backend)).await
+    }
+
+    /// The same, over `options`.
+    pub async fn app_with(&self, options: Spawn) -> TestApp {
         spawn_with(Spawn {
             amqp: Some((amqp_url(), self.app_exchange.clone())),
             kyc_results: Some(self.subscription.clone()),
-            ..Spawn::new(backend)
+            kyc_result_keys: format!(
+                "{PROVIDER}={}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PROVIDER_KEY)
+            ),
+            ..options
         })
         .await
     }
@@ -125,9 +141,26 @@ impl KycService {
             .message_count()
     }
 
-    /// Publishes `body` as the KYC service would (persistent, its id as `message_id`) and waits
-    /// for the broker's confirm.
+    /// Publishes `body` as the KYC service would (persistent, its id as `message_id`, signed by
+    /// [`PROVIDER`]) and waits for the broker's confirm.
     pub async fn publish(&self, body: &[u8]) {
+        self.publish_signed(body, Some((PROVIDER, PROVIDER_KEY)))
+            .await;
+    }
+
+    /// Publishes `body` signed by `signer` (a provider's name and key), or unsigned.
+    pub async fn publish_signed(&self, body: &[u8], signer: Option<(&str, &[u8])>) {
+        let mut headers = FieldTable::default();
+        if let Some((provider, key)) = signer {
+            headers.insert(
+                PROVIDER_HEADER.into(),
+                AMQPValue::LongString(provider.into()),
+            );
+            headers.insert(
+                SIGNATURE_HEADER.into(),
+                AMQPValue::LongString(signature(key, body).into()),
+            );
+        }
         let id = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|m| m["id"].as_str().map(str::to_owned))
@@ -135,7 +168,8 @@ impl KycService {
         let properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_delivery_mode(2)
-            .with_message_id(id.into());
+            .with_message_id(id.into())
+            .with_headers(headers);
         let confirmation = self
             .channel()
             .await
@@ -222,15 +256,39 @@ impl Drop for KycService {
     }
 }
 
-/// A `kyc.check.completed` message about `user_id`.
-pub fn check_completed(id: &str, user_id: &str, outcome: &str) -> Value {
+/// The lower-case hex HMAC-SHA256 of `body` under `key`.
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A `kyc.check.completed` message about `user_id`'s check `check_id`, completed now.
+pub fn check_completed(id: &str, user_id: &str, check_id: &str, outcome: &str) -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    check_completed_at(id, user_id, check_id, outcome, now)
+}
+
+/// The same, completed at `at`.
+pub fn check_completed_at(
+    id: &str,
+    user_id: &str,
+    check_id: &str,
+    outcome: &str,
+    at: time::OffsetDateTime,
+) -> Value {
+    let occurred_at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     json!({
         "id": id,
         "type": "kyc.check.completed",
-        "occurred_at": "2026-11-30T09:15:02Z",
+        "occurred_at": occurred_at,
         "subject": user_id,
         "data": {
-            "check_id": format!("chk-{id}"),
+            "check_id": check_id,
             "user_id": user_id,
             "outcome": outcome,
             "reasons": if outcome == "approved" { json!([]) } else { json!(["document_expired"]) },
@@ -242,6 +300,35 @@ pub fn check_completed(id: &str, user_id: &str, outcome: &str) -> Value {
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// A check handed to the KYC service for `user_id` a moment ago, as the verification flow notes
+/// it before submitting; returns its id.
+pub async fn submitted_check(app: &TestApp, user_id: &str) -> String {
+    let check_id = new_id();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut conn = app.db.acquire().await.unwrap();
+    kyc_checks::submitted(&mut conn, &check_id, user_id, now - 1)
+        .await
+        .unwrap();
+    check_id
+}
+
+/// The check the verification policy asked for and the app submitted for `user_id`.
+pub async fn open_check(app: &TestApp, user_id: &str) -> String {
+    let mut conn = app.db.acquire().await.unwrap();
+    let state = verification::get(&mut conn, user_id).await.unwrap();
+    let check_id = state
+        .and_then(|s| s.open_check_id)
+        .expect("the policy asked for a check");
+    assert!(
+        kyc_checks::get(&mut conn, &check_id)
+            .await
+            .unwrap()
+            .is_some(),
+        "the open check was submitted"
+    );
+    check_id
 }
 
 /// Registers `email`; returns the new customer's id.

@@ -11,7 +11,8 @@ use usvc_tests::{Backend, TestApp, backends};
 use crate::{
     BROKER,
     fixture::{
-        KycService, check_completed, customer, deaths, in_inbox, new_id, results, wait_for_result,
+        KycService, check_completed, customer, deaths, in_inbox, new_id, results, submitted_check,
+        wait_for_result,
     },
 };
 
@@ -36,16 +37,17 @@ async fn a_result_delivered_twice_is_recorded_once(backend: Backend) {
     let kyc = KycService::start().await;
     let mut app = kyc.app(backend).await;
     let user = customer(&app, "twice@example.com").await;
+    let check = submitted_check(&app, &user).await;
     kyc.wait_for_consumer().await;
 
     let first = new_id();
-    kyc.publish_json(&check_completed(&first, &user, "manual_review"))
-        .await;
+    let reviewed = check_completed(&first, &user, &check, "manual_review");
+    kyc.publish_json(&reviewed).await;
     // The same message id again, even with another body, is the same message.
-    kyc.publish_json(&check_completed(&first, &user, "approved"))
+    kyc.publish_json(&check_completed(&first, &user, &check, "approved"))
         .await;
     let later = new_id();
-    kyc.publish_json(&check_completed(&later, &user, "approved"))
+    kyc.publish_json(&check_completed(&later, &user, &check, "approved"))
         .await;
     // The consumer takes messages in order: once the last is in, the others were handled.
     let recorded = wait_for_result(&app, &user, &later).await;
@@ -62,10 +64,16 @@ async fn a_result_delivered_twice_is_recorded_once(backend: Backend) {
     expected.sort();
     assert_eq!(outcomes, expected, "the duplicate was skipped");
     let manual = recorded.iter().find(|r| r.message_id == first).unwrap();
-    assert_eq!(manual.check_id, format!("chk-{first}"));
+    let completed_at = time::OffsetDateTime::parse(
+        reviewed["occurred_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    assert_eq!(manual.check_id, check);
     assert_eq!(manual.reasons, ["document_expired"]);
     assert_eq!(manual.provider_reference, "provider-ref-0001");
-    assert_eq!(manual.completed_at, 1_796_030_102);
+    assert_eq!(manual.completed_at, completed_at);
     assert!(in_inbox(&app, &first).await && in_inbox(&app, &later).await);
 
     let events = recorded_events(&app).await;
@@ -74,10 +82,10 @@ async fn a_result_delivered_twice_is_recorded_once(backend: Backend) {
         events[0].data,
         json!({
             "user_id": user,
-            "check_id": format!("chk-{first}"),
+            "check_id": check,
             "outcome": "manual_review",
             "reasons": ["document_expired"],
-            "completed_at": 1_796_030_102,
+            "completed_at": completed_at,
         }),
         "ids, outcome and codes only"
     );
@@ -101,16 +109,17 @@ async fn poison_messages_go_to_the_dead_letter_queue_at_once(backend: Backend) {
     let kyc = KycService::start().await;
     let mut app = kyc.app(backend).await;
     let user = customer(&app, "poison@example.com").await;
+    let check = submitted_check(&app, &user).await;
     kyc.wait_for_consumer().await;
 
     let stranger = uuid::Uuid::now_v7().to_string();
     let (for_stranger, broken) = (new_id(), new_id());
     let bodies: Vec<Vec<u8>> = vec![
         b"{\"id\": \"half a message".to_vec(),
-        check_completed(&for_stranger, &stranger, "approved")
+        check_completed(&for_stranger, &stranger, &check, "approved")
             .to_string()
             .into_bytes(),
-        check_completed(&broken, &user, "maybe")
+        check_completed(&broken, &user, &check, "maybe")
             .to_string()
             .into_bytes(),
     ];
@@ -136,7 +145,7 @@ async fn poison_messages_go_to_the_dead_letter_queue_at_once(backend: Backend) {
 
     // The consumer carries on, and none of the poison left a trace.
     let good = new_id();
-    kyc.publish_json(&check_completed(&good, &user, "approved"))
+    kyc.publish_json(&check_completed(&good, &user, &check, "approved"))
         .await;
     let recorded = wait_for_result(&app, &user, &good).await;
     assert_eq!(recorded.len(), 1);
@@ -162,11 +171,12 @@ async fn a_failure_that_passes_is_retried_until_the_result_is_recorded(backend: 
     kyc.subscription.retry_delay = Duration::from_millis(1500);
     let mut app = kyc.app(backend).await;
     let user = customer(&app, "transient@example.com").await;
+    let check = submitted_check(&app, &user).await;
     kyc.wait_for_consumer().await;
 
     results_table(&app, false).await;
     let id = new_id();
-    kyc.publish_json(&check_completed(&id, &user, "approved"))
+    kyc.publish_json(&check_completed(&id, &user, &check, "approved"))
         .await;
     let retry_queue = kyc.subscription.retry_queue();
     let mut waiting = false;
@@ -196,11 +206,12 @@ async fn a_lasting_failure_ends_in_the_dead_letter_queue_after_the_last_attempt(
     let kyc = KycService::start().await;
     let mut app = kyc.app(backend).await;
     let user = customer(&app, "lasting@example.com").await;
+    let check = submitted_check(&app, &user).await;
     kyc.wait_for_consumer().await;
 
     results_table(&app, false).await;
     let id = new_id();
-    let message = check_completed(&id, &user, "rejected");
+    let message = check_completed(&id, &user, &check, "rejected");
     kyc.publish_json(&message).await;
     // Three attempts: now, after 300 ms, after a further 600 ms.
     let dead = kyc.dead_letters(1, Duration::from_secs(20)).await;
@@ -224,7 +235,7 @@ async fn a_lasting_failure_ends_in_the_dead_letter_queue_after_the_last_attempt(
 
     // With the table back, the consumer records again.
     let next = new_id();
-    kyc.publish_json(&check_completed(&next, &user, "approved"))
+    kyc.publish_json(&check_completed(&next, &user, &check, "approved"))
         .await;
     assert_eq!(wait_for_result(&app, &user, &next).await.len(), 1);
     app.shut_down().await;

@@ -5,6 +5,7 @@
 //! test here shares it.
 
 mod fixture;
+mod forged;
 mod kyc_results;
 mod outage;
 mod verification;

@@ -16,7 +16,10 @@ use usvc_tests::{Backend, TestApp, amqp_url, application};
 
 use crate::{
     BROKER,
-    fixture::{KycService, PASSWORD, check_completed, declare_topic, new_id, wait_for_result},
+    fixture::{
+        KycService, PASSWORD, check_completed, declare_topic, new_id, submitted_check,
+        wait_for_result,
+    },
 };
 
 /// Runs `rabbitmqctl` (or `USVC_TEST_RABBITMQCTL`) with `args`.
@@ -271,9 +274,10 @@ async fn no_event_is_lost_when_the_broker_stops_during_a_burst() {
     for side in &mut sides {
         side.kyc.wait_for_consumer().await;
         let user = side.app.user_id("burst0@example.com").await;
+        let check = submitted_check(&side.app, &user).await;
         let id = new_id();
         side.kyc
-            .publish_json(&check_completed(&id, &user, "approved"))
+            .publish_json(&check_completed(&id, &user, &check, "approved"))
             .await;
         wait_for_result(&side.app, &user, &id).await;
         side.app.shut_down().await;

@@ -1,13 +1,14 @@
-//! KYC results arriving from the KYC service over RabbitMQ move a customer's verification: the
-//! result is recorded, the verification policy decides again, the tier changes and
-//! `user.verification_changed` is published.
+//! KYC results arriving from the KYC service over RabbitMQ, for the check submitted to it, move a
+//! customer's verification: the result is recorded, the verification policy decides again, the
+//! tier changes and `user.verification_changed` is published.
 
+use reqwest::Method;
 use serde_json::json;
-use usvc_tests::{Backend, backends};
+use usvc_tests::{Backend, Spawn, backends, bank::BankServer, verification::VERIFICATION};
 
 use crate::{
     BROKER,
-    fixture::{KycService, PASSWORD, check_completed, new_id, wait_for_result},
+    fixture::{KycService, PASSWORD, check_completed, new_id, open_check, wait_for_result},
 };
 
 backends!(a_result_from_the_kyc_service_moves_the_tier);
@@ -15,17 +16,29 @@ backends!(a_result_from_the_kyc_service_moves_the_tier);
 async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
     let _shared = BROKER.read().await;
     let kyc = KycService::start().await;
-    let mut app = kyc.app(backend).await;
+    // The bank's KYC service takes the check and answers later, on the bus.
+    let bank = BankServer::start().await;
+    let mut app = kyc
+        .app_with(Spawn {
+            kyc_url: Some(bank.url()),
+            ..Spawn::new(backend)
+        })
+        .await;
     let (access, user) = app
         .verifiable_customer("broker-verified@example.com", PASSWORD)
         .await;
     app.confirmed_document(&user, "passport", "123456789").await;
     kyc.wait_for_consumer().await;
     assert_eq!(app.verification(&access).await["tier"], 1);
+    let asked = app
+        .request_json(Method::POST, VERIFICATION, Some(&access), None)
+        .await;
+    assert!(asked.status < 300, "{:?}", asked.body);
+    let check = open_check(&app, &user).await;
 
     // A reviewer's outcome first, then the approval.
     let review = new_id();
-    kyc.publish_json(&check_completed(&review, &user, "manual_review"))
+    kyc.publish_json(&check_completed(&review, &user, &check, "manual_review"))
         .await;
     wait_for_result(&app, &user, &review).await;
     let view = app.wait_for_verification(&access, "manual_review").await;
@@ -33,7 +46,7 @@ async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
     assert_eq!(view["manual_review"], true);
 
     let approval = new_id();
-    kyc.publish_json(&check_completed(&approval, &user, "approved"))
+    kyc.publish_json(&check_completed(&approval, &user, &check, "approved"))
         .await;
     wait_for_result(&app, &user, &approval).await;
     let view = app.wait_for_verification(&access, "verified").await;
@@ -46,10 +59,14 @@ async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
         .filter(|e| e.event_type == "user.verification_changed")
         .map(|e| e.data)
         .collect();
-    assert_eq!(changes.len(), 2, "{changes:?}");
-    assert_eq!(changes[0]["to_status"], "manual_review");
+    assert_eq!(changes.len(), 3, "{changes:?}");
     assert_eq!(
-        changes[1],
+        changes[0]["to_status"], "pending",
+        "the check was submitted"
+    );
+    assert_eq!(changes[1]["to_status"], "manual_review");
+    assert_eq!(
+        changes[2],
         json!({
             "user_id": user,
             "from_tier": 1,

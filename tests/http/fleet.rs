@@ -2,7 +2,6 @@
 //! here) follows a deploy, a trial and a rollback made through another host within seconds.
 
 use std::{
-    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -10,7 +9,7 @@ use std::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use usvc::config::Mode;
-use usvc_tests::{Backend, Reply, Spawn, backends, built, spawn_with};
+use usvc_tests::{Backend, Reply, Spawn, backends, built, free_port, spawn_with, usvc_binary};
 
 backends!(a_separate_host_process_follows_deploys_trials_and_rollbacks);
 
@@ -55,30 +54,6 @@ fn component_in(readiness: &Value, kind: &str) -> Value {
         .find(|c| c["kind"] == kind)
         .expect("every kind is listed")
         .clone()
-}
-
-/// The `usvc` binary `cargo test --workspace` builds beside this test binary
-/// (`target/<profile>/deps/http-…` → `target/<profile>/usvc`).
-fn usvc_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("usvc");
-    assert!(
-        binary.exists(),
-        "{} missing: `cargo test --workspace` builds it",
-        binary.display()
-    );
-    binary
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Starts `usvc serve` on `database_url` (development mode, embedded defaults otherwise) and

@@ -27,6 +27,92 @@ async fn settings_for_an_unknown_component_kind_stop_start_up() {
     assert!(error.to_string().contains("onbording"), "{error}");
 }
 
+/// `usvc serve` in production mode with `extra` set over the keys it always needs: what it
+/// printed when it stopped, or `None` once it answered `/readyz` (it is then stopped).
+async fn serve_in_production(extra: &[(&str, &str)]) -> Option<String> {
+    let dir =
+        std::env::temp_dir().join(format!("usvc-production-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let http_port = usvc_tests::free_port();
+    let mut command = std::process::Command::new(usvc_tests::usvc_binary());
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("USVC_MODE", "production")
+        .env("USVC_JWT_SIGNING_KEY", usvc_tests::signing_key_pem(9))
+        .env(
+            "USVC_SECRETS_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("usvc.db").display()),
+        )
+        .env("USVC_OBJECTS_DIR", dir.join("objects"))
+        .env("USVC_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+        .env(
+            "USVC_GRPC_ADDR",
+            format!("127.0.0.1:{}", usvc_tests::free_port()),
+        )
+        .env("USVC_COMPONENTS_DIR", usvc_tests::components_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("starting the usvc binary");
+    let readyz = format!("http://127.0.0.1:{http_port}/readyz");
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let ready = reqwest::get(&readyz).await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = std::fs::remove_dir_all(&dir);
+            return None;
+        }
+        if child.try_wait().unwrap().is_some() {
+            let output = child.wait_with_output().unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            assert!(!output.status.success(), "a refusal is a failure exit");
+            return Some(format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("usvc serve neither stopped nor became ready");
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_on_the_sandbox_kyc_or_unsigned_kyc_results() {
+    // No KYC service: the sandbox would approve everyone.
+    let refused = serve_in_production(&[])
+        .await
+        .expect("production refuses the sandbox KYC");
+    assert!(refused.contains("USVC_KYC_GRPC_URL"), "{refused}");
+    assert!(refused.contains("USVC_UNSAFE_SANDBOX_KYC"), "{refused}");
+    // Consuming KYC results with no provider keys: any publisher could set any outcome.
+    let unsigned = serve_in_production(&[
+        ("USVC_UNSAFE_SANDBOX_KYC", "true"),
+        ("AMQP_URL", "amqp://127.0.0.1:5672/%2f"),
+    ])
+    .await
+    .expect("production refuses unsigned KYC results");
+    assert!(unsigned.contains("USVC_KYC_RESULT_KEYS"), "{unsigned}");
+    // The sandbox chosen by name starts.
+    assert_eq!(
+        serve_in_production(&[("USVC_UNSAFE_SANDBOX_KYC", "true")]).await,
+        None,
+        "a production-mode sandbox chosen on purpose starts"
+    );
+}
+
 async fn health_and_readiness_report_the_database_and_components(backend: Backend) {
     let app = spawn(backend).await;
     let health = app.get("/healthz", None).await;

@@ -161,6 +161,9 @@ pub struct Spawn {
     pub grpc_callers: Vec<(String, u8)>,
     /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
     pub kyc_results: Option<Subscription>,
+    /// The providers' keys results must be signed with (`provider=<base64>,…`); unsigned results
+    /// are accepted when empty.
+    pub kyc_result_keys: String,
     /// The bank's KYC, notification and audit services (`http://…`); embedded defaults when
     /// `None`.
     pub kyc_url: Option<String>,
@@ -204,6 +207,7 @@ impl Spawn {
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
             kyc_results: None,
+            kyc_result_keys: String::new(),
             kyc_url: None,
             notification_url: None,
             audit_url: None,
@@ -266,6 +270,8 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         queue: String::new(),
         ..Subscription::kyc_results()
     });
+    config.kyc_result_keys = usvc::kyc::signature::ProviderKeys::parse(&options.kyc_result_keys)
+        .expect("KYC result keys");
     config.clients.kyc_url = options.kyc_url;
     config.clients.notification_url = options.notification_url;
     config.clients.audit_url = options.audit_url;
@@ -825,4 +831,28 @@ macro_rules! backends {
             async fn $name() { super::$name($crate::Backend::Postgres).await })*
         }
     };
+}
+
+/// The `usvc` binary `cargo test --workspace` builds beside this test binary
+/// (`target/<profile>/deps/<test>-…` → `target/<profile>/usvc`).
+pub fn usvc_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .join("usvc");
+    assert!(
+        binary.exists(),
+        "{} missing: `cargo test --workspace` builds it",
+        binary.display()
+    );
+    binary
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }

@@ -81,12 +81,29 @@ pub enum Disposition {
     Transient(anyhow::Error),
 }
 
-/// What a consumer does with a message's body. Processing must be idempotent by message id.
+/// A delivered message as a [`Handler`] sees it: its body and its headers.
+pub struct Message<'a> {
+    pub body: &'a [u8],
+    pub headers: Option<&'a FieldTable>,
+}
+
+impl Message<'_> {
+    /// A text header (an AMQP long or short string); `None` when absent or of another type.
+    pub fn header(&self, name: &str) -> Option<String> {
+        match self.headers?.inner().get(name)? {
+            AMQPValue::LongString(s) => Some(s.to_string()),
+            AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// What a consumer does with a message. Processing must be idempotent by message id.
 pub trait Handler: Send + Sync + 'static {
     /// The consumer's name in logs and metric labels, e.g. `kyc_results`.
     fn name(&self) -> &'static str;
 
-    fn handle(&self, body: &[u8]) -> impl Future<Output = Disposition> + Send;
+    fn handle(&self, message: &Message<'_>) -> impl Future<Output = Disposition> + Send;
 }
 
 /// One subscription's consumer; [`AmqpConsumer::run`] until the task is aborted.
@@ -284,7 +301,11 @@ impl<H: Handler> AmqpConsumer<H> {
             metrics::counter!("usvc_consumed_messages_total", "consumer" => name, "disposition" => disposition)
                 .increment(1);
         };
-        match self.handler.handle(&delivery.data).await {
+        let message = Message {
+            body: &delivery.data,
+            headers: delivery.properties.headers().as_ref(),
+        };
+        match self.handler.handle(&message).await {
             Disposition::Processed => {
                 delivery.ack(BasicAckOptions::default()).await?;
                 count("processed");

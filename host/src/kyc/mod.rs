@@ -1,22 +1,35 @@
 //! Identity checks (KYC): the results the KYC service reports on RabbitMQ, each recorded exactly
-//! once in effect, with an event for the rest of the bank and an audit row beside it.
+//! once in effect, with an event for the rest of the bank and an audit row beside it. A result
+//! counts only when its provider signed it, it answers an open check this service submitted for
+//! that customer, and its time falls between the submission and now.
 
 pub mod message;
+pub mod signature;
 
 use std::sync::Arc;
 
-use self::message::{CheckCompleted, MESSAGE_TYPE};
+use self::{
+    message::{CheckCompleted, MESSAGE_TYPE, Outcome},
+    signature::{PROVIDER_HEADER, ProviderKeys, SIGNATURE_HEADER},
+};
 use crate::{
     auth::trail,
     capabilities::Capabilities,
-    events::consumer::{Disposition, Handler},
+    events::consumer::{Disposition, Handler, Message},
     store::{
-        self, inbox,
+        self,
+        audit::{self, AuditEvent},
+        inbox, kyc_checks,
         kyc_results::{self, KycResult},
-        users,
     },
     verification::Verifier,
 };
+
+/// How far a result's time may run ahead of this host's clock (or precede its check's
+/// submission): clocks differ a little, never by much.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+/// The audit row of a result refused for what it claims, not for its shape.
+pub const RESULT_REFUSED: &str = "kyc.result_refused";
 
 /// The event published when a result is recorded.
 pub const RESULT_RECORDED: &str = "user.kyc_result_recorded";
@@ -31,24 +44,44 @@ pub enum Recorded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    /// The result names no customer of ours.
-    #[error("unknown_user")]
-    UnknownUser,
+    /// The result answers no check this service submitted for that customer.
+    #[error("unknown_check")]
+    UnknownCheck,
+    /// Its check has had its final outcome already.
+    #[error("settled_check")]
+    SettledCheck,
+    /// It claims a time after now (beyond the skew) or before its check was submitted.
+    #[error("invalid:occurred_at")]
+    OutOfTime,
     #[error("recording a KYC result: {0}")]
     Database(#[from] sqlx::Error),
 }
 
 /// Records a check's result in one transaction: the message id in the inbox (a known id stops
-/// here), the result, the `user.kyc_result_recorded` event and its audit row. Nothing is written
-/// unless all of it is.
+/// here), the result, its check settled when the outcome is final, the
+/// `user.kyc_result_recorded` event and its audit row. Nothing is written unless all of it is.
 pub async fn record(caps: &Capabilities, result: &CheckCompleted) -> Result<Recorded, RecordError> {
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
     if !inbox::claim(&mut tx, &result.message_id, MESSAGE_TYPE, now).await? {
         return Ok(Recorded::Duplicate);
     }
-    if users::get(&mut tx, &result.user_id).await?.is_none() {
-        return Err(RecordError::UnknownUser);
+    let check = kyc_checks::get(&mut tx, &result.check_id)
+        .await?
+        .filter(|check| check.user_id == result.user_id)
+        .ok_or(RecordError::UnknownCheck)?;
+    if check.settled_at.is_some() {
+        return Err(RecordError::SettledCheck);
+    }
+    if result.completed_at > now + CLOCK_SKEW_SECS
+        || result.completed_at < check.submitted_at - CLOCK_SKEW_SECS
+    {
+        return Err(RecordError::OutOfTime);
+    }
+    let is_final = result.outcome != Outcome::ManualReview;
+    if is_final && !kyc_checks::settle(&mut tx, &check.check_id, &check.user_id, now).await? {
+        // Another final result settled it meanwhile.
+        return Err(RecordError::SettledCheck);
     }
     kyc_results::insert(
         &mut tx,
@@ -78,17 +111,44 @@ pub async fn record(caps: &Capabilities, result: &CheckCompleted) -> Result<Reco
     Ok(Recorded::New)
 }
 
+/// Keeps the audit row of a result that named a check, a time or a signer we do not accept
+/// (the row names the message and the check, never the outcome's details).
+async fn refused(
+    caps: &Capabilities,
+    message_id: &str,
+    user_id: &str,
+    check_id: &str,
+    reason: &str,
+) {
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        event_type: RESULT_REFUSED.to_owned(),
+        user_id: user_id.to_owned(),
+        data: serde_json::json!({ "message_id": message_id, "check_id": check_id, "reason": reason }),
+        occurred_at: caps.clock.unix(),
+    };
+    let kept = async { audit::insert(&mut *caps.db.acquire().await?, &event).await };
+    if let Err(error) = kept.await {
+        tracing::error!(%error, message_id, reason, "refused KYC result not audited");
+    }
+    metrics::counter!("usvc_kyc_results_refused_total", "reason" => reason.to_owned()).increment(1);
+}
+
 /// The consumer's [`Handler`] for `kyc.check.completed` messages.
 pub struct KycResults {
     caps: Arc<Capabilities>,
     verifier: Option<Verifier>,
+    keys: ProviderKeys,
 }
 
 impl KycResults {
-    pub fn new(caps: Arc<Capabilities>) -> Self {
+    /// With no `keys`, unsigned results are accepted: development only (production refuses to
+    /// start without keys).
+    pub fn new(caps: Arc<Capabilities>, keys: ProviderKeys) -> Self {
         Self {
             caps,
             verifier: None,
+            keys,
         }
     }
 
@@ -104,11 +164,30 @@ impl Handler for KycResults {
         "kyc_results"
     }
 
-    async fn handle(&self, body: &[u8]) -> Disposition {
-        let result = match CheckCompleted::parse(body) {
+    async fn handle(&self, message: &Message<'_>) -> Disposition {
+        let result = match CheckCompleted::parse(message.body) {
             Ok(result) => result,
             Err(violation) => return Disposition::Poison(violation.to_string().into()),
         };
+        if !self.keys.is_empty() {
+            let provider = message.header(PROVIDER_HEADER);
+            let signature = message.header(SIGNATURE_HEADER);
+            if let Err(why) =
+                self.keys
+                    .verify(provider.as_deref(), signature.as_deref(), message.body)
+            {
+                let reason = why.to_string();
+                refused(
+                    &self.caps,
+                    &result.message_id,
+                    &result.user_id,
+                    &result.check_id,
+                    &reason,
+                )
+                .await;
+                return Disposition::Poison(reason.into());
+            }
+        }
         match record(&self.caps, &result).await {
             Ok(Recorded::New) => {
                 if let Some(verifier) = &self.verifier {
@@ -117,8 +196,19 @@ impl Handler for KycResults {
                 Disposition::Processed
             }
             Ok(Recorded::Duplicate) => Disposition::Duplicate,
-            Err(RecordError::UnknownUser) => Disposition::Poison("unknown_user".into()),
             Err(error @ RecordError::Database(_)) => Disposition::Transient(error.into()),
+            Err(refusal) => {
+                let reason = refusal.to_string();
+                refused(
+                    &self.caps,
+                    &result.message_id,
+                    &result.user_id,
+                    &result.check_id,
+                    &reason,
+                )
+                .await;
+                Disposition::Poison(reason.into())
+            }
         }
     }
 }

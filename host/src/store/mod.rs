@@ -12,6 +12,7 @@ pub mod devices;
 pub mod documents;
 pub mod factors;
 pub mod inbox;
+pub mod kyc_checks;
 pub mod kyc_results;
 pub mod outbox;
 pub mod password_resets;

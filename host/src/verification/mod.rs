@@ -31,6 +31,7 @@ use crate::{
     store::{
         self, Connection,
         documents::{self as document_rows, DocumentRow},
+        kyc_checks,
         kyc_results::{self, KycResult as StoredResult},
         profiles, users,
         verification::{self as states, Decision, VerificationState},
@@ -296,6 +297,16 @@ impl Verifier {
                 return;
             }
         };
+        // Noted before the KYC service hears of it, so that its result, however fast, answers a
+        // check we know.
+        let noted = async {
+            let mut conn = self.caps.db.acquire().await?;
+            kyc_checks::submitted(&mut conn, check_id, user_id, self.caps.clock.unix()).await
+        };
+        if let Err(error) = noted.await {
+            tracing::warn!(%error, user_id, check_id, "KYC check not noted; the next request retries");
+            return;
+        }
         let check = match self.provider.submit(&request).await {
             Ok(check) => check,
             Err(error) => {
