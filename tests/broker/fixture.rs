@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use usvc::{
     config::Subscription,
     kyc::signature::{PROVIDER_HEADER, SIGNATURE_HEADER},
-    store::{inbox, kyc_checks, kyc_results, verification},
+    store::{inbox, kyc_checks, kyc_results, profiles, verification},
 };
 use usvc_tests::{Backend, Spawn, TestApp, amqp_url, application, spawn_with};
 
@@ -307,8 +307,15 @@ pub fn new_id() -> String {
 pub async fn submitted_check(app: &TestApp, user_id: &str) -> String {
     let check_id = new_id();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // The test apps seal with the development key.
+    let secrets = usvc::secrets::SecretBox::new(&usvc::secrets::DEVELOPMENT_KEY);
     let mut conn = app.db.acquire().await.unwrap();
-    kyc_checks::submitted(&mut conn, &check_id, user_id, now - 1)
+    let profile = profiles::get(&mut conn, &secrets, user_id)
+        .await
+        .unwrap()
+        .expect("a customer");
+    let identity = usvc::verification::identity_digest(&secrets, &profile);
+    kyc_checks::submitted(&mut conn, &check_id, user_id, &identity, now - 1)
         .await
         .unwrap();
     check_id

@@ -393,10 +393,24 @@ async fn a_phone_code_expires(backend: Backend) {
     confirm_phone(&app, &token, &code)
         .await
         .assert_problem(400, "/problems/expired-code");
-    // An expired change is over; the resend wait is long past, so a new code can be asked for.
+    // An expired change is over; the resend wait is long past, so a new code can be asked for
+    // (once the password is given again: the login's is ten minutes old).
     confirm_phone(&app, &token, &code)
         .await
         .assert_problem(400, "/problems/invalid-code");
+    request_phone(&app, &token, NEW_PHONE)
+        .await
+        .assert_problem(403, "/problems/reauthentication-required");
+    let again = json!({ "password": PASSWORD });
+    let reauthenticated = call(
+        &app,
+        Method::POST,
+        "/v1/auth/reauthenticate",
+        &token,
+        Some(again),
+    )
+    .await;
+    assert_eq!(reauthenticated.status, 204, "{:?}", reauthenticated.body);
     assert_eq!(request_phone(&app, &token, NEW_PHONE).await.status, 202);
     let fresh = code_sent(&app, NEW_PHONE_QUERY, "phone_verification").await;
     let done = confirm_phone(&app, &token, &fresh).await;

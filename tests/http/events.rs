@@ -494,7 +494,17 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
         Some(json!({"code": totp_code(&other_secret, 0)})),
     )
     .await;
-    // A second factor by email: enrolled with the code it received, then a code for a step-up.
+    // A second factor by email (enrolling it needs a step-up with the first): enrolled with the
+    // code it received, then a code for a step-up.
+    let stepped_up = send(
+        &app,
+        Method::POST,
+        "/v1/auth/mfa/step-up",
+        &other_access,
+        Some(json!({"method": "totp", "code": totp_code(&other_secret, 1)})),
+    )
+    .await;
+    assert_eq!(stepped_up.status, 204, "{:?}", stepped_up.body);
     let started = send(
         &app,
         Method::POST,

@@ -2,13 +2,18 @@
 //! by someone else, a factor enrolled with a stolen access token, a staff role without a second
 //! factor, and the password change as an oracle for the current password.
 
+use std::{sync::Arc, time::Duration};
+
 use reqwest::Method;
 use serde_json::json;
+use usvc::clock::FixedClock;
 use usvc_tests::{Backend, Spawn, application, backends, spawn, spawn_with};
 
 backends!(
     a_pending_address_goes_live_with_its_newest_registrants_password_only,
     a_new_factor_is_announced_on_every_channel,
+    a_stolen_access_token_cannot_enrol_a_factor_or_move_the_account,
+    an_enrolled_customers_identity_changes_only_with_a_fresh_second_factor,
     a_granted_role_ends_the_sessions_and_never_arrives_by_refresh,
     staff_routes_refuse_a_token_without_a_second_factor,
     staff_cannot_log_in_without_an_mfa_component,
@@ -104,6 +109,97 @@ async fn a_new_factor_is_announced_on_every_channel(backend: Backend) {
     assert_eq!(by_email["channel"], "email", "{by_email:?}");
     let by_sms = app.notice("+447700900123", "second_factor_added").await;
     assert_eq!(by_sms["channel"], "sms", "{by_sms:?}");
+}
+
+async fn a_stolen_access_token_cannot_enrol_a_factor_or_move_the_account(backend: Backend) {
+    let clock = FixedClock::at(time::OffsetDateTime::now_utc());
+    let app = spawn_with(Spawn {
+        clock: Some(Arc::new(clock.clone())),
+        ..Spawn::new(backend)
+    })
+    .await;
+    let access = app
+        .onboarded_customer("margaret@example.com", "apollo guidance computer")
+        .await;
+    // Six minutes later the token still works, but the password behind it is no longer fresh:
+    // whoever holds the token now may not be the customer.
+    clock.advance(Duration::from_secs(6 * 60));
+    let attempts = [
+        (Method::POST, "/v1/mfa/totp", None),
+        (
+            Method::POST,
+            "/v1/mfa/otp",
+            Some(json!({"channel": "email"})),
+        ),
+        (
+            Method::PUT,
+            "/v1/users/me/email",
+            Some(json!({"email": "thief@example.com"})),
+        ),
+        (
+            Method::PUT,
+            "/v1/users/me/phone",
+            Some(json!({"phone": "+447700900666"})),
+        ),
+    ];
+    for (method, path, body) in &attempts {
+        app.request_json(method.clone(), path, Some(&access), body.clone())
+            .await
+            .assert_problem(403, "/problems/reauthentication-required");
+    }
+    assert!(
+        app.mailbox("thief@example.com").await.is_empty(),
+        "nothing was sent to the thief's address"
+    );
+
+    // The customer gives the password again: the same session may enrol now.
+    let reauthenticated = app
+        .request_json(
+            Method::POST,
+            "/v1/auth/reauthenticate",
+            Some(&access),
+            Some(json!({"password": "apollo guidance computer"})),
+        )
+        .await;
+    assert_eq!(reauthenticated.status, 204, "{:?}", reauthenticated.body);
+    let enrolled = app
+        .request_json(Method::POST, "/v1/mfa/totp", Some(&access), None)
+        .await;
+    assert_eq!(enrolled.status, 201, "{:?}", enrolled.body);
+}
+
+async fn an_enrolled_customers_identity_changes_only_with_a_fresh_second_factor(backend: Backend) {
+    let clock = FixedClock::at(time::OffsetDateTime::now_utc());
+    let app = spawn_with(Spawn {
+        clock: Some(Arc::new(clock.clone())),
+        ..Spawn::new(backend)
+    })
+    .await;
+    let access = app
+        .onboarded_customer("annie@example.com", "fortran on the ibm 704")
+        .await;
+    app.enrol_totp(&access).await;
+    clock.advance(Duration::from_secs(6 * 60));
+    for body in [
+        json!({"legal_name": "Someone Else"}),
+        json!({"date_of_birth": "1970-01-01"}),
+        json!({"nationality": "FR"}),
+        json!({"national_id": "AB123456C"}),
+    ] {
+        let request = app
+            .http
+            .patch(app.url("/v1/users/me/profile"))
+            .bearer_auth(&access)
+            .header("if-match", "\"0\"")
+            .json(&body);
+        usvc_tests::Reply::read(request.send().await.unwrap())
+            .await
+            .assert_problem(403, "/problems/step-up-required");
+    }
+    let me = app.get("/v1/users/me/profile", Some(&access)).await;
+    assert_eq!(me.body["legal_name"], "Ada Lovelace", "{:?}", me.body);
+    assert_eq!(me.body["date_of_birth"], "1990-12-10", "{:?}", me.body);
+    assert!(me.body["nationality"].is_null() && me.body["national_id"].is_null());
 }
 
 async fn a_granted_role_ends_the_sessions_and_never_arrives_by_refresh(backend: Backend) {

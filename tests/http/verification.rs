@@ -15,6 +15,7 @@ backends!(
     asking_again_starts_no_second_check_and_changes_nothing,
     verification_needs_a_token,
     one_customers_verification_never_shows_in_anothers,
+    changing_the_verified_identity_drops_the_tier_until_a_new_check_passes,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -280,4 +281,66 @@ async fn one_customers_verification_never_shows_in_anothers(backend: Backend) {
     let asked = request(&app, &bob).await;
     assert_eq!(asked["tier"], 0);
     assert_eq!(asked["history"].as_array().unwrap().len(), 1);
+}
+
+async fn patch_profile(
+    app: &TestApp,
+    access: &str,
+    version: &str,
+    body: Value,
+) -> usvc_tests::Reply {
+    let request = app
+        .http
+        .patch(app.url("/v1/users/me/profile"))
+        .bearer_auth(access)
+        .header("if-match", version)
+        .json(&body);
+    usvc_tests::Reply::read(request.send().await.expect("request")).await
+}
+
+async fn changing_the_verified_identity_drops_the_tier_until_a_new_check_passes(backend: Backend) {
+    let app = spawn(backend).await;
+    let (access, user) = app
+        .verifiable_customer("renamed@example.com", PASSWORD)
+        .await;
+    app.confirmed_document(&user, "passport", "123456789").await;
+    request(&app, &access).await;
+    assert_eq!(
+        app.wait_for_verification(&access, "verified").await["tier"],
+        2
+    );
+
+    // Someone holding the session renames the verified customer.
+    let renamed = patch_profile(
+        &app,
+        &access,
+        "\"1\"",
+        json!({"legal_name": "Mallory Impostor"}),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    let view = app.verification(&access).await;
+    assert_eq!(view["tier"], 1, "{view}");
+    assert!(
+        codes(&view["reasons"]).contains(&"kyc.identity_changed".to_owned()),
+        "{view}"
+    );
+    assert!(
+        codes(&view["requirements"]).contains(&"kyc.check".to_owned()),
+        "{view}"
+    );
+    let dropped = events_of(&app, "user.verification_changed").await;
+    let last = &dropped.last().expect("an event").data;
+    assert_eq!(
+        (last["from_tier"].as_i64(), last["to_tier"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert!(app.audit_count(&user, "user.verification_changed").await >= 3);
+
+    // A new check of the identity as it is now restores the tier.
+    request(&app, &access).await;
+    assert_eq!(
+        app.wait_for_verification(&access, "verified").await["tier"],
+        2
+    );
 }

@@ -5,7 +5,8 @@
 use serde_json::json;
 
 use crate::exports::usvc::host::second_factor::{
-    LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification,
+    LoginContext, LoginRequirement, Method, Proof, Sending, SensitiveAction, SessionProofs,
+    Verification,
 };
 use crate::log;
 use crate::policy::{self, LoginFacts, Requirement};
@@ -214,14 +215,26 @@ pub fn verify(user: &str, challenge: Option<&str>, method: Method, code: &str) -
     outcome
 }
 
-pub fn needs_step_up(user: &str, _action: SensitiveAction, last_at: Option<i64>) -> bool {
-    let settings = settings::load();
-    policy::step_up_needed(
-        !active_methods(user).is_empty(),
-        last_at,
-        clock::now(),
-        &settings,
-    )
+pub fn proof_required(user: &str, action: SensitiveAction, proofs: SessionProofs) -> Proof {
+    let action = match action {
+        SensitiveAction::ChangeEmail => policy::Action::ChangeEmail,
+        SensitiveAction::ChangePhone => policy::Action::ChangePhone,
+        SensitiveAction::ChangePassword => policy::Action::ChangePassword,
+        SensitiveAction::RemoveFactor => policy::Action::RemoveFactor,
+        SensitiveAction::NewRecoveryCodes => policy::Action::NewRecoveryCodes,
+        SensitiveAction::EnrolFactor => policy::Action::EnrolFactor,
+        SensitiveAction::ChangeIdentity => policy::Action::ChangeIdentity,
+    };
+    let proofs = policy::SessionProofs {
+        second_factor_at: proofs.second_factor_at,
+        password_at: proofs.password_at,
+    };
+    let enrolled = !active_methods(user).is_empty();
+    match policy::proof_required(action, enrolled, proofs, clock::now(), &settings::load()) {
+        policy::Proof::None => Proof::None,
+        policy::Proof::SecondFactor => Proof::SecondFactor,
+        policy::Proof::Password => Proof::Password,
+    }
 }
 
 pub fn enrol_totp(user: &str) -> Result<TotpEnrolment, Violation> {

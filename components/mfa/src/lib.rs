@@ -27,7 +27,8 @@ wit_bindgen::generate!({
 });
 
 use exports::usvc::host::second_factor::{
-    Guest, LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification,
+    Guest, LoginContext, LoginRequirement, Method, Proof, Sending, SensitiveAction, SessionProofs,
+    Verification,
 };
 use usvc::host::factors::{Channel, TotpEnrolment};
 use usvc::host::types::Violation;
@@ -51,12 +52,8 @@ impl Guest for MfaPolicy {
         flows::verify(&user, None, method, &code)
     }
 
-    fn needs_step_up(
-        user: String,
-        action: SensitiveAction,
-        last_second_factor_at: Option<i64>,
-    ) -> bool {
-        flows::needs_step_up(&user, action, last_second_factor_at)
+    fn proof_required(user: String, action: SensitiveAction, proofs: SessionProofs) -> Proof {
+        flows::proof_required(&user, action, proofs)
     }
 
     fn enrol_totp(user: String) -> Result<TotpEnrolment, Violation> {

@@ -19,6 +19,9 @@ pub struct Settings {
     pub lock_secs: u32,
     /// How long a second factor counts as fresh for a sensitive action.
     pub step_up_window_secs: i64,
+    /// How long the password given at login (or a re-authentication) counts as fresh for a
+    /// sensitive action of a customer with no second factor.
+    pub reauth_window_secs: i64,
     /// Recovery codes issued at a time.
     pub recovery_codes: u8,
     /// How long a code sent by email or SMS lives.
@@ -87,10 +90,66 @@ pub fn requirement(facts: &LoginFacts, settings: &Settings) -> Requirement {
     Requirement::Challenge(methods)
 }
 
-/// Whether a sensitive action needs a second factor now: only an enrolled customer can give
-/// one, and one given within the window still counts.
-pub fn step_up_needed(enrolled: bool, last_at: Option<i64>, now: i64, settings: &Settings) -> bool {
-    enrolled && last_at.is_none_or(|at| now - at > settings.step_up_window_secs)
+/// The sensitive actions, as the policy tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ChangeEmail,
+    ChangePhone,
+    /// The request itself carries the current password.
+    ChangePassword,
+    RemoveFactor,
+    NewRecoveryCodes,
+    EnrolFactor,
+    ChangeIdentity,
+}
+
+/// What a sensitive action needs first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    None,
+    SecondFactor,
+    Password,
+}
+
+/// What the session has proved, and when (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionProofs {
+    pub second_factor_at: Option<i64>,
+    pub password_at: Option<i64>,
+}
+
+/// What a sensitive action needs now. An enrolled customer gives a second factor, and one given
+/// within the step-up window still counts. A customer with none gives the password again when
+/// the session's last one is older than the re-authentication window: otherwise a stolen access
+/// token alone could enrol the thief's factor or move the account to the thief's address.
+pub fn proof_required(
+    action: Action,
+    enrolled: bool,
+    proofs: SessionProofs,
+    now: i64,
+    settings: &Settings,
+) -> Proof {
+    let fresh = |at: Option<i64>, window: i64| at.is_some_and(|at| now - at <= window);
+    if enrolled {
+        return if fresh(proofs.second_factor_at, settings.step_up_window_secs) {
+            Proof::None
+        } else {
+            Proof::SecondFactor
+        };
+    }
+    let needs_password = match action {
+        Action::EnrolFactor
+        | Action::ChangeEmail
+        | Action::ChangePhone
+        | Action::ChangeIdentity => true,
+        // The password is in the request; with no factor there is nothing to remove or replace.
+        Action::ChangePassword | Action::RemoveFactor | Action::NewRecoveryCodes => false,
+    };
+    if needs_password && !fresh(proofs.password_at, settings.reauth_window_secs) {
+        Proof::Password
+    } else {
+        Proof::None
+    }
 }
 
 /// A challenge is dead once it has seen more wrong codes than allowed (`attempts` counts this one).
@@ -139,6 +198,7 @@ mod tests {
             lock_after_failures: 10,
             lock_secs: 900,
             step_up_window_secs: 300,
+            reauth_window_secs: 300,
             recovery_codes: 10,
             code_ttl_secs: 300,
             resend_interval_secs: 30,
@@ -261,13 +321,57 @@ mod tests {
         }));
     }
 
+    fn proofs(second_factor_at: Option<i64>, password_at: Option<i64>) -> SessionProofs {
+        SessionProofs {
+            second_factor_at,
+            password_at,
+        }
+    }
+
     #[test]
     fn step_up_is_needed_unless_a_factor_was_given_within_the_window() {
         let s = settings();
-        assert!(step_up_needed(true, None, 1000, &s));
-        assert!(step_up_needed(true, Some(1000 - 301), 1000, &s));
-        assert!(!step_up_needed(true, Some(1000 - 300), 1000, &s));
-        assert!(!step_up_needed(false, None, 1000, &s));
+        let needs = |p| proof_required(Action::ChangePassword, true, p, 1000, &s);
+        assert_eq!(needs(proofs(None, Some(1000))), Proof::SecondFactor);
+        assert_eq!(needs(proofs(Some(1000 - 301), None)), Proof::SecondFactor);
+        assert_eq!(needs(proofs(Some(1000 - 300), None)), Proof::None);
+        let enrol = proof_required(
+            Action::EnrolFactor,
+            true,
+            proofs(None, Some(1000)),
+            1000,
+            &s,
+        );
+        assert_eq!(
+            enrol,
+            Proof::SecondFactor,
+            "a second factor needs the first"
+        );
+    }
+
+    #[test]
+    fn without_a_factor_a_stale_password_is_asked_for_again() {
+        let s = settings();
+        for action in [
+            Action::EnrolFactor,
+            Action::ChangeEmail,
+            Action::ChangePhone,
+            Action::ChangeIdentity,
+        ] {
+            let at =
+                |password_at| proof_required(action, false, proofs(None, password_at), 1000, &s);
+            assert_eq!(at(Some(1000 - 300)), Proof::None, "{action:?}");
+            assert_eq!(at(Some(1000 - 301)), Proof::Password, "{action:?}");
+            assert_eq!(at(None), Proof::Password, "{action:?}");
+        }
+        for action in [
+            Action::ChangePassword,
+            Action::RemoveFactor,
+            Action::NewRecoveryCodes,
+        ] {
+            let stale = proof_required(action, false, proofs(None, None), 1000, &s);
+            assert_eq!(stale, Proof::None, "{action:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub fn load() -> Settings {
         lock_after_failures: read("lock-after-failures", 10),
         lock_secs: read("lock-secs", 900),
         step_up_window_secs: read("step-up-window-secs", 300),
+        reauth_window_secs: read("reauth-window-secs", 300),
         recovery_codes: read("recovery-codes", 10),
         code_ttl_secs: read("code-ttl-secs", 300),
         resend_interval_secs: read("resend-interval-secs", 30),

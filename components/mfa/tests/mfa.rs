@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use totp_rs::{Algorithm, Builder, Secret};
 use usvc_testkit::{
-    Channel, LoginContext, LoginRequirement, Method, Notice, OtpChannel, Sending, SensitiveAction,
-    TestKit, Verification, Violation, components_dir,
+    Channel, LoginContext, LoginRequirement, Method, Notice, OtpChannel, Proof, Sending,
+    SensitiveAction, SessionProofs, TestKit, Verification, Violation, components_dir,
 };
 
 /// The six-digit code an authenticator app shows at `at` for this base32 secret.
@@ -538,22 +538,80 @@ async fn the_known_devices_variant_is_relaxed_by_default() {
 async fn step_up_is_needed_unless_a_factor_was_given_recently() {
     let kit = kit().await;
     let plain = kit.active_customer("plain@example.com").await;
-    let needs = |user: String, last: Option<i64>| {
+    let needs = |user: String, action: SensitiveAction, proofs: SessionProofs| {
         let kit = &kit;
         async move {
             kit.runtime()
-                .mfa_needs_step_up(kit.caps(), user, SensitiveAction::ChangePassword, last)
+                .mfa_proof_required(kit.caps(), user, action, proofs)
                 .await
                 .unwrap()
         }
     };
-    // Nothing to step up with: not needed.
-    assert!(!needs(plain, None).await);
+    // Nothing to step up with: the password in the request is all a change of it needs.
+    let change = SensitiveAction::ChangePassword;
+    let fresh_password = SessionProofs {
+        second_factor_at: None,
+        password_at: Some(kit.now()),
+    };
+    assert_eq!(
+        needs(plain.clone(), change, fresh_password).await,
+        Proof::None
+    );
     let (user, _, _) = enrolled(&kit, "stepup@example.com").await;
     let now = kit.now();
-    assert!(needs(user.clone(), None).await);
-    assert!(!needs(user.clone(), Some(now - 300)).await);
-    assert!(needs(user.clone(), Some(now - 301)).await);
+    let second_factor = |at: Option<i64>| SessionProofs {
+        second_factor_at: at,
+        password_at: Some(now),
+    };
+    assert_eq!(
+        needs(user.clone(), change, second_factor(None)).await,
+        Proof::SecondFactor
+    );
+    assert_eq!(
+        needs(user.clone(), change, second_factor(Some(now - 300))).await,
+        Proof::None
+    );
+    assert_eq!(
+        needs(user.clone(), change, second_factor(Some(now - 301))).await,
+        Proof::SecondFactor
+    );
+    // Enrolling another factor needs the one enrolled.
+    assert_eq!(
+        needs(user, SensitiveAction::EnrolFactor, second_factor(None)).await,
+        Proof::SecondFactor
+    );
+}
+
+#[tokio::test]
+async fn without_a_factor_enrolling_one_or_moving_the_account_needs_a_recent_password() {
+    let kit = kit().await;
+    let plain = kit.active_customer("reauth@example.com").await;
+    let now = kit.now();
+    for action in [
+        SensitiveAction::EnrolFactor,
+        SensitiveAction::ChangeEmail,
+        SensitiveAction::ChangePhone,
+        SensitiveAction::ChangeIdentity,
+    ] {
+        let at = |password_at: i64| SessionProofs {
+            second_factor_at: None,
+            password_at: Some(password_at),
+        };
+        let proof = |p| {
+            kit.runtime()
+                .mfa_proof_required(kit.caps(), plain.clone(), action, p)
+        };
+        assert_eq!(
+            proof(at(now - 300)).await.unwrap(),
+            Proof::None,
+            "{action:?}"
+        );
+        assert_eq!(
+            proof(at(now - 301)).await.unwrap(),
+            Proof::Password,
+            "{action:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -872,9 +930,15 @@ async fn an_otp_factor_counts_for_step_up_and_its_removal_takes_the_recovery_cod
     let user = email_enrolled(&kit, "stepup-otp@example.com").await;
     assert!(
         kit.runtime()
-            .mfa_needs_step_up(kit.caps(), user.clone(), SensitiveAction::ChangeEmail, None)
+            .mfa_proof_required(
+                kit.caps(),
+                user.clone(),
+                SensitiveAction::ChangeEmail,
+                SessionProofs::default()
+            )
             .await
             .unwrap()
+            == Proof::SecondFactor
     );
     let factor = kit.factor_ids(&user).await.pop().unwrap();
     assert!(

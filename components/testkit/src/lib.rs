@@ -29,8 +29,8 @@ use usvc::{
 
 pub use usvc::notify::{Channel, Notice};
 pub use usvc::runtime::mfa::{
-    LoginContext, LoginRequirement, Method, OtpChannel, Sending, SensitiveAction, TotpEnrolment,
-    Verification,
+    LoginContext, LoginRequirement, Method, OtpChannel, Proof, Sending, SensitiveAction,
+    SessionProofs, TotpEnrolment, Verification,
 };
 pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
 pub use usvc::runtime::verification::{

@@ -67,10 +67,12 @@ fn confirmed(customer: &Customer, kinds: &[DocumentKind]) -> Vec<i64> {
         .collect()
 }
 
-/// The latest result (by completion; the later of equals in the order given).
+/// The latest result about the identity the profile describes now (by completion; the later of
+/// equals in the order given). A result about the identity before a change no longer counts.
 fn latest(results: &[KycResult]) -> Option<&KycResult> {
     results
         .iter()
+        .filter(|r| r.identity_current)
         .fold(None, |best: Option<&KycResult>, r| match best {
             Some(b) if b.completed_at > r.completed_at => Some(b),
             _ => Some(r),
@@ -168,6 +170,16 @@ pub fn decide(customer: &Customer, today: Date, settings: &Settings) -> Decision
     let approved = matches!(kyc, Kyc::Approved);
     if !approved && !matches!(kyc, Kyc::ManualReview) {
         requirements.push("kyc.check".to_owned());
+    }
+    let verified_before_a_change = customer
+        .kyc_results
+        .iter()
+        .any(|r| !r.identity_current && r.outcome == KycOutcome::Approved);
+    if !approved && verified_before_a_change {
+        reasons.push(reason(
+            "kyc.identity_changed",
+            "The identity details changed since they were verified; a new check is needed.",
+        ));
     }
     if !has_proof_of_address {
         requirements.push("document.proof_of_address".to_owned());

@@ -53,6 +53,7 @@ fn result(outcome: KycOutcome, reasons: &[&str], completed_at: i64) -> KycResult
         outcome,
         reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
         completed_at,
+        identity_current: true,
     }
 }
 
@@ -218,6 +219,28 @@ async fn an_approved_check_on_a_confirmed_identity_document_is_tier_2() {
         assert_eq!(decision.tier, 1, "{status:?}");
         assert_eq!(decision.requirements[0], "document.identity");
     }
+}
+
+#[tokio::test]
+async fn an_approval_of_the_identity_before_a_change_no_longer_counts() {
+    let kit = kit().await;
+    let mut changed = identity_verified();
+    changed.kyc_results[0].identity_current = false;
+    let decision = kit.decide(changed.clone()).await;
+    assert_eq!(decision.tier, 1, "down to what the new facts support");
+    assert_eq!(decision.status, VerificationStatus::Unverified);
+    assert!(
+        codes(&decision).contains(&"kyc.identity_changed"),
+        "{:?}",
+        codes(&decision)
+    );
+    assert!(decision.requirements.iter().any(|r| r == "kyc.check"));
+
+    // A check of the new identity restores the tier.
+    changed
+        .kyc_results
+        .push(result(KycOutcome::Approved, &[], 3_000));
+    assert_eq!(kit.decide(changed).await.tier, 2);
 }
 
 #[tokio::test]

@@ -17,7 +17,10 @@ use crate::{
     app::AppState,
     runtime::{
         CallError, ComponentKind,
-        mfa::{LoginContext, LoginRequirement, Method, Sending, SensitiveAction, Verification},
+        mfa::{
+            LoginContext, LoginRequirement, Method, Proof, Sending, SensitiveAction, SessionProofs,
+            Verification,
+        },
     },
     store::{
         devices, factors, password_resets, sessions,
@@ -65,6 +68,9 @@ pub enum SecondFactorError {
     /// A sensitive action needs a fresh second factor first.
     #[error("a fresh second factor is required")]
     StepUpRequired,
+    /// A sensitive action needs the current password again first.
+    #[error("the current password is required again")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Login(#[from] LoginError),
     #[error(transparent)]
@@ -308,33 +314,43 @@ pub async fn step_up(
     }
 }
 
-/// Refuses `action` unless the policy finds the session's last second factor fresh enough.
-/// Without an mfa component, only customers who have a second factor are refused.
+/// Asks the mfa policy what `action` needs of this session first: a fresh second factor, the
+/// password again, or nothing. Without an mfa component only actions that need no proof from a
+/// customer without factors go ahead; anything else fails closed.
 pub async fn require_fresh(
     state: &AppState,
     claims: &Claims,
     action: SensitiveAction,
 ) -> Result<(), SecondFactorError> {
     let mut conn = state.caps.db.acquire().await?;
-    let last = sessions::second_factor_at(&mut conn, &claims.sid).await?;
+    let proofs = SessionProofs {
+        second_factor_at: sessions::second_factor_at(&mut conn, &claims.sid).await?,
+        password_at: sessions::password_at(&mut conn, &claims.sid).await?,
+    };
     drop(conn);
-    let needed = match state
+    let proof = match state
         .runtime
-        .mfa_needs_step_up(&state.caps, claims.sub.clone(), action, last)
+        .mfa_proof_required(&state.caps, claims.sub.clone(), action, proofs)
         .await
     {
-        Ok(needed) => needed,
+        Ok(proof) => proof,
         Err(CallError::NotLoaded(ComponentKind::Mfa))
-            if !has_factor(state, &claims.sub).await? =>
+            if matches!(
+                action,
+                SensitiveAction::ChangePassword
+                    | SensitiveAction::RemoveFactor
+                    | SensitiveAction::NewRecoveryCodes
+            ) && !has_factor(state, &claims.sub).await? =>
         {
-            false
+            Proof::None
         }
         Err(e) => return Err(e.into()),
     };
-    if needed {
-        return Err(SecondFactorError::StepUpRequired);
+    match proof {
+        Proof::None => Ok(()),
+        Proof::SecondFactor => Err(SecondFactorError::StepUpRequired),
+        Proof::Password => Err(SecondFactorError::ReauthenticationRequired),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ use usvc_proto::usvc::v1::{
 use super::{caller, required_user, status, timestamp};
 use crate::{
     app::AppState,
+    auth::second_factor,
     profile::{
         self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
         Profile, ProfileChange, rules,
     },
+    runtime::mfa::SensitiveAction,
 };
 
 pub struct ProfileApi(pub AppState);
@@ -54,9 +56,18 @@ impl ProfileService for ProfileApi {
             }),
             national_id: None,
         };
+        let identity = change.touches_identity();
+        if identity {
+            second_factor::require_fresh(&self.0, &user, SensitiveAction::ChangeIdentity)
+                .await
+                .map_err(|e| status::from_api(e.into()))?;
+        }
         let profile = profile::update(&self.0.caps, &user.sub, change, expected)
             .await
             .map_err(status::profile)?;
+        if identity {
+            self.0.verifier.identity_changed(&user.sub).await;
+        }
         Ok(Response::new(profile_to_pb(profile)))
     }
 

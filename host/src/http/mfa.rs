@@ -68,6 +68,10 @@ impl From<SecondFactorError> for ApiError {
                 "/problems/step-up-required",
                 "Confirm with a second factor first: POST /v1/auth/mfa/step-up.",
             ),
+            SecondFactorError::ReauthenticationRequired => ApiError::Forbidden(
+                "/problems/reauthentication-required",
+                "Give your password again first: POST /v1/auth/reauthenticate.",
+            ),
             SecondFactorError::Login(e) => e.into(),
             SecondFactorError::Policy(e) => ApiError::Component(e),
             SecondFactorError::Database(e) => e.into(),
@@ -189,10 +193,12 @@ async fn list(
 }
 
 /// Starts a TOTP enrolment: the secret, its `otpauth://` URI and the URI as a QR code (SVG).
+/// Needs the proof the policy asks for (a recent password, or a fresh second factor).
 async fn enrol_totp(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    second_factor::require_fresh(&state, &claims, SensitiveAction::EnrolFactor).await?;
     let enrolment = state
         .runtime
         .mfa_enrol_totp(&state.caps, claims.sub.clone())
@@ -243,11 +249,13 @@ struct EnrolOtp {
 }
 
 /// Starts enrolling a factor that receives one-time codes by email or SMS; sends a first code.
+/// Needs the proof the policy asks for, as a TOTP enrolment does.
 async fn enrol_otp(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     ApiJson(request): ApiJson<EnrolOtp>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    second_factor::require_fresh(&state, &claims, SensitiveAction::EnrolFactor).await?;
     let factor_id = state
         .runtime
         .mfa_enrol_otp(&state.caps, claims.sub.clone(), request.channel)

@@ -18,11 +18,13 @@ use super::{
     extract::{ApiJson, AuthUser, IfMatch, etag},
 };
 use crate::{
+    auth::second_factor,
     clock::rfc3339,
     profile::{
         self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
         Profile, ProfileChange, ProfileError,
     },
+    runtime::mfa::SensitiveAction,
 };
 
 pub fn router() -> Router<AppState> {
@@ -134,7 +136,14 @@ async fn update_profile(
         }),
         national_id: patch.national_id,
     };
+    let identity = change.touches_identity();
+    if identity {
+        second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeIdentity).await?;
+    }
     let profile = profile::update(&state.caps, &claims.sub, change, version).await?;
+    if identity {
+        state.verifier.identity_changed(&claims.sub).await;
+    }
     Ok(profile_view(profile))
 }
 

@@ -39,6 +39,18 @@ pub struct ProfileChange {
     pub national_id: Option<String>,
 }
 
+impl ProfileChange {
+    /// Whether it gives a field that identifies the customer, which a KYC check verified: such a
+    /// change needs the proof the mfa policy asks for (`change-identity`) and makes the
+    /// verification policy decide again.
+    pub fn touches_identity(&self) -> bool {
+        self.legal_name.is_some()
+            || self.date_of_birth.is_some()
+            || self.nationality.is_some()
+            || self.national_id.is_some()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("the change breaks {} rule(s)", .0.len())]

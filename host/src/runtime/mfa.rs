@@ -96,6 +96,23 @@ pub enum SensitiveAction {
     ChangePassword,
     RemoveFactor,
     NewRecoveryCodes,
+    EnrolFactor,
+    ChangeIdentity,
+}
+
+/// What a session has proved, and when (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SessionProofs {
+    pub second_factor_at: Option<i64>,
+    pub password_at: Option<i64>,
+}
+
+/// What a sensitive action needs before the host performs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    None,
+    SecondFactor,
+    Password,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,34 +248,45 @@ impl Runtime {
         Ok(verification_from_wit(answer))
     }
 
-    /// Whether `action` needs a fresh second factor. Writes nothing.
-    pub async fn mfa_needs_step_up(
+    /// What `action` needs first, given what the session has proved. Writes nothing.
+    pub async fn mfa_proof_required(
         &self,
         caps: &Arc<Capabilities>,
         user: String,
         action: SensitiveAction,
-        last_second_factor_at: Option<i64>,
-    ) -> Result<bool, CallError> {
+        proofs: SessionProofs,
+    ) -> Result<Proof, CallError> {
         let action = match action {
             SensitiveAction::ChangeEmail => wit::SensitiveAction::ChangeEmail,
             SensitiveAction::ChangePhone => wit::SensitiveAction::ChangePhone,
             SensitiveAction::ChangePassword => wit::SensitiveAction::ChangePassword,
             SensitiveAction::RemoveFactor => wit::SensitiveAction::RemoveFactor,
             SensitiveAction::NewRecoveryCodes => wit::SensitiveAction::NewRecoveryCodes,
+            SensitiveAction::EnrolFactor => wit::SensitiveAction::EnrolFactor,
+            SensitiveAction::ChangeIdentity => wit::SensitiveAction::ChangeIdentity,
         };
-        call_mfa!(
+        let wit_proofs = wit::SessionProofs {
+            second_factor_at: proofs.second_factor_at,
+            password_at: proofs.password_at,
+        };
+        let answer = call_mfa!(
             self,
             caps,
-            Ask::new(
-                ComponentKind::Mfa,
-                "needs-step-up",
-                &(action, last_second_factor_at)
-            )
-            .about(&user),
+            Ask::new(ComponentKind::Mfa, "proof-required", &(action, proofs)).about(&user),
             |_| false,
-            |needed: &bool| if *needed { "step_up" } else { "no_step_up" }.to_owned(),
-            call_needs_step_up(&user, action, last_second_factor_at)
-        )
+            |proof: &wit::Proof| match proof {
+                wit::Proof::None => "none",
+                wit::Proof::SecondFactor => "second_factor",
+                wit::Proof::Password => "password",
+            }
+            .to_owned(),
+            call_proof_required(&user, action, wit_proofs)
+        )?;
+        Ok(match answer {
+            wit::Proof::None => Proof::None,
+            wit::Proof::SecondFactor => Proof::SecondFactor,
+            wit::Proof::Password => Proof::Password,
+        })
     }
 
     pub async fn mfa_enrol_totp(

@@ -11,6 +11,8 @@ pub struct KycCheck {
     pub check_id: String,
     pub user_id: String,
     pub submitted_at: i64,
+    /// The keyed digest of the identity it checked (`verification::identity_digest`).
+    pub identity_digest: String,
     /// When a final outcome was recorded for it.
     pub settled_at: Option<i64>,
 }
@@ -21,15 +23,17 @@ pub async fn submitted(
     conn: &mut Connection,
     check_id: &str,
     user_id: &str,
+    identity_digest: &str,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO kyc_checks (check_id, user_id, submitted_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (check_id) DO NOTHING",
+        "INSERT INTO kyc_checks (check_id, user_id, submitted_at, identity_digest) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (check_id) DO NOTHING",
     )
     .bind(check_id)
     .bind(user_id)
     .bind(now)
+    .bind(identity_digest)
     .execute(conn)
     .await?;
     Ok(())
@@ -37,20 +41,38 @@ pub async fn submitted(
 
 pub async fn get(conn: &mut Connection, check_id: &str) -> sqlx::Result<Option<KycCheck>> {
     sqlx::query(
-        "SELECT check_id, user_id, submitted_at, settled_at FROM kyc_checks WHERE check_id = $1",
+        "SELECT check_id, user_id, submitted_at, identity_digest, settled_at FROM kyc_checks \
+         WHERE check_id = $1",
     )
     .bind(check_id)
     .fetch_optional(conn)
     .await?
-    .map(|row| {
-        Ok(KycCheck {
-            check_id: row.try_get("check_id")?,
-            user_id: row.try_get("user_id")?,
-            submitted_at: row.try_get("submitted_at")?,
-            settled_at: row.try_get("settled_at")?,
-        })
-    })
+    .map(from_row)
     .transpose()
+}
+
+/// A customer's checks, oldest first.
+pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<KycCheck>> {
+    sqlx::query(
+        "SELECT check_id, user_id, submitted_at, identity_digest, settled_at FROM kyc_checks \
+         WHERE user_id = $1 ORDER BY submitted_at, check_id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<KycCheck> {
+    Ok(KycCheck {
+        check_id: row.try_get("check_id")?,
+        user_id: row.try_get("user_id")?,
+        submitted_at: row.try_get("submitted_at")?,
+        identity_digest: row.try_get("identity_digest")?,
+        settled_at: row.try_get("settled_at")?,
+    })
 }
 
 /// Settles the open check `check_id` of `user_id`; false when it is not open (unknown, another

@@ -165,6 +165,28 @@ impl Verifier {
         }
     }
 
+    /// The customer changed what identifies them: a stored decision is taken again, since a tier
+    /// granted on the old identity may no longer hold (the policy decides what the new facts
+    /// support). A customer never assessed has nothing to take back. A failure is logged; the
+    /// next assessment decides again.
+    pub async fn identity_changed(&self, user_id: &str) {
+        let assessed = async {
+            let mut conn = self.caps.db.acquire().await?;
+            states::get(&mut conn, user_id).await
+        };
+        match assessed.await {
+            Ok(Some(_)) => {
+                if let Err(error) = self.assess(user_id, false).await {
+                    tracing::warn!(%error, user_id, "verification not decided again after an identity change");
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, user_id, "verification not decided again after an identity change")
+            }
+        }
+    }
+
     async fn gather(&self, user_id: &str, requested: bool) -> Result<Facts, VerificationError> {
         let mut conn = self.caps.db.acquire().await?;
         let user = users::get(&mut conn, user_id)
@@ -175,6 +197,13 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let documents = document_rows::list(&mut conn, user_id).await?;
         let results = kyc_results::for_user(&mut conn, user_id).await?;
+        let identity = identity_digest(&self.caps.secrets, &profile);
+        let checked: std::collections::HashMap<String, String> =
+            kyc_checks::for_user(&mut conn, user_id)
+                .await?
+                .into_iter()
+                .map(|c| (c.check_id, c.identity_digest))
+                .collect();
         let state = states::get(&mut conn, user_id).await?;
         let open_check = open_check_of(state.as_ref(), &results);
         let present = |s: &str| !s.trim().is_empty();
@@ -194,7 +223,14 @@ impl Verifier {
                 email_verified: user.status != users::UserStatus::PendingVerification,
             },
             documents: documents.iter().filter_map(document_facts).collect(),
-            kyc_results: results.iter().filter_map(result_facts).collect(),
+            kyc_results: results
+                .iter()
+                // A result from before checks were noted (no row) counts as it did then.
+                .filter_map(|r| {
+                    let current = checked.get(&r.check_id).is_none_or(|d| *d == identity);
+                    result_facts(r, current)
+                })
+                .collect(),
             open_check: open_check.clone(),
             requested,
         };
@@ -301,7 +337,13 @@ impl Verifier {
         // check we know.
         let noted = async {
             let mut conn = self.caps.db.acquire().await?;
-            kyc_checks::submitted(&mut conn, check_id, user_id, self.caps.clock.unix()).await
+            let profile = profiles::get(&mut conn, &self.caps.secrets, user_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no such customer"))?;
+            let identity = identity_digest(&self.caps.secrets, &profile);
+            let now = self.caps.clock.unix();
+            kyc_checks::submitted(&mut conn, check_id, user_id, &identity, now).await?;
+            anyhow::Ok(())
         };
         if let Err(error) = noted.await {
             tracing::warn!(%error, user_id, check_id, "KYC check not noted; the next request retries");
@@ -498,7 +540,19 @@ fn document_facts(row: &DocumentRow) -> Option<DocumentFacts> {
     })
 }
 
-fn result_facts(result: &StoredResult) -> Option<KycResult> {
+/// A keyed digest of what identifies the customer (legal name, date of birth, nationality,
+/// national id): a check notes it, and its result counts only while it still matches.
+pub fn identity_digest(secrets: &crate::secrets::SecretBox, profile: &profiles::Profile) -> String {
+    let identity = json!([
+        profile.legal_name.trim(),
+        profile.date_of_birth,
+        profile.nationality,
+        profile.national_id,
+    ]);
+    secrets.keyed_digest(format!("kyc-identity:{identity}").as_bytes())
+}
+
+fn result_facts(result: &StoredResult, identity_current: bool) -> Option<KycResult> {
     Some(KycResult {
         check_id: result.check_id.clone(),
         outcome: match result.outcome.as_str() {
@@ -509,6 +563,7 @@ fn result_facts(result: &StoredResult) -> Option<KycResult> {
         },
         reasons: result.reasons.clone(),
         completed_at: result.completed_at,
+        identity_current,
     })
 }
 
