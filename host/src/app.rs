@@ -56,6 +56,8 @@ pub struct AppState {
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on an address of its own (`USVC_METRICS_ADDR`), when configured.
+    metrics_listener: Option<TcpListener>,
     components_dir: std::path::PathBuf,
     router: axum::Router,
     grpc_listener: TcpListener,
@@ -278,7 +280,20 @@ impl Application {
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: crate::telemetry::metrics(),
         };
-        let router = http::router(state.clone(), config.mode, config.max_body_bytes);
+        let router = http::router(
+            state.clone(),
+            config.mode,
+            config.max_body_bytes,
+            config.metrics_addr.is_none(),
+        );
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding {addr} (USVC_METRICS_ADDR)"))?,
+            ),
+            None => None,
+        };
         if config.grpc_callers.is_empty() {
             tracing::warn!(
                 "no gRPC callers are configured (USVC_GRPC_CALLERS): every usvc.v1 RPC will be refused"
@@ -291,6 +306,7 @@ impl Application {
             .with_context(|| format!("binding {}", config.grpc_addr))?;
         Ok(Self {
             listener,
+            metrics_listener,
             components_dir: config.components_dir.clone(),
             router,
             grpc_listener,
@@ -307,6 +323,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` listens when it has an address of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     /// Where the gRPC API listens.
@@ -357,6 +380,18 @@ impl Application {
             self.grpc_routes,
             until_stopped(),
         ));
+        if let Some(listener) = self.metrics_listener {
+            let metrics = http::metrics_router(self.state.clone());
+            let stopped = until_stopped();
+            background.0.push(tokio::spawn(async move {
+                let served = axum::serve(listener, metrics)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "serving /metrics stopped");
+                }
+            }));
+        }
         let router = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -17,6 +17,9 @@ pub enum Mode {
 pub struct Config {
     pub mode: Mode,
     pub http_addr: SocketAddr,
+    /// Where `/metrics` is served instead of the public HTTP address (`USVC_METRICS_ADDR`), for
+    /// an internal network only; on the public address when unset.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where the gRPC API (`usvc.v1`, health, reflection) listens.
     pub grpc_addr: SocketAddr,
     /// The services allowed to call the gRPC API: name → Ed25519 public key of the key that
@@ -399,6 +402,7 @@ impl Config {
         Self {
             mode: Mode::Development,
             http_addr: "127.0.0.1:8080".parse().expect("valid literal address"),
+            metrics_addr: None,
             grpc_addr: "127.0.0.1:50051".parse().expect("valid literal address"),
             grpc_callers: BTreeMap::new(),
             component_signers: Default::default(),
@@ -500,6 +504,12 @@ impl Config {
                 }
             }
             "USVC_HTTP_ADDR" => self.http_addr = value.parse()?,
+            "USVC_METRICS_ADDR" => {
+                self.metrics_addr = Some(value.trim())
+                    .filter(|v| !v.is_empty())
+                    .map(str::parse)
+                    .transpose()?
+            }
             "USVC_GRPC_ADDR" => self.grpc_addr = value.parse()?,
             "USVC_GRPC_CALLERS" => self.grpc_callers = parse_callers(&value)?,
             "DATABASE_URL" => self.database_url = value,

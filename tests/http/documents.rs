@@ -26,6 +26,9 @@ backends!(
     an_avatar_is_stored_served_and_removed,
     documents_kyc_and_the_policy_verify_a_customer_on_the_filesystem_store,
     documents_kyc_and_the_policy_verify_a_customer_on_s3,
+    a_confirmed_documents_upload_url_no_longer_works,
+    a_confirmed_object_cannot_be_replaced_on_s3,
+    staff_are_never_served_a_document_altered_after_confirmation,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -717,4 +720,102 @@ async fn documents_kyc_and_the_policy_verify_a_customer_on_s3(backend: Backend) 
         return;
     };
     kyc_journey(&app).await;
+}
+
+async fn a_confirmed_documents_upload_url_no_longer_works(backend: Backend) {
+    let app = spawn(backend).await;
+    let token = app.onboarded_customer(ADA, PASSWORD).await;
+    let bytes = jpeg();
+    let declared = declare(&app, &token, passport(&bytes)).await;
+    let id = id_of(&declared);
+    let upload = &declared.body["upload"];
+    assert_eq!(send_to(upload, bytes.clone()).await.status(), 200);
+    assert_eq!(confirm(&app, &token, &id).await.body["status"], "confirmed");
+
+    // The URL has not expired, but its document is settled: other bytes of the same length are
+    // refused, and the confirmed bytes stay.
+    let mut forged = bytes.clone();
+    forged[100] ^= 0xFF;
+    let replaced = send_to(upload, forged).await;
+    assert_eq!(replaced.status(), 409);
+    let download = app
+        .get(&format!("/v1/documents/{id}/download"), Some(&token))
+        .await;
+    assert_eq!(download.status, 200, "{:?}", download.body);
+    let fetched = send_to(&download.body, Vec::new()).await;
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+}
+
+async fn a_confirmed_object_cannot_be_replaced_on_s3(backend: Backend) {
+    let Some((app, _server)) = spawn_on_s3(backend, Duration::from_secs(600)).await else {
+        return;
+    };
+    let token = app.onboarded_customer(ADA, PASSWORD).await;
+    let bytes = jpeg();
+    let declared = declare(&app, &token, passport(&bytes)).await;
+    assert_eq!(declared.status, 201, "{:?}", declared.body);
+    let id = id_of(&declared);
+    let upload = &declared.body["upload"];
+    // The length and the digest are signed headers of the URL: S3 takes no other length (the
+    // signature fails) and no other content (S3 checks `x-amz-checksum-sha256` against the body;
+    // s3s-fs, the test server, checks the signature only, so here the header's value is checked).
+    let url = upload["url"].as_str().unwrap();
+    assert!(
+        url.contains(
+            "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-checksum-sha256"
+        ),
+        "{url}"
+    );
+    use base64::Engine as _;
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+    assert_eq!(upload["headers"]["x-amz-checksum-sha256"], digest.as_str());
+    let mut larger = bytes.clone();
+    larger.extend_from_slice(&[0u8; 4096]);
+    let mut oversized = reqwest::Client::new().put(url);
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            oversized = oversized.header(name, value.as_str().unwrap());
+        }
+    }
+    let oversized = oversized.body(larger).send().await.unwrap();
+    assert!(
+        oversized.status().is_client_error(),
+        "{}",
+        oversized.status()
+    );
+    let stored = send_to(upload, bytes.clone()).await;
+    assert_eq!(stored.status(), 200, "{:?}", stored.text().await);
+    assert_eq!(confirm(&app, &token, &id).await.body["status"], "confirmed");
+}
+
+async fn staff_are_never_served_a_document_altered_after_confirmation(backend: Backend) {
+    let options = Spawn::new(backend);
+    let objects = options.documents.objects_dir.clone();
+    let app = spawn_with(options).await;
+    let ada = app.onboarded_customer(ADA, PASSWORD).await;
+    let bytes = jpeg();
+    let declared = declare(&app, &ada, passport(&bytes)).await;
+    let id = id_of(&declared);
+    send_to(&declared.body["upload"], bytes.clone()).await;
+    assert_eq!(confirm(&app, &ada, &id).await.body["status"], "confirmed");
+
+    // The object changes at rest, behind the host's back.
+    let user = app.user_id(ADA).await;
+    let path = objects.join(format!("documents/{user}/{id}"));
+    let mut altered = bytes.clone();
+    altered[200] ^= 0xFF;
+    std::fs::write(&path, altered).expect("the stored object");
+
+    let officer = "officer@example.com";
+    let officer_access = app.onboarded_customer(officer, PASSWORD).await;
+    let compliance = app
+        .make_staff(officer, PASSWORD, &officer_access, "compliance")
+        .await;
+    app.get(&format!("/v1/documents/{id}/download"), Some(&compliance))
+        .await
+        .assert_problem(409, "/problems/document-altered");
+    assert_eq!(
+        app.audit_count(&user, "document.downloaded_by_staff").await,
+        0
+    );
 }

@@ -9,6 +9,7 @@ backends!(
     readiness_fails_without_components,
     the_dev_mailbox_does_not_exist_in_production,
     metrics_count_requests_by_route_logins_calls_and_events,
+    metrics_can_live_on_an_internal_address_only,
 );
 
 #[tokio::test]
@@ -236,4 +237,26 @@ async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backen
             - usvc_tests::metric_in(&before, "usvc_events_published_total", &[])
             >= 3.0
     );
+}
+
+async fn metrics_can_live_on_an_internal_address_only(backend: Backend) {
+    let app = spawn_with(Spawn {
+        separate_metrics: true,
+        ..Spawn::new(backend)
+    })
+    .await;
+    // Not on the address the gateway reaches.
+    let public = app.get("/metrics", None).await;
+    assert_eq!(public.status, 404, "{:?}", public.body);
+    app.get("/healthz", None).await;
+    let internal = app.metrics.clone().expect("an internal metrics address");
+    let scraped = reqwest::get(format!("{internal}/metrics")).await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(text.contains("usvc_http_requests_total"), "{text}");
+    // Nothing else is served there.
+    let other = reqwest::get(format!("{internal}/v1/users/me"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
 }

@@ -18,6 +18,8 @@ backends!(
     staff_routes_refuse_a_token_without_a_second_factor,
     staff_cannot_log_in_without_an_mfa_component,
     the_current_password_cannot_be_guessed_through_a_password_change,
+    no_cache_keeps_tokens_or_personal_data,
+    a_copy_of_the_database_does_not_reveal_codes,
 );
 
 async fn register(app: &usvc_tests::TestApp, email: &str, password: &str, name: &str) {
@@ -351,4 +353,118 @@ async fn the_current_password_cannot_be_guessed_through_a_password_change(backen
             .await
             >= 3
     );
+}
+
+async fn no_cache_keeps_tokens_or_personal_data(backend: Backend) {
+    let app = spawn(backend).await;
+    let access = app
+        .onboarded_customer("hedy@example.com", "frequency hopping 1942")
+        .await;
+    let tokens = login(&app, "hedy@example.com", "frequency hopping 1942").await;
+    assert_eq!(tokens.status, 200);
+    let refreshed = app
+        .post(
+            "/v1/auth/refresh",
+            json!({"refresh_token": tokens.body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    let me = app.get("/v1/users/me", Some(&access)).await;
+    let profile = app.get("/v1/users/me/profile", Some(&access)).await;
+    let refused = app.get("/v1/users/me", Some("not.a.token")).await;
+    for (what, reply) in [
+        ("login", &tokens),
+        ("refresh", &refreshed),
+        ("me", &me),
+        ("profile", &profile),
+        ("a refusal", &refused),
+    ] {
+        assert_eq!(reply.cache_control.as_deref(), Some("no-store"), "{what}");
+    }
+}
+
+fn bare_sha256(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+async fn a_copy_of_the_database_does_not_reveal_codes(backend: Backend) {
+    let app = spawn(backend).await;
+    // A pending registration's emailed code.
+    register(
+        &app,
+        "radia@example.com",
+        "spanning tree protocol",
+        "Radia Perlman",
+    )
+    .await;
+    let code = app.verification_code("radia@example.com").await;
+    let user = app.user_id("radia@example.com").await;
+    let stored: String =
+        sqlx::query_scalar("SELECT code_hash FROM email_verification_codes WHERE user_id = $1")
+            .bind(&user)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_ne!(
+        stored,
+        bare_sha256(&code),
+        "a bare hash is guessed offline in a million tries"
+    );
+
+    // Recovery codes.
+    let confirmed = app
+        .post(
+            "/v1/auth/verify-email",
+            json!({"email": "radia@example.com", "code": code}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    let access = login(&app, "radia@example.com", "spanning tree protocol").await;
+    let access = access.body["access_token"].as_str().unwrap().to_owned();
+    let started = app
+        .request_json(Method::POST, "/v1/mfa/totp", Some(&access), None)
+        .await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let secret = started.body["secret"].as_str().unwrap();
+    let confirm = format!(
+        "/v1/mfa/totp/{}/confirm",
+        started.body["factor_id"].as_str().unwrap()
+    );
+    let done = app
+        .request_json(
+            Method::POST,
+            &confirm,
+            Some(&access),
+            Some(json!({"code": usvc_tests::totp_code(secret, 0)})),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let codes: Vec<String> = done.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c.as_str()
+                .unwrap()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_uppercase())
+                .collect()
+        })
+        .collect();
+    assert!(!codes.is_empty());
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
+            .bind(&user)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(hashes.len(), codes.len());
+    for code in &codes {
+        assert!(
+            !hashes.contains(&bare_sha256(code)),
+            "recovery codes are keyed"
+        );
+    }
 }

@@ -126,6 +126,8 @@ pub struct TestApp {
     pub base: String,
     /// The gRPC API's address, `http://127.0.0.1:port`.
     pub grpc: String,
+    /// The internal `/metrics` address's base URL, when it has one.
+    pub metrics: Option<String>,
     pub http: reqwest::Client,
     pub db: Database,
     pub app_events: usvc::events::EventBus,
@@ -161,6 +163,8 @@ pub struct Spawn {
     pub grpc_callers: Vec<(String, u8)>,
     /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
     pub kyc_results: Option<Subscription>,
+    /// Serve `/metrics` on an internal address of its own (a free loopback port).
+    pub separate_metrics: bool,
     /// The providers' keys results must be signed with (`provider=<base64>,…`); unsigned results
     /// are accepted when empty.
     pub kyc_result_keys: String,
@@ -207,6 +211,7 @@ impl Spawn {
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
             kyc_results: None,
+            separate_metrics: false,
             kyc_result_keys: String::new(),
             kyc_url: None,
             notification_url: None,
@@ -245,6 +250,9 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.mode = options.mode;
     config.http_addr = "127.0.0.1:0".parse().unwrap();
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.metrics_addr = options
+        .separate_metrics
+        .then(|| "127.0.0.1:0".parse().unwrap());
     config.grpc_callers = options
         .grpc_callers
         .iter()
@@ -301,6 +309,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         .expect("the application builds");
     let base = format!("http://{}", app.local_addr());
     let grpc = format!("http://{}", app.grpc_addr());
+    let metrics = app.metrics_addr().map(|addr| format!("http://{addr}"));
     let app_events = app.events.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(app.serve(async move {
@@ -312,6 +321,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     TestApp {
         base,
         grpc,
+        metrics,
         // No pooled connections: a response sent before its request body was read (a 401 to an
         // upload, say) closes the connection, and reusing it could race that close.
         http: reqwest::Client::builder()
@@ -405,6 +415,8 @@ pub struct Reply {
     pub body: Value,
     /// The `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
+    /// The `Cache-Control` header.
+    pub cache_control: Option<String>,
 }
 
 impl Drop for TestApp {
@@ -724,6 +736,10 @@ impl Reply {
             .headers()
             .get("retry-after")
             .map(|v| v.to_str().expect("ASCII").parse().expect("whole seconds"));
+        let cache_control = response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().expect("ASCII").to_owned());
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Self {
@@ -731,6 +747,7 @@ impl Reply {
             content_type,
             body,
             retry_after,
+            cache_control,
         }
     }
 

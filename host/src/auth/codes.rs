@@ -2,8 +2,11 @@
 
 use rand::Rng;
 
-use super::{constant_time_eq, sha256_hex};
-use crate::store::{Connection, credentials};
+use super::{code_digest, constant_time_eq};
+use crate::{
+    secrets::SecretBox,
+    store::{Connection, credentials},
+};
 
 /// How long an email code lives and how many wrong guesses kill it.
 pub const EMAIL_CODE_TTL_SECS: i64 = 30 * 60;
@@ -20,6 +23,7 @@ pub enum CodeCheck {
 /// A fresh six-digit code; its hash replaces any live code of the customer.
 pub async fn issue_email_code(
     conn: &mut Connection,
+    secrets: &SecretBox,
     user_id: &str,
     now: i64,
 ) -> sqlx::Result<String> {
@@ -27,7 +31,7 @@ pub async fn issue_email_code(
     credentials::put_email_code(
         conn,
         user_id,
-        &sha256_hex(&code),
+        &code_digest(secrets, &code),
         now + EMAIL_CODE_TTL_SECS,
         now,
     )
@@ -37,6 +41,7 @@ pub async fn issue_email_code(
 
 pub async fn check_email_code(
     conn: &mut Connection,
+    secrets: &SecretBox,
     user_id: &str,
     code: &str,
     now: i64,
@@ -48,7 +53,7 @@ pub async fn check_email_code(
         return Ok(CodeCheck::Exhausted);
     }
     if !constant_time_eq(
-        sha256_hex(code.trim()).as_bytes(),
+        code_digest(secrets, code.trim()).as_bytes(),
         stored.code_hash.as_bytes(),
     ) {
         credentials::count_email_code_attempt(conn, user_id).await?;

@@ -14,9 +14,17 @@ pub mod trail;
 
 use sha2::{Digest, Sha256};
 
-/// Hex SHA-256: how short-lived high-entropy secrets (codes, refresh tokens) are stored.
+/// Hex SHA-256: how high-entropy secrets (refresh, device and reset tokens, 256 random bits
+/// each) are stored.
 pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// How codes a person types (six-digit codes, recovery codes) are stored: a keyed hash (HMAC
+/// under a key derived from `USVC_SECRETS_KEY`), so that a copy of the database does not let
+/// anyone try the million six-digit codes, or the recovery codes, offline.
+pub fn code_digest(secrets: &crate::secrets::SecretBox, code: &str) -> String {
+    secrets.keyed_digest(format!("usvc code:{code}").as_bytes())
 }
 
 /// An opaque secret of 256 random bits, URL-safe: refresh, device and password-reset tokens.

@@ -44,11 +44,12 @@ impl Host for CallState {
         code: String,
     ) -> wasmtime::Result<CodeCheck> {
         let now = self.caps.clock.unix();
+        let secrets = self.caps.secrets.clone();
         let conn = self
             .conn()
             .await
             .map_err(failed("credentials.check-email-code"))?;
-        let check = codes::check_email_code(conn, &user, &code, now)
+        let check = codes::check_email_code(conn, &secrets, &user, &code, now)
             .await
             .map_err(failed("credentials.check-email-code"))?;
         Ok(match check {

@@ -10,7 +10,7 @@ use rand::{Rng, RngCore};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::{
-    auth::{constant_time_eq, sha256_hex},
+    auth::{code_digest, constant_time_eq, sha256_hex},
     notify::{Notice, Notification},
     runtime::{
         CallState,
@@ -239,7 +239,7 @@ impl Host for CallState {
         let expires_at = self.caps.clock.unix() + i64::from(ttl_secs);
         self.kv_set(
             &otp_key(&factor.id),
-            &format!("{expires_at}:{}", sha256_hex(&code)),
+            &format!("{expires_at}:{}", code_digest(&self.caps.secrets, &code)),
             Duration::from_secs(ttl_secs.into()),
         )
         .await;
@@ -277,7 +277,7 @@ impl Host for CallState {
             self.kv_delete(&key).await;
             return Ok(false);
         }
-        let given = sha256_hex(code.trim());
+        let given = code_digest(&self.caps.secrets, code.trim());
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Ok(false);
         }
@@ -312,7 +312,7 @@ impl Host for CallState {
         let codes: Vec<String> = (0..count).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes
             .iter()
-            .map(|c| sha256_hex(&normalise_recovery_code(c)))
+            .map(|c| code_digest(&self.caps.secrets, &normalise_recovery_code(c)))
             .collect();
         let now = self.caps.clock.unix();
         let conn = self
@@ -326,13 +326,22 @@ impl Host for CallState {
     }
 
     async fn spend_recovery_code(&mut self, user: String, code: String) -> wasmtime::Result<bool> {
-        let hash = sha256_hex(&normalise_recovery_code(&code));
+        let code = normalise_recovery_code(&code);
+        let hash = code_digest(&self.caps.secrets, &code);
+        // Codes issued before they were keyed are kept as bare SHA-256 until spent or replaced.
+        let legacy = sha256_hex(&code);
         let now = self.caps.clock.unix();
         let conn = self
             .conn()
             .await
             .map_err(failed("factors.spend-recovery-code"))?;
-        store::spend_recovery_code(conn, &user, &hash, now)
+        let spent = store::spend_recovery_code(conn, &user, &hash, now)
+            .await
+            .map_err(failed("factors.spend-recovery-code"))?;
+        if spent {
+            return Ok(true);
+        }
+        store::spend_recovery_code(conn, &user, &legacy, now)
             .await
             .map_err(failed("factors.spend-recovery-code"))
     }

@@ -14,13 +14,14 @@ use super::failed;
 impl Host for CallState {
     async fn send(&mut self, to: String, notice: Notice) -> wasmtime::Result<()> {
         let now = self.caps.clock.unix();
+        let secrets = self.caps.secrets.clone();
         let conn = self.conn().await.map_err(failed("notify.send"))?;
         let Some(user) = users::get(conn, &to).await.map_err(failed("notify.send"))? else {
             wasmtime::bail!("notify.send: no customer {to}");
         };
         let (notice, code) = match notice {
             Notice::EmailVerification => {
-                let code = codes::issue_email_code(conn, &user.id, now)
+                let code = codes::issue_email_code(conn, &secrets, &user.id, now)
                     .await
                     .map_err(failed("notify.send"))?;
                 (HostNotice::EmailVerification, Some(code))

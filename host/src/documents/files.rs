@@ -227,11 +227,14 @@ fn encode_query(value: &str) -> String {
 
 #[async_trait]
 impl ObjectStore for FilesystemObjects {
+    /// The length is bound into the URL; the digest is checked on confirmation, and the host
+    /// refuses an upload once its document is settled (`documents::accepts_upload`).
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
         size: u64,
+        _sha256: &str,
         now: i64,
         ttl: Duration,
     ) -> anyhow::Result<PresignedRequest> {
@@ -351,6 +354,7 @@ mod tests {
                 "documents/u/d",
                 "image/png",
                 100,
+                "00",
                 1_000,
                 Duration::from_secs(600),
             )

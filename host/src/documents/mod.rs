@@ -52,6 +52,9 @@ pub enum DocumentError {
     /// A download of a document still waiting for confirmation.
     #[error("the document is not confirmed yet")]
     NotSettled,
+    /// The stored object is no longer the one confirmed (its SHA-256 differs).
+    #[error("the stored object differs from the confirmed one")]
+    Altered,
     #[error("object storage: {0:#}")]
     Storage(anyhow::Error),
     #[error(transparent)]
@@ -133,6 +136,7 @@ pub async fn declare(
             &object_key,
             declared.content_type,
             declared.size_bytes,
+            &declared.sha256,
             now,
             storage.upload_ttl,
         )
@@ -268,6 +272,19 @@ pub async fn download(
     if row.status == "pending" {
         return Err(DocumentError::NotSettled);
     }
+    if !owner && row.status == "confirmed" {
+        // Staff act on what they read: the bytes must still be the ones confirmed.
+        let object = storage
+            .objects
+            .inspect(&row.object_key, row.size_bytes as u64)
+            .await
+            .map_err(DocumentError::Storage)?;
+        if object.and_then(|o| o.sha256) != Some(row.sha256.clone()) {
+            tracing::error!(document_id = %row.id, "a confirmed document's object was altered; download refused");
+            metrics::counter!("usvc_documents_altered_total").increment(1);
+            return Err(DocumentError::Altered);
+        }
+    }
     let now = caps.clock.unix();
     let url = storage
         .objects
@@ -298,6 +315,21 @@ pub async fn download(
         tracing::info!(document_id = %row.id, by = %caller.sub, "document downloaded by staff");
     }
     Ok(url)
+}
+
+/// Whether a presigned upload to `key` may still land: only while its document is pending. A
+/// settled document's object is immutable, whatever its URL's expiry says.
+pub async fn accepts_upload(caps: &Capabilities, key: &str) -> Result<bool, DocumentError> {
+    let Some(id) = key
+        .rsplit('/')
+        .next()
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+    else {
+        return Ok(false);
+    };
+    let mut conn = caps.db.acquire().await?;
+    let row = rows::get(&mut conn, id).await?;
+    Ok(row.is_some_and(|row| row.object_key == key && row.status == "pending"))
 }
 
 /// The customer's documents, oldest first.

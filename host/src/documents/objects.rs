@@ -39,12 +39,14 @@ pub const HEAD_BYTES: usize = 16;
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     /// A URL the client PUTs exactly `size` bytes of `content_type` to, valid for `ttl` from
-    /// `now` (Unix seconds).
+    /// `now` (Unix seconds). Where the store can bind them into the signature, the length and
+    /// the declared SHA-256 (`sha256`, lower-case hex) are bound, so no other bytes are taken.
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
         size: u64,
+        sha256: &str,
         now: i64,
         ttl: Duration,
     ) -> anyhow::Result<PresignedRequest>;

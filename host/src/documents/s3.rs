@@ -111,20 +111,28 @@ fn presigned(
 
 #[async_trait]
 impl ObjectStore for S3Objects {
+    /// The length and the SHA-256 are signed headers: S3 takes no other bytes through this URL,
+    /// so a confirmed object cannot be replaced with different content, and nothing larger
+    /// than declared is stored.
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
-        _size: u64,
+        size: u64,
+        sha256: &str,
         now: i64,
         ttl: Duration,
     ) -> anyhow::Result<PresignedRequest> {
+        use base64::Engine as _;
+        let digest = hex::decode(sha256).context("the declared SHA-256 is not hex")?;
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(i64::try_from(size).context("size")?)
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest))
             .presigned(presigning(now, ttl)?)
             .await
             .map_err(failed("presigning an upload"))?;

@@ -263,6 +263,10 @@ impl From<DocumentError> for ApiError {
                 "/problems/document-not-confirmed",
                 "The document has not been confirmed yet: confirm it after its upload.",
             ),
+            DocumentError::Altered => ApiError::ConflictOf(
+                "/problems/document-altered",
+                "The stored document is not the one that was confirmed; it is not served.",
+            ),
             DocumentError::Storage(e) => ApiError::Unavailable(e),
             DocumentError::Database(e) => e.into(),
             DocumentError::Internal(e) => ApiError::Internal(e),

@@ -28,13 +28,14 @@ use axum::{
     BoxError, Router,
     error_handling::HandleErrorLayer,
     extract::DefaultBodyLimit,
-    http::{HeaderName, Request, StatusCode},
+    http::{HeaderName, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use tower::{ServiceBuilder, timeout::TimeoutLayer};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 
@@ -47,7 +48,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
+/// The internal address's router when `/metrics` has one of its own (`USVC_METRICS_ADDR`).
+pub fn metrics_router(state: AppState) -> Router {
+    metrics::router().with_state(state)
+}
+
+/// The public API. `with_metrics`: `/metrics` is served here too (no separate address).
+pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: bool) -> Router {
     let mut router = Router::new()
         .merge(health::router())
         .merge(admin::router())
@@ -61,13 +68,15 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
         .merge(devices::router())
         .merge(password::router())
         .merge(keys::router())
-        .merge(metrics::router())
         .merge(mfa::router())
         .merge(verification::router())
         .merge(documents::router())
         .merge(objects::router());
     if mode == Mode::Development {
         router = router.merge(dev::router());
+    }
+    if with_metrics {
+        router = router.merge(metrics::router());
     }
     router
         .fallback(|| async { ApiError::NotFound })
@@ -81,6 +90,12 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize) -> Router {
             })
         })
         .with_state(state)
+        // Answers carry tokens and personal data: no cache, shared or private, keeps one
+        // (a route that means otherwise sets its own).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(

@@ -55,6 +55,12 @@ async fn upload(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let (files, grant) = checked(&state, "PUT", &key, &grant)?;
+    if !crate::documents::accepts_upload(&state.caps, &key).await? {
+        return Err(ApiError::ConflictOf(
+            "/problems/document-settled",
+            "The document is settled: its upload URL no longer works. Declare a new document.",
+        ));
+    }
     let sent_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

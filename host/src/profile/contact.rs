@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::rules;
 use crate::{
-    auth::{constant_time_eq, sha256_hex, trail},
+    auth::{code_digest, constant_time_eq, trail},
     capabilities::Capabilities,
     notify::{Notice, Notification, Notifier},
     runtime::onboarding::Violation,
@@ -85,7 +85,7 @@ pub async fn request_phone_change(
     throttle(&mut tx, user_id, ContactChannel::Phone, now).await?;
     let code = new_code();
     let expires_at = now + PHONE_CODE_TTL_SECS;
-    let hash = sha256_hex(&code);
+    let hash = code_digest(&caps.secrets, &code);
     contact_changes::put(
         &mut tx,
         user_id,
@@ -111,7 +111,16 @@ pub async fn confirm_phone_change(
 ) -> Result<String, ContactError> {
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
-    let pending = match check_code(&mut tx, user_id, ContactChannel::Phone, code, now).await? {
+    let pending = match check_code(
+        &mut tx,
+        &caps.secrets,
+        user_id,
+        ContactChannel::Phone,
+        code,
+        now,
+    )
+    .await?
+    {
         Ok(pending) => pending,
         Err(refusal) => {
             // A wrong guess is counted (and may end the change) even though the request fails.
@@ -150,7 +159,7 @@ pub async fn request_email_change(
     let taken = users::email_taken(&mut tx, &email).await?;
     let code = new_code();
     let expires_at = now + EMAIL_CODE_TTL_SECS;
-    let hash = sha256_hex(&code);
+    let hash = code_digest(&caps.secrets, &code);
     contact_changes::put(
         &mut tx,
         user_id,
@@ -181,7 +190,16 @@ pub async fn confirm_email_change(
 ) -> Result<String, ContactError> {
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
-    let pending = match check_code(&mut tx, user_id, ContactChannel::Email, code, now).await? {
+    let pending = match check_code(
+        &mut tx,
+        &caps.secrets,
+        user_id,
+        ContactChannel::Email,
+        code,
+        now,
+    )
+    .await?
+    {
         Ok(pending) => pending,
         Err(refusal) => {
             trail::commit(tx, caps).await?;
@@ -224,6 +242,7 @@ pub async fn confirm_email_change(
 /// wrong guess counted (the change deleted at the last one) or the expired change deleted.
 async fn check_code(
     conn: &mut Connection,
+    secrets: &crate::secrets::SecretBox,
     user_id: &str,
     channel: ContactChannel,
     code: &str,
@@ -233,7 +252,7 @@ async fn check_code(
         return Ok(Err(ContactError::InvalidCode));
     };
     if !constant_time_eq(
-        sha256_hex(code.trim()).as_bytes(),
+        code_digest(secrets, code.trim()).as_bytes(),
         pending.code_hash.as_bytes(),
     ) {
         if pending.attempts + 1 >= MAX_CODE_ATTEMPTS {
