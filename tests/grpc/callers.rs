@@ -3,7 +3,9 @@
 
 use tonic::{Code, Request};
 use usvc_proto::usvc::v1::{GetUserRequest, ValidateTokenRequest};
-use usvc_tests::{Backend, GATEWAY, GATEWAY_SEED, backends, caller_token, spawn};
+use usvc_tests::{
+    Backend, GATEWAY, GATEWAY_SEED, backends, caller_token, caller_token_with, spawn,
+};
 
 use super::{Grpc, expect_code, with_caller};
 
@@ -21,8 +23,26 @@ async fn only_trusted_callers_with_valid_tokens_get_through(backend: Backend) {
     let ok = grpc.auth().validate_token(grpc.call(validate())).await;
     assert!(ok.is_ok(), "{ok:?}");
 
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let next_year = now + 365 * 86_400;
     let refused = [
         ("no token at all", None),
+        (
+            "a token issued a year from now, to live a year",
+            Some(caller_token_with(
+                GATEWAY,
+                GATEWAY_SEED,
+                serde_json::json!({ "iat": next_year, "exp": next_year + 300 }),
+            )),
+        ),
+        (
+            "a token not valid before next year",
+            Some(caller_token_with(
+                GATEWAY,
+                GATEWAY_SEED,
+                serde_json::json!({ "iat": now, "nbf": next_year, "exp": now + 300 }),
+            )),
+        ),
         (
             "an unknown service",
             Some(caller_token("intruder", GATEWAY_SEED, 300)),

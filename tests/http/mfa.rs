@@ -643,5 +643,59 @@ backends!(
     sensitive_actions_need_a_fresh_second_factor,
     another_customers_factor_is_not_found,
     staff_must_enrol_a_second_factor_to_log_in,
-    a_replaced_policy_applies_to_the_next_login
+    a_replaced_policy_applies_to_the_next_login,
+    one_code_sent_twice_at_once_opens_one_door,
 );
+
+/// Sends `attempts` copies of one request at once; their statuses.
+async fn at_once(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+    attempts: usize,
+) -> Vec<u16> {
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..attempts {
+        let mut request = app.http.post(app.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        requests.spawn(async move { request.send().await.expect("request").status().as_u16() });
+    }
+    requests.join_all().await
+}
+
+async fn one_code_sent_twice_at_once_opens_one_door(backend: Backend) {
+    let app = spawn(backend).await;
+    let email = "racer@example.com";
+    let access = app.onboarded_customer(email, PASSWORD).await;
+    let (secret, _) = enrol(&app, &access).await;
+
+    // One login challenge and one TOTP code, sent four times at once (fewer than the wrong
+    // codes a challenge survives): one session.
+    let challenge = login(&app, email, None).await.body["challenge_token"]
+        .as_str()
+        .expect("a challenge")
+        .to_owned();
+    let body =
+        json!({ "challenge_token": challenge, "method": "totp", "code": totp_code(&secret, 1) });
+    let statuses = at_once(&app, "/v1/auth/mfa/verify", None, body, 4).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one session from one code: {statuses:?}"
+    );
+
+    // One TOTP code for a step-up, eight times at once: one step-up.
+    // (Another customer: the login's losers count as wrong codes against the first.)
+    let other = app.onboarded_customer("second@example.com", PASSWORD).await;
+    let (secret, _) = enrol(&app, &other).await;
+    let body = json!({ "method": "totp", "code": totp_code(&secret, 1) });
+    let statuses = at_once(&app, "/v1/auth/mfa/step-up", Some(&other), body, 8).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        1,
+        "one step-up from one code: {statuses:?}"
+    );
+}

@@ -12,6 +12,7 @@ backends!(
     another_customers_session_cannot_be_ended,
     access_tokens_verify_with_the_published_jwks,
     every_authentication_event_is_audited_and_published,
+    a_request_in_flight_during_a_logout_never_revives_the_session,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -278,5 +279,34 @@ async fn every_authentication_event_is_audited_and_published(backend: Backend) {
             !text.contains(PASSWORD) && !text.contains("audit@example.com"),
             "{text}"
         );
+    }
+}
+
+async fn a_request_in_flight_during_a_logout_never_revives_the_session(backend: Backend) {
+    let app = spawn(backend).await;
+    app.onboarded_customer("racing@example.com", PASSWORD).await;
+    for round in 0..10 {
+        let tokens = login(&app, "racing@example.com").await;
+        let access = field(&tokens, "access_token").to_owned();
+        // Readers that may have seen the session live in the database before it ended...
+        let mut readers = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let request = app.http.get(app.url("/v1/users/me")).bearer_auth(&access);
+            readers.spawn(async move { request.send().await.map(|r| r.status()) });
+        }
+        let logout = app
+            .http
+            .post(app.url("/v1/auth/logout"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(logout.status(), 204);
+        readers.join_all().await;
+        // ...do not make the ended session work again once the logout has answered.
+        app.get("/v1/users/me", Some(&access))
+            .await
+            .assert_problem(401, "/problems/unauthorized");
+        let _ = round;
     }
 }

@@ -371,15 +371,25 @@ fn caller_key(seed: u8) -> ed25519_dalek::SigningKey {
 /// A caller token for the gRPC API: a JWT signed with the key made of `seed` bytes, naming
 /// `name`, valid for `ttl_secs` from now.
 pub fn caller_token(name: &str, seed: u8, ttl_secs: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    caller_token_with(
+        name,
+        seed,
+        serde_json::json!({ "iat": now, "exp": now + ttl_secs }),
+    )
+}
+
+/// A caller token for `name` with `times` (`iat`, `exp`, perhaps `nbf`) as given.
+pub fn caller_token_with(name: &str, seed: u8, times: Value) -> String {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     let der = caller_key(seed).to_pkcs8_der().expect("encoding");
     let key = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     header.kid = Some(name.to_owned());
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = serde_json::json!({
-        "iss": name, "aud": "usvc-grpc", "iat": now, "exp": now + ttl_secs,
-    });
+    let mut claims = serde_json::json!({ "iss": name, "aud": "usvc-grpc" });
+    for (k, v) in times.as_object().expect("times") {
+        claims[k] = v.clone();
+    }
     jsonwebtoken::encode(&header, &claims, &key).expect("signing")
 }
 

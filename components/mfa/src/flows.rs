@@ -440,11 +440,15 @@ fn active_methods(user: &str) -> Vec<policy::Method> {
 /// Accepts `step` unless it, or a later step, was accepted before for this factor.
 fn spend_step(factor_id: &str, step: i64) -> Verification {
     let key = format!("totp-step:{factor_id}");
-    let last = kv::get(&key).and_then(|v| v.parse().ok());
+    let stored = kv::get(&key);
+    let last = stored.as_deref().and_then(|v| v.parse().ok());
     if policy::replayed(step, last) {
         return Verification::Replayed;
     }
-    kv::set(&key, &step.to_string(), SPENT_STEP_TTL);
+    // Only if no one spent a step since it was read: of two requests with one code, one wins.
+    if !kv::compare_and_set(&key, stored.as_deref(), &step.to_string(), SPENT_STEP_TTL) {
+        return Verification::Replayed;
+    }
     Verification::Accepted
 }
 

@@ -179,15 +179,24 @@ pub(crate) async fn open_challenge(
 }
 
 /// The challenge a login token names, if it is live.
-async fn live_challenge(state: &AppState, token: &str) -> Option<(String, String, Challenge)> {
-    let (key, challenge_id) = challenge_key(token.trim());
-    let challenge = state
-        .caps
-        .kv
-        .get(&key)
-        .await
-        .and_then(|(value, _)| serde_json::from_str(&value).ok())?;
-    Some((key, challenge_id, challenge))
+async fn live_challenge(state: &AppState, token: &str) -> Option<LiveChallenge> {
+    let (key, id) = challenge_key(token.trim());
+    let (stored, _) = state.caps.kv.get(&key).await?;
+    let challenge = serde_json::from_str(&stored).ok()?;
+    Some(LiveChallenge {
+        key,
+        id,
+        stored,
+        challenge,
+    })
+}
+
+/// A live challenge: where it is kept, its id, its stored form (to spend it by) and content.
+struct LiveChallenge {
+    key: String,
+    id: String,
+    stored: String,
+    challenge: Challenge,
 }
 
 fn sent(sending: Sending) -> Result<(), SecondFactorError> {
@@ -204,7 +213,11 @@ pub async fn send_login_code(
     challenge_token: &str,
     method: Method,
 ) -> Result<(), SecondFactorError> {
-    let (_, challenge_id, challenge) = live_challenge(state, challenge_token)
+    let LiveChallenge {
+        id: challenge_id,
+        challenge,
+        ..
+    } = live_challenge(state, challenge_token)
         .await
         .ok_or(SecondFactorError::InvalidChallenge)?;
     if !challenge.methods.contains(&method) {
@@ -237,7 +250,12 @@ pub async fn complete_login(
     method: Method,
     code: &str,
 ) -> Result<TokenPair, SecondFactorError> {
-    let (key, challenge_id, challenge) = live_challenge(state, challenge_token)
+    let LiveChallenge {
+        key,
+        id: challenge_id,
+        stored,
+        challenge,
+    } = live_challenge(state, challenge_token)
         .await
         .ok_or(SecondFactorError::InvalidChallenge)?;
     if !challenge.methods.contains(&method) {
@@ -265,8 +283,11 @@ pub async fn complete_login(
             return Err(SecondFactorError::Locked);
         }
     }
-    // Spent: the same token never opens a second session.
-    state.caps.kv.delete(&key).await;
+    // Spent: the same token never opens a second session — of two requests racing with it,
+    // one deletes it and the other is refused.
+    if !state.caps.kv.delete_if(&key, &stored).await {
+        return Err(SecondFactorError::InvalidChallenge);
+    }
     let mut conn = state.caps.db.acquire().await?;
     let user = users::get(&mut conn, &challenge.user_id).await?;
     drop(conn);

@@ -281,9 +281,8 @@ impl Host for CallState {
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Ok(false);
         }
-        // Spent: a code opens one door once.
-        self.kv_delete(&key).await;
-        Ok(true)
+        // Spent: a code opens one door once — of two requests racing with it, one deletes it.
+        Ok(self.kv_delete_if(&key, &stored).await)
     }
 
     async fn activate(&mut self, user: String, factor_id: String) -> wasmtime::Result<bool> {

@@ -51,4 +51,21 @@ impl Host for CallState {
         self.kv_delete(&key).await;
         Ok(())
     }
+
+    async fn compare_and_set(
+        &mut self,
+        key: String,
+        expected: Option<String>,
+        value: String,
+        ttl_secs: u32,
+    ) -> wasmtime::Result<bool> {
+        let key = self.kv_key(&key)?;
+        if value.len() > MAX_VALUE_BYTES {
+            wasmtime::bail!("kv.compare-and-set: a value is at most {MAX_VALUE_BYTES} bytes");
+        }
+        let ttl = ttl(ttl_secs)?;
+        Ok(self
+            .kv_compare_and_set(&key, expected.as_deref(), &value, ttl)
+            .await)
+    }
 }

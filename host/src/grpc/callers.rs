@@ -10,8 +10,11 @@ use tonic::{Request, Status, service::Interceptor};
 
 /// The audience every caller token must name, so no other token of the bank's is accepted.
 pub const AUDIENCE: &str = "usvc-grpc";
-/// Longest lifetime a caller token may claim (exp - iat): a leaked one is soon worthless.
+/// Longest lifetime a caller token may claim (exp - iat), and longest it may still have left
+/// from now: a leaked one is soon worthless.
 const MAX_LIFETIME_SECS: i64 = 3600;
+/// How far the caller's clock may run ahead of ours.
+const CLOCK_SKEW_SECS: i64 = 60;
 
 /// The authenticated calling service, put in the request's extensions by [`CallerCheck`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,8 @@ struct CallerClaims {
     iss: String,
     iat: i64,
     exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
 }
 
 /// The trusted callers' verification keys.
@@ -38,8 +43,10 @@ impl CallerKeys {
         Self { keys }
     }
 
-    /// The service a caller token names, when its signature, audience and times hold.
-    pub fn verify(&self, token: &str) -> Option<Caller> {
+    /// The service a caller token names, when its signature, audience and times hold at `now`
+    /// (Unix seconds): issued and valid by now (within the skew), and neither its lifetime nor
+    /// what is left of it longer than an hour — an `iat` in the future buys no extra life.
+    pub fn verify(&self, token: &str, now: i64) -> Option<Caller> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         let name = header.kid?;
         let key = self.keys.get(&name)?;
@@ -51,7 +58,11 @@ impl CallerKeys {
         let claims = jsonwebtoken::decode::<CallerClaims>(token, key, &validation)
             .ok()?
             .claims;
-        (claims.iss == name && claims.exp - claims.iat <= MAX_LIFETIME_SECS).then_some(Caller(name))
+        let timely = claims.iat <= now + CLOCK_SKEW_SECS
+            && claims.nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW_SECS)
+            && claims.exp - claims.iat <= MAX_LIFETIME_SECS
+            && claims.exp - now <= MAX_LIFETIME_SECS + CLOCK_SKEW_SECS;
+        (claims.iss == name && timely).then_some(Caller(name))
     }
 }
 
@@ -75,9 +86,10 @@ impl Interceptor for CallerCheck {
                     "a caller token is required: `authorization: Bearer <token>`",
                 )
             })?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let caller = self
             .0
-            .verify(token.trim())
+            .verify(token.trim(), now)
             .ok_or_else(|| Status::unauthenticated("the caller token is invalid or expired"))?;
         request.extensions_mut().insert(caller);
         Ok(request)
@@ -127,10 +139,18 @@ mod tests {
         let keys = CallerKeys::new(&callers);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = mint("ledger", &pem, 60, now).unwrap();
-        assert_eq!(keys.verify(&token), Some(Caller("ledger".to_owned())));
-        assert_eq!(keys.verify(&mint("gateway", &pem, 60, now).unwrap()), None);
+        assert_eq!(keys.verify(&token, now), Some(Caller("ledger".to_owned())));
         assert_eq!(
-            keys.verify(&mint("ledger", &pem, 60, now - 600).unwrap()),
+            keys.verify(&mint("gateway", &pem, 60, now).unwrap(), now),
+            None
+        );
+        assert_eq!(
+            keys.verify(&mint("ledger", &pem, 60, now - 600).unwrap(), now),
+            None
+        );
+        let next_year = now + 365 * 86_400;
+        assert_eq!(
+            keys.verify(&mint("ledger", &pem, 60, next_year).unwrap(), now),
             None
         );
         assert!(mint("ledger", &pem, 7200, now).is_err());

@@ -37,12 +37,15 @@ impl SessionGate {
             let mut conn = db.acquire().await?;
             sessions::is_live(&mut conn, session_id, now).await?
         };
-        let (state, ttl) = if live {
-            ("live", LIVE_FOR)
+        if live {
+            // Only where nothing was written meanwhile: a revocation that committed after the
+            // read above wrote "ended", which a stale "live" must not overwrite.
+            self.shared
+                .compare_and_set(&key, None, "live", LIVE_FOR)
+                .await;
         } else {
-            ("ended", self.ended_for)
-        };
-        self.shared.set(&key, state, ttl).await;
+            self.shared.set(&key, "ended", self.ended_for).await;
+        }
         Ok(live)
     }
 

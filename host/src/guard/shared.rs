@@ -126,6 +126,72 @@ impl Shared {
         self.memory.get(key)
     }
 
+    /// Sets `key` to `value` for `ttl` only when it holds `expected` now (`None`: unset or
+    /// expired); whether it did. Atomic across replicas: of callers expecting the same value,
+    /// one wins — what spending a single-use secret needs.
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        ttl: Duration,
+    ) -> bool {
+        if let Some(redis) = self.available() {
+            let k = redis.key(key);
+            let (expected, value) = (expected.map(str::to_owned), value.to_owned());
+            let ms = ttl.as_millis().max(1) as u64;
+            // One script: Redis runs it without interleaving another command.
+            const SCRIPT: &str = "local current = redis.call('GET', KEYS[1]) \
+                 if (ARGV[1] == '0' and not current) or (ARGV[1] == '1' and current == ARGV[2]) then \
+                   redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0";
+            let result = redis
+                .run(|mut c| async move {
+                    let set: i64 = redis::cmd("EVAL")
+                        .arg(SCRIPT)
+                        .arg(1)
+                        .arg(k)
+                        .arg(if expected.is_some() { "1" } else { "0" })
+                        .arg(expected.unwrap_or_default())
+                        .arg(value)
+                        .arg(ms)
+                        .query_async(&mut c)
+                        .await?;
+                    Ok(set == 1)
+                })
+                .await;
+            if let Some(set) = result {
+                return set;
+            }
+        }
+        self.memory.compare_and_set(key, expected, value, ttl)
+    }
+
+    /// Deletes `key` only when it holds `expected`; whether this caller deleted it (of callers
+    /// racing for one value, one does).
+    pub async fn delete_if(&self, key: &str, expected: &str) -> bool {
+        if let Some(redis) = self.available() {
+            let (k, expected) = (redis.key(key), expected.to_owned());
+            const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                   return redis.call('DEL', KEYS[1]) end return 0";
+            let result = redis
+                .run(|mut c| async move {
+                    let deleted: i64 = redis::cmd("EVAL")
+                        .arg(SCRIPT)
+                        .arg(1)
+                        .arg(k)
+                        .arg(expected)
+                        .query_async(&mut c)
+                        .await?;
+                    Ok(deleted == 1)
+                })
+                .await;
+            if let Some(deleted) = result {
+                return deleted;
+            }
+        }
+        self.memory.delete_if(key, expected)
+    }
+
     pub async fn delete(&self, key: &str) {
         // Both places: a value written to memory while Redis was down must not outlive it.
         self.memory.delete(key);
@@ -248,6 +314,38 @@ impl Memory {
 
     fn delete(&self, key: &str) {
         self.lock().remove(key);
+    }
+
+    fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        ttl: Duration,
+    ) -> bool {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let current = entries
+            .get(key)
+            .filter(|(_, deadline)| *deadline > now)
+            .map(|(v, _)| v.as_str());
+        if current != expected {
+            return false;
+        }
+        entries.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        true
+    }
+
+    fn delete_if(&self, key: &str, expected: &str) -> bool {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let held = entries
+            .get(key)
+            .is_some_and(|(v, deadline)| v == expected && *deadline > now);
+        if held {
+            entries.remove(key);
+        }
+        held
     }
 
     fn sweep(entries: &mut HashMap<String, (String, Instant)>, now: Instant) {

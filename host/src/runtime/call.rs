@@ -163,6 +163,39 @@ impl CallState {
         }
     }
 
+    /// Sets `key` only when it holds `expected`; whether it did (see `Shared::compare_and_set`).
+    pub(crate) async fn kv_compare_and_set(
+        &mut self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        ttl: Duration,
+    ) -> bool {
+        if self.kv_overlay.is_some() {
+            if self.kv_get(key).await.as_deref() != expected {
+                return false;
+            }
+            self.kv_set(key, value, ttl).await;
+            return true;
+        }
+        self.caps
+            .kv
+            .compare_and_set(key, expected, value, ttl)
+            .await
+    }
+
+    /// Deletes `key` only when it holds `expected`; whether this call deleted it.
+    pub(crate) async fn kv_delete_if(&mut self, key: &str, expected: &str) -> bool {
+        if self.kv_overlay.is_some() {
+            if self.kv_get(key).await.as_deref() != Some(expected) {
+                return false;
+            }
+            self.kv_delete(key).await;
+            return true;
+        }
+        self.caps.kv.delete_if(key, expected).await
+    }
+
     /// Adds one to the counter at `key`; the new count.
     pub(crate) async fn kv_increment(&mut self, key: &str, ttl: Duration) -> u64 {
         if self.kv_overlay.is_none() {
