@@ -44,6 +44,8 @@ pub struct AppState {
     /// The verification flow around the verification policy component.
     pub verifier: Verifier,
     pub trust_forwarded_for: bool,
+    /// Trusted proxies appending to `X-Forwarded-For`.
+    pub forwarded_for_hops: usize,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// KYC documents and avatars: the object store and the limits of its URLs.
     pub documents: Arc<documents::Storage>,
@@ -278,6 +280,7 @@ impl Application {
             kyc,
             verifier,
             trust_forwarded_for: config.trust_forwarded_for,
+            forwarded_for_hops: config.forwarded_for_hops,
             metrics: crate::telemetry::metrics(),
         };
         let router = http::router(

@@ -50,6 +50,10 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry (set by the gateway in
     /// front of usvc) instead of the TCP peer.
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` (`USVC_FORWARDED_FOR_HOPS`, 1): the
+    /// client is the entry that many places from the end; entries before it are the client's
+    /// own claims and are ignored.
+    pub forwarded_for_hops: usize,
     /// RabbitMQ for events (`AMQP_URL`); the in-process bus only when absent.
     pub amqp_url: Option<String>,
     /// The topic exchange events are published to.
@@ -286,6 +290,9 @@ pub struct Limits {
     /// Failed logins after which the account is locked for `lockout`.
     pub failures_before_lockout: u32,
     pub lockout: Duration,
+    /// IPv6 clients are counted per network of this prefix length (`USVC_LIMIT_IPV6_PREFIX`,
+    /// 64 by default): one customer line usually holds a whole /64.
+    pub ipv6_prefix: u8,
 }
 
 impl Default for Limits {
@@ -309,6 +316,7 @@ impl Default for Limits {
             max_failure_delay: Duration::from_secs(30),
             failures_before_lockout: 10,
             lockout: Duration::from_secs(15 * 60),
+            ipv6_prefix: 64,
         }
     }
 }
@@ -430,6 +438,7 @@ impl Config {
             redis_prefix: "usvc:".to_owned(),
             limits: Limits::default(),
             trust_forwarded_for: false,
+            forwarded_for_hops: 1,
             amqp_url: None,
             amqp_exchange: "usvc.events".to_owned(),
             secrets_key: None,
@@ -622,6 +631,17 @@ impl Config {
             "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
             "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
             "USVC_LIMIT_REAUTH_PER_SESSION" => self.limits.reauth_per_session = value.parse()?,
+            "USVC_LIMIT_IPV6_PREFIX" => {
+                self.limits.ipv6_prefix = value.parse()?;
+                anyhow::ensure!(
+                    (1..=128).contains(&self.limits.ipv6_prefix),
+                    "a prefix length is 1 to 128"
+                );
+            }
+            "USVC_FORWARDED_FOR_HOPS" => {
+                self.forwarded_for_hops = value.parse()?;
+                anyhow::ensure!(self.forwarded_for_hops >= 1, "at least one proxy");
+            }
             "USVC_LIMIT_REGISTER_PER_IP" => self.limits.register_per_ip = value.parse()?,
             "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT" => {
                 self.limits.code_sends_per_account = value.parse()?

@@ -20,6 +20,7 @@ backends!(
     a_password_reset_is_rate_limited_per_account,
     a_revoked_session_stops_working_at_once,
     revocation_checks_are_cached_and_catch_up_within_seconds,
+    varying_addresses_does_not_escape_the_rate_limit,
 );
 
 const PASSWORD: &str = "charles babbage 1791";
@@ -363,4 +364,60 @@ async fn login_stays_up_when_redis_goes_down_and_uses_it_again_when_it_returns()
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert!(redis.keys() > 0, "the guard uses Redis again");
     redis.stop();
+}
+
+async fn varying_addresses_does_not_escape_the_rate_limit(backend: Backend) {
+    // Two trusted proxies: the client is the second entry from the end.
+    let app = spawn_with(Spawn {
+        limits: Limits {
+            login_per_ip: rate(3, 60),
+            ..Limits::default()
+        },
+        forwarded_for_hops: 2,
+        ..Spawn::new(backend)
+    })
+    .await;
+    // A new address typed each time, so that only the per-client limit can refuse.
+    let typed = std::sync::atomic::AtomicU32::new(0);
+    let attempt = |from: String| {
+        let (app, n) = (
+            &app,
+            typed.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        );
+        async move {
+            let email = format!("nobody{n}@example.com");
+            app.post_from(&from, "/v1/auth/login", credentials(&email, "x"))
+                .await
+        }
+    };
+    // A new address of one IPv6 /64 for every attempt.
+    for n in 1..=3 {
+        attempt(format!("2001:db8:7:7::{n}, 10.0.0.1"))
+            .await
+            .assert_problem(401, "/problems/unauthorized");
+    }
+    attempt("2001:db8:7:7:abcd::99, 10.0.0.1".to_owned())
+        .await
+        .assert_problem(429, "/problems/too-many-requests");
+    attempt("2001:db8:7:8::1, 10.0.0.1".to_owned())
+        .await
+        .assert_problem(401, "/problems/unauthorized");
+
+    // Entries the client wrote itself, before the ones the proxies vouch for, change nothing.
+    for n in 1..=3 {
+        attempt(format!("192.0.2.{n}, 203.0.113.9, 10.0.0.1"))
+            .await
+            .assert_problem(401, "/problems/unauthorized");
+    }
+    attempt("192.0.2.200, 203.0.113.9, 10.0.0.1".to_owned())
+        .await
+        .assert_problem(429, "/problems/too-many-requests");
+
+    // A header nobody can vouch for is refused, not skipped over.
+    attempt("203.0.113.10, not-an-address".to_owned())
+        .await
+        .assert_problem(400, "/problems/malformed-request");
+    attempt("10.0.0.1".to_owned())
+        .await
+        .assert_problem(400, "/problems/malformed-request");
 }

@@ -165,6 +165,8 @@ pub struct Spawn {
     pub kyc_results: Option<Subscription>,
     /// Serve `/metrics` on an internal address of its own (a free loopback port).
     pub separate_metrics: bool,
+    /// Trusted proxies appending to `X-Forwarded-For` (1: the last entry is the client).
+    pub forwarded_for_hops: usize,
     /// The providers' keys results must be signed with (`provider=<base64>,…`); unsigned results
     /// are accepted when empty.
     pub kyc_result_keys: String,
@@ -212,6 +214,7 @@ impl Spawn {
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
             kyc_results: None,
             separate_metrics: false,
+            forwarded_for_hops: 1,
             kyc_result_keys: String::new(),
             kyc_url: None,
             notification_url: None,
@@ -268,6 +271,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     config.limits = options.limits;
     // Tests speak for many clients by setting `X-Forwarded-For`.
     config.trust_forwarded_for = true;
+    config.forwarded_for_hops = options.forwarded_for_hops;
     config.tokens.signing_key_pem = options.signing_key_pem;
     if let Some((url, exchange)) = options.amqp {
         config.amqp_url = Some(url);

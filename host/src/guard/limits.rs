@@ -120,7 +120,8 @@ impl Guard {
             ),
             Action::Reauthenticate => (self.limits.login_per_ip, self.limits.login_per_account),
         };
-        self.count(&format!("rate:{}:ip:{ip}", action.name()), per_ip)
+        let client = client_bucket(ip, self.limits.ipv6_prefix);
+        self.count(&format!("rate:{}:ip:{client}", action.name()), per_ip)
             .await?;
         let Some(account) = account else {
             return Ok(());
@@ -229,12 +230,41 @@ fn at_least_a_second(left: Duration) -> Duration {
     Duration::from_secs(left.as_millis().div_ceil(1000).max(1) as u64)
 }
 
+/// What a client address is counted as: an IPv4 address (an IPv4-mapped IPv6 one included) as
+/// it is, an IPv6 address as its network of `prefix` bits.
+pub fn client_bucket(ip: IpAddr, prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let bits = u128::from(v6);
+                let prefix = u32::from(prefix.clamp(1, 128));
+                let mask = u128::MAX << (128 - prefix);
+                format!("{}/{prefix}", std::net::Ipv6Addr::from(bits & mask))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn guard(limits: Limits) -> Guard {
         Guard::new(Arc::new(Shared::in_memory()), limits)
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_network() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_bucket(a, 64), client_bucket(b, 64));
+        assert_ne!(client_bucket(a, 64), client_bucket(c, 64));
+        assert_eq!(client_bucket(a, 64), "2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(client_bucket(mapped, 64), "192.0.2.1");
     }
 
     fn ip() -> IpAddr {

@@ -57,25 +57,20 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The client's address: the TCP peer, or the last `X-Forwarded-For` entry when usvc is
-/// configured to trust the gateway in front of it.
+/// The client's address: the TCP peer, or, when usvc is configured to trust the proxies in front
+/// of it, the `X-Forwarded-For` entry they vouch for (a malformed header is a `400`).
 pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-                .next_back()
-        {
-            return Ok(Self(ip));
+        if state.trust_forwarded_for && parts.headers.contains_key("x-forwarded-for") {
+            return forwarded_client(&parts.headers, state.forwarded_for_hops)
+                .map(Self)
+                .ok_or(ApiError::BadRequest(
+                    "X-Forwarded-For is malformed or shorter than the trusted proxies".to_owned(),
+                ));
         }
         let peer = parts
             .extensions
@@ -83,6 +78,19 @@ impl FromRequestParts<AppState> for ClientIp {
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
         Ok(Self(peer))
     }
+}
+
+/// The client in `X-Forwarded-For`: the entry `hops` places from the end, each of the `hops`
+/// trusted proxies having appended one. `None` when any entry is not an address (a header
+/// nobody can vouch for) or there are fewer than `hops`.
+fn forwarded_client(headers: &axum::http::HeaderMap, hops: usize) -> Option<IpAddr> {
+    let mut entries = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        for entry in value.to_str().ok()?.split(',') {
+            entries.push(entry.trim().parse::<IpAddr>().ok()?);
+        }
+    }
+    entries.len().checked_sub(hops.max(1)).map(|i| entries[i])
 }
 
 /// The `User-Agent` header, shortened; empty when absent.
