@@ -137,30 +137,11 @@ impl Shared {
         ttl: Duration,
     ) -> bool {
         if let Some(redis) = self.available() {
-            let k = redis.key(key);
-            let (expected, value) = (expected.map(str::to_owned), value.to_owned());
-            let ms = ttl.as_millis().max(1) as u64;
-            // One script: Redis runs it without interleaving another command.
-            const SCRIPT: &str = "local current = redis.call('GET', KEYS[1]) \
-                 if (ARGV[1] == '0' and not current) or (ARGV[1] == '1' and current == ARGV[2]) then \
-                   redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0";
-            let result = redis
-                .run(|mut c| async move {
-                    let set: i64 = redis::cmd("EVAL")
-                        .arg(SCRIPT)
-                        .arg(1)
-                        .arg(k)
-                        .arg(if expected.is_some() { "1" } else { "0" })
-                        .arg(expected.unwrap_or_default())
-                        .arg(value)
-                        .arg(ms)
-                        .query_async(&mut c)
-                        .await?;
-                    Ok(set == 1)
-                })
-                .await;
-            if let Some(set) = result {
-                return set;
+            let ms = (ttl.as_millis().max(1) as u64).to_string();
+            let flag = if expected.is_some() { "1" } else { "0" };
+            let args = [flag, expected.unwrap_or_default(), value, &ms];
+            if let Some(set) = redis.eval(COMPARE_AND_SET, key, &args).await {
+                return set == 1;
             }
         }
         self.memory.compare_and_set(key, expected, value, ttl)
@@ -169,25 +150,10 @@ impl Shared {
     /// Deletes `key` only when it holds `expected`; whether this caller deleted it (of callers
     /// racing for one value, one does).
     pub async fn delete_if(&self, key: &str, expected: &str) -> bool {
-        if let Some(redis) = self.available() {
-            let (k, expected) = (redis.key(key), expected.to_owned());
-            const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                   return redis.call('DEL', KEYS[1]) end return 0";
-            let result = redis
-                .run(|mut c| async move {
-                    let deleted: i64 = redis::cmd("EVAL")
-                        .arg(SCRIPT)
-                        .arg(1)
-                        .arg(k)
-                        .arg(expected)
-                        .query_async(&mut c)
-                        .await?;
-                    Ok(deleted == 1)
-                })
-                .await;
-            if let Some(deleted) = result {
-                return deleted;
-            }
+        if let Some(redis) = self.available()
+            && let Some(deleted) = redis.eval(DELETE_IF, key, &[expected]).await
+        {
+            return deleted == 1;
         }
         self.memory.delete_if(key, expected)
     }
@@ -208,6 +174,15 @@ impl Shared {
     }
 }
 
+/// `compare_and_set` on Redis, as one script (Redis runs it without interleaving another command).
+/// ARGV: whether a value is expected (`1`/`0`), the expected value, the new value, the TTL in ms.
+const COMPARE_AND_SET: &str = "local current = redis.call('GET', KEYS[1]) \
+    if (ARGV[1] == '0' and not current) or (ARGV[1] == '1' and current == ARGV[2]) then \
+    redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0";
+/// `delete_if` on Redis. ARGV: the expected value.
+const DELETE_IF: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
 struct Redis {
     client: redis::Client,
     prefix: String,
@@ -221,6 +196,23 @@ struct Redis {
 impl Redis {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    /// Runs `script` on one key with `args`; its integer answer, `None` when Redis does not
+    /// answer.
+    async fn eval(&self, script: &'static str, key: &str, args: &[&str]) -> Option<i64> {
+        let key = self.key(key);
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.run(|mut c| async move {
+            redis::cmd("EVAL")
+                .arg(script)
+                .arg(1)
+                .arg(key)
+                .arg(args)
+                .query_async(&mut c)
+                .await
+        })
+        .await
     }
 
     fn ready(&self) -> bool {

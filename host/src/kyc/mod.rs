@@ -113,13 +113,9 @@ pub async fn record(caps: &Capabilities, result: &CheckCompleted) -> Result<Reco
 
 /// Keeps the audit row of a result that named a check, a time or a signer we do not accept
 /// (the row names the message and the check, never the outcome's details).
-async fn refused(
-    caps: &Capabilities,
-    message_id: &str,
-    user_id: &str,
-    check_id: &str,
-    reason: &str,
-) {
+/// Answers the disposition: dead-lettered, with `reason`.
+async fn refused(caps: &Capabilities, result: &CheckCompleted, reason: String) -> Disposition {
+    let (message_id, user_id, check_id) = (&result.message_id, &result.user_id, &result.check_id);
     let event = AuditEvent {
         id: uuid::Uuid::now_v7().to_string(),
         event_type: RESULT_REFUSED.to_owned(),
@@ -131,7 +127,8 @@ async fn refused(
     if let Err(error) = kept.await {
         tracing::error!(%error, message_id, reason, "refused KYC result not audited");
     }
-    metrics::counter!("usvc_kyc_results_refused_total", "reason" => reason.to_owned()).increment(1);
+    metrics::counter!("usvc_kyc_results_refused_total", "reason" => reason.clone()).increment(1);
+    Disposition::Poison(reason.into())
 }
 
 /// The consumer's [`Handler`] for `kyc.check.completed` messages.
@@ -176,16 +173,7 @@ impl Handler for KycResults {
                 self.keys
                     .verify(provider.as_deref(), signature.as_deref(), message.body)
             {
-                let reason = why.to_string();
-                refused(
-                    &self.caps,
-                    &result.message_id,
-                    &result.user_id,
-                    &result.check_id,
-                    &reason,
-                )
-                .await;
-                return Disposition::Poison(reason.into());
+                return refused(&self.caps, &result, why.to_string()).await;
             }
         }
         match record(&self.caps, &result).await {
@@ -197,18 +185,7 @@ impl Handler for KycResults {
             }
             Ok(Recorded::Duplicate) => Disposition::Duplicate,
             Err(error @ RecordError::Database(_)) => Disposition::Transient(error.into()),
-            Err(refusal) => {
-                let reason = refusal.to_string();
-                refused(
-                    &self.caps,
-                    &result.message_id,
-                    &result.user_id,
-                    &result.check_id,
-                    &reason,
-                )
-                .await;
-                Disposition::Poison(reason.into())
-            }
+            Err(refusal) => refused(&self.caps, &result, refusal.to_string()).await,
         }
     }
 }
