@@ -1,49 +1,20 @@
 //! Host processes sharing one database: a separate `usvc` process (the real binary, started
 //! here) follows a deploy, a trial and a rollback made through another host within seconds.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use usvc::config::Mode;
-use usvc_tests::{Backend, Reply, Spawn, backends, built, free_port, spawn_with, usvc_binary};
+use usvc_tests::{Backend, Spawn, backends, built, process::HostProcess, spawn_with};
 
 backends!(a_separate_host_process_follows_deploys_trials_and_rollbacks);
 
 const PASSWORD: &str = "plum orchard velvet 42";
 
-/// A `usvc serve` child process, killed when dropped.
-struct HostProcess {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl HostProcess {
-    async fn get(&self, path: &str) -> Reply {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await;
-        Reply::read(response.expect("the host process answers")).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Reply {
-        let request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        Reply::read(request.send().await.expect("the host process answers")).await
-    }
-
-    /// What `/readyz` says of `kind`.
-    async fn component(&self, kind: &str) -> Value {
-        component_in(&self.get("/readyz").await.body, kind)
-    }
+/// What the process's `/readyz` says of `kind`.
+async fn component(process: &HostProcess, kind: &str) -> Value {
+    component_in(&process.get("/readyz").await.body, kind)
 }
 
 fn component_in(readiness: &Value, kind: &str) -> Value {
@@ -56,58 +27,11 @@ fn component_in(readiness: &Value, kind: &str) -> Value {
         .clone()
 }
 
-/// Starts `usvc serve` on `database_url` (development mode, embedded defaults otherwise) and
-/// waits until it is ready.
-async fn start_host_process(database_url: &str) -> HostProcess {
-    let http_port = free_port();
-    let child = Command::new(usvc_binary())
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("USVC_MODE", "development")
-        .env("DATABASE_URL", database_url)
-        .env("USVC_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
-        .env("USVC_GRPC_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("USVC_COMPONENTS_DIR", usvc_tests::components_dir())
-        // Cheap hashing, as the in-process test hosts use.
-        .env("USVC_ARGON2_MEMORY_KIB", "64")
-        .env("USVC_ARGON2_ITERATIONS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting the usvc binary");
-    let process = HostProcess {
-        child,
-        base: format!("http://127.0.0.1:{http_port}"),
-        http: reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap(),
-    };
-    let started = Instant::now();
-    loop {
-        let ready = process
-            .http
-            .get(format!("{}/readyz", process.base))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            return process;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the host process never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Polls the process's `/readyz` until `kind` satisfies `done`; how long that took.
 async fn until(process: &HostProcess, kind: &str, done: impl Fn(&Value) -> bool) -> Duration {
     let started = Instant::now();
     loop {
-        let component = process.component(kind).await;
+        let component = component(process, kind).await;
         if done(&component) {
             return started.elapsed();
         }
@@ -125,13 +49,13 @@ async fn a_separate_host_process_follows_deploys_trials_and_rollbacks(backend: B
         ..Spawn::new(backend)
     })
     .await;
-    let process = start_host_process(&app.database_url).await;
+    let process = HostProcess::start(&[("DATABASE_URL", &app.database_url)]).await;
     let admin = {
         let access = app.onboarded_customer("boss@example.com", PASSWORD).await;
         app.make_admin("boss@example.com", PASSWORD, &access).await
     };
     let running = component_in(&app.get("/readyz", None).await.body, "mfa")["digest"].clone();
-    assert_eq!(process.component("mfa").await["digest"], running);
+    assert_eq!(component(&process, "mfa").await["digest"], running);
 
     // Deploys through the in-process host reach the other process within a few seconds.
     let mut stored = Vec::new();

@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::{Value, json};
 use usvc::config::{Limits, Rate};
-use usvc_tests::{Backend, Spawn, TestApp, backends, spawn_with};
+use usvc_tests::{Backend, Spawn, TestApp, backends, process::HostProcess, spawn_with};
 
 backends!(
     login_attempts_beyond_the_per_address_rate_are_refused,
@@ -420,4 +420,53 @@ async fn varying_addresses_does_not_escape_the_rate_limit(backend: Backend) {
     attempt("10.0.0.1".to_owned())
         .await
         .assert_problem(400, "/problems/malformed-request");
+}
+
+/// Each Argon2id hash takes 19 MiB and a core: a client that hangs up mid-login must not free
+/// its slot while its hash still runs, or a burst of abandoned logins runs unbounded hashes.
+/// A process of its own, so that its hashing gauge counts only these logins.
+#[tokio::test]
+async fn abandoned_logins_never_run_more_hashes_than_the_bound() {
+    let process = HostProcess::start(&[
+        ("USVC_MAX_CONCURRENT_HASHES", "1"),
+        ("USVC_ARGON2_MEMORY_KIB", "19456"),
+        ("USVC_ARGON2_ITERATIONS", "8"),
+    ])
+    .await;
+    // One login every 40 ms, each abandoned by its client after 30 ms: every one hangs up while
+    // the hash before it still runs.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let url = process.url("/v1/auth/login");
+    let burst = tokio::spawn(async move {
+        for n in 0..8 {
+            let login = impatient
+                .post(&url)
+                .json(&credentials(&format!("gone{n}@example.com"), PASSWORD))
+                .send()
+                .await;
+            assert!(login.is_err(), "the client gives up before the hash ends");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let mut peak = 0.0_f64;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        let running = process.metric("usvc_password_hashes_running", &[]).await;
+        peak = peak.max(running);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    burst.await.unwrap();
+    assert_eq!(peak, 1.0, "hashes running at once, with a bound of one");
+    // The service still answers a login that waits.
+    process
+        .post(
+            "/v1/auth/login",
+            credentials("patient@example.com", PASSWORD),
+        )
+        .await
+        .assert_problem(401, "/problems/unauthorized");
 }

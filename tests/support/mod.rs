@@ -3,6 +3,7 @@
 //! bank's services usvc calls over gRPC; `swap` drives traffic while component versions swap.
 
 pub mod bank;
+pub mod process;
 pub mod s3;
 pub mod swap;
 pub mod verification;

@@ -74,12 +74,23 @@ impl PasswordHasher {
         self.verify(String::new(), None).await.map(drop)
     }
 
+    /// Runs `work` on the blocking pool under a permit that the work itself holds: a caller
+    /// dropped mid-hash (a client hanging up) lets its hash finish but not a queued one start,
+    /// so at most `max_concurrent` hashes run however many requests are abandoned.
     async fn run<R: Send + 'static>(
         &self,
         work: impl FnOnce() -> R + Send + 'static,
     ) -> anyhow::Result<R> {
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(work).await?)
+        let permit = self.permits.clone().acquire_owned().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let running = metrics::gauge!("usvc_password_hashes_running");
+            running.increment(1.0);
+            let result = work();
+            running.decrement(1.0);
+            drop(permit);
+            result
+        })
+        .await?)
     }
 }
 
