@@ -8,7 +8,7 @@ use anyhow::Context;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    auth::{password::PasswordHasher, tokens::TokenIssuer},
+    auth::{password::PasswordHasher, tokens::TokenIssuer, trail::AfterAnswer},
     capabilities::Capabilities,
     clients::{
         audit::{AuditClient, AuditForwarder},
@@ -54,6 +54,8 @@ pub struct AppState {
     pub object_files: Option<Arc<FilesystemObjects>>,
     /// Deploys, rollbacks and the fleet's active component versions.
     pub lifecycle: Arc<Lifecycle>,
+    /// Records written after their answers (a failed login's), awaited at a graceful stop.
+    pub after_answer: AfterAnswer,
 }
 
 pub struct Application {
@@ -268,6 +270,7 @@ impl Application {
             max_bytes: config.documents.max_bytes,
         });
         let state = AppState {
+            after_answer: AfterAnswer::default(),
             documents,
             object_files,
             lifecycle: lifecycle.clone(),
@@ -302,7 +305,7 @@ impl Application {
                 "no gRPC callers are configured (USVC_GRPC_CALLERS): every usvc.v1 RPC will be refused"
             );
         }
-        let callers = Arc::new(CallerKeys::new(&config.grpc_callers));
+        let callers = Arc::new(CallerKeys::new(&config.grpc_callers, &config.grpc_grants));
         let grpc_routes = grpc::routes(state.clone(), callers).await?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
@@ -400,6 +403,10 @@ impl Application {
             .into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(until_stopped())
+            .await;
+        self.state
+            .after_answer
+            .finish(std::time::Duration::from_secs(10))
             .await;
         drop(background);
         let grpc = grpc.await.context("the gRPC server task")?;

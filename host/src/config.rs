@@ -25,6 +25,9 @@ pub struct Config {
     /// The services allowed to call the gRPC API: name → Ed25519 public key of the key that
     /// signs their caller tokens (`USVC_GRPC_CALLERS=name=<base64url key>,...`).
     pub grpc_callers: BTreeMap<String, [u8; 32]>,
+    /// What each caller may call (`USVC_GRPC_GRANTS`); a caller not named gets
+    /// [`Grants::acting_for_customers`](crate::grpc::callers::Grants::acting_for_customers).
+    pub grpc_grants: BTreeMap<String, crate::grpc::callers::Grants>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     pub database_max_connections: u32,
@@ -334,6 +337,42 @@ pub struct RuntimeLimits {
     /// Limits of one kind that differ from the ones above
     /// (`USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB`, `USVC_<KIND>_INSTANCES`).
     pub per_kind: BTreeMap<ComponentKind, KindLimits>,
+    /// What a call may put in the log and the `kv` store.
+    pub sandbox: SandboxBounds,
+}
+
+/// Bounds on what a component leaves behind outside its unit of work: log lines, and `kv`
+/// keys and bytes, per call and per kind and customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxBounds {
+    /// Log lines one call may write; further ones are dropped and counted
+    /// (`USVC_COMPONENT_LOG_LINES_PER_CALL`).
+    pub log_lines_per_call: u32,
+    /// `kv` writes (set, increment, compare-and-set, delete) one call may make
+    /// (`USVC_COMPONENT_KV_WRITES_PER_CALL`).
+    pub kv_writes_per_call: u32,
+    /// `kv` keys one kind may write for one customer within [`SandboxBounds::KV_WINDOW`]
+    /// (`USVC_COMPONENT_KV_KEYS_PER_CUSTOMER`).
+    pub kv_keys_per_customer: u32,
+    /// Bytes (keys and values) one kind may write for one customer within the window
+    /// (`USVC_COMPONENT_KV_BYTES_PER_CUSTOMER`).
+    pub kv_bytes_per_customer: u64,
+}
+
+impl SandboxBounds {
+    /// The window of the per-customer `kv` budgets.
+    pub const KV_WINDOW: Duration = Duration::from_secs(3600);
+}
+
+impl Default for SandboxBounds {
+    fn default() -> Self {
+        Self {
+            log_lines_per_call: 100,
+            kv_writes_per_call: 50,
+            kv_keys_per_customer: 1000,
+            kv_bytes_per_customer: 512 * 1024,
+        }
+    }
 }
 
 /// A kind's own limits; `None` takes the runtime's.
@@ -413,6 +452,7 @@ impl Config {
             metrics_addr: None,
             grpc_addr: "127.0.0.1:50051".parse().expect("valid literal address"),
             grpc_callers: BTreeMap::new(),
+            grpc_grants: BTreeMap::new(),
             component_signers: Default::default(),
             component_max_bytes: 16 << 20,
             database_url: "sqlite://data/usvc.db".to_owned(),
@@ -423,6 +463,7 @@ impl Config {
                 memory_bytes: 64 << 20,
                 max_concurrent_calls: 64,
                 per_kind: BTreeMap::new(),
+                sandbox: SandboxBounds::default(),
             },
             component_settings: BTreeMap::from([("onboarding".to_owned(), onboarding)]),
             tokens: TokenConfig {
@@ -484,6 +525,13 @@ impl Config {
                 "USVC_KYC_RESULT_KEYS is required in production mode when KYC results are consumed (AMQP_URL): unsigned results would set any customer's outcome"
             );
         }
+        if let Some(unknown) = config
+            .grpc_grants
+            .keys()
+            .find(|name| !config.grpc_callers.contains_key(*name))
+        {
+            bail!("USVC_GRPC_GRANTS names {unknown:?}, which USVC_GRPC_CALLERS does not");
+        }
         if let Some(s3) = &config.documents.s3 {
             for (name, value) in [
                 ("USVC_S3_BUCKET", &s3.bucket),
@@ -521,6 +569,7 @@ impl Config {
             }
             "USVC_GRPC_ADDR" => self.grpc_addr = value.parse()?,
             "USVC_GRPC_CALLERS" => self.grpc_callers = parse_callers(&value)?,
+            "USVC_GRPC_GRANTS" => self.grpc_grants = crate::grpc::callers::parse_grants(&value)?,
             "DATABASE_URL" => self.database_url = value,
             "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
             "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
@@ -535,6 +584,18 @@ impl Config {
                 self.runtime.memory_bytes = value.parse::<usize>()? << 20
             }
             "USVC_MAX_CONCURRENT_CALLS" => self.runtime.max_concurrent_calls = value.parse()?,
+            "USVC_COMPONENT_LOG_LINES_PER_CALL" => {
+                self.runtime.sandbox.log_lines_per_call = value.parse()?
+            }
+            "USVC_COMPONENT_KV_WRITES_PER_CALL" => {
+                self.runtime.sandbox.kv_writes_per_call = value.parse()?
+            }
+            "USVC_COMPONENT_KV_KEYS_PER_CUSTOMER" => {
+                self.runtime.sandbox.kv_keys_per_customer = value.parse()?
+            }
+            "USVC_COMPONENT_KV_BYTES_PER_CUSTOMER" => {
+                self.runtime.sandbox.kv_bytes_per_customer = value.parse()?
+            }
             "USVC_JWT_ISSUER" => self.tokens.issuer = value,
             "USVC_JWT_AUDIENCE" => self.tokens.audience = value,
             "USVC_ACCESS_TOKEN_TTL_SECS" => {

@@ -37,13 +37,7 @@ async fn unforwarded(app: &TestApp) -> Vec<AuditEvent> {
 /// Logs in with a wrong password `n` times (each is audited as `auth.login_failed`).
 async fn fail_logins(app: &TestApp, email: &str, n: usize) {
     for _ in 0..n {
-        let reply = app
-            .post(
-                "/v1/auth/login",
-                serde_json::json!({"email": email, "password": "not the password"}),
-            )
-            .await;
-        assert_eq!(reply.status, 401, "{:?}", reply.body);
+        app.wrong_password(email, "not the password").await;
     }
 }
 

@@ -152,12 +152,7 @@ async fn every_event_arrives_on_the_broker_in_its_envelope(backend: Backend) {
     let mut listener = Listener::start().await;
     let app = app_on(backend, amqp_url(), &listener.exchange).await;
     let access = app.onboarded_customer("events@example.com", PASSWORD).await;
-    app.post(
-        "/v1/auth/login",
-        json!({"email": "events@example.com", "password": "wrong"}),
-    )
-    .await
-    .assert_problem(401, "/problems/unauthorized");
+    app.wrong_password("events@example.com", "wrong").await;
     let logout = app
         .http
         .post(app.url("/v1/auth/logout"))
@@ -246,8 +241,7 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
 
     // Onboarding, a login from a new device, a wrong password.
     let access = app.onboarded_customer(ada, PASSWORD).await;
-    let wrong = json!({"email": ada, "password": "not it"});
-    app.post("/v1/auth/login", wrong.clone()).await;
+    app.wrong_password(ada, "not it").await;
 
     // A refresh token used twice: the session ends.
     let login = app
@@ -557,11 +551,7 @@ async fn every_catalogued_event_type_reaches_the_broker(backend: Backend) {
     }
     // Two wrong passwords lock the other customer's login for a while.
     for _ in 0..2 {
-        app.post(
-            "/v1/auth/login",
-            json!({"email": other, "password": "not it"}),
-        )
-        .await;
+        app.wrong_password(other, "not it").await;
     }
 
     // An administrator (granted by the operator's command) locks the first customer.

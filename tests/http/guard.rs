@@ -21,6 +21,7 @@ backends!(
     a_revoked_session_stops_working_at_once,
     revocation_checks_are_cached_and_catch_up_within_seconds,
     varying_addresses_does_not_escape_the_rate_limit,
+    a_wrong_password_answers_as_fast_as_an_unknown_address,
 );
 
 const PASSWORD: &str = "charles babbage 1791";
@@ -112,7 +113,10 @@ async fn failed_logins_brake_then_lock_and_the_lock_expires(backend: Backend) {
     locked.assert_problem(429, "/problems/login-locked");
     assert!(matches!(locked.retry_after, Some(1..=2)), "{locked:?}");
     let user = &app.users().await[0];
-    assert_eq!(app.audit_count(&user.id, "auth.locked_out").await, 1);
+    usvc_tests::bank::eventually("the lockout's record", Duration::from_secs(10), || async {
+        app.audit_count(&user.id, "auth.locked_out").await == 1
+    })
+    .await;
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let reply = app
@@ -469,4 +473,68 @@ async fn abandoned_logins_never_run_more_hashes_than_the_bound() {
         )
         .await
         .assert_problem(401, "/problems/unauthorized");
+}
+
+/// A wrong password for a known address must cost what an unknown address costs, database
+/// work included, or the answer's timing tells which addresses hold accounts. Hashing is made
+/// as cheap as it goes so that any difference in the rest shows.
+async fn a_wrong_password_answers_as_fast_as_an_unknown_address(backend: Backend) {
+    let generous = rate(10_000, 60);
+    let app = spawn_with(Spawn {
+        password_hashing: usvc::config::PasswordHashing {
+            memory_kib: 8,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 4,
+        },
+        limits: Limits {
+            login_per_ip: generous,
+            login_per_account: generous,
+            failures_before_delay: 10_000,
+            failures_before_lockout: 10_000,
+            ..Limits::default()
+        },
+        ..Spawn::new(backend)
+    })
+    .await;
+    app.onboarded_customer("known@example.com", PASSWORD).await;
+    let mut timings = [Vec::new(), Vec::new()];
+    for round in 0..160 {
+        for (which, email) in ["known@example.com", "unknown@example.com"]
+            .into_iter()
+            .enumerate()
+        {
+            let started = std::time::Instant::now();
+            app.post(
+                "/v1/auth/login",
+                credentials(email, "not the password at all"),
+            )
+            .await
+            .assert_problem(401, "/problems/unauthorized");
+            // The first rounds warm the connections and caches up.
+            if round >= 10 {
+                timings[which].push(started.elapsed());
+            }
+            // Time for the failure's record, written after the answer, before the next login.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let [known, unknown] = timings.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    });
+    let (known_us, unknown_us) = (known.as_micros() as f64, unknown.as_micros() as f64);
+    eprintln!("median login: known {known_us} µs, unknown {unknown_us} µs");
+    assert!(
+        known_us <= unknown_us * 1.15 + 150.0 && unknown_us <= known_us * 1.15 + 150.0,
+        "median login: known address {known:?}, unknown address {unknown:?}"
+    );
+    // The failures were recorded all the same.
+    let user = app.user_id("known@example.com").await;
+    usvc_tests::bank::eventually(
+        "the failures to be recorded",
+        Duration::from_secs(10),
+        || async { app.audit_count(&user, "auth.login_failed").await == 160 },
+    )
+    .await;
 }

@@ -17,6 +17,7 @@ mod operations;
 mod password;
 mod profile;
 mod reset;
+mod sandbox;
 mod sessions;
 mod swap;
 mod takeover;

@@ -343,7 +343,7 @@ async fn failed_logins_of_a_customer_are_published_with_their_reason(backend: Ba
     let attempt = |password: &str| json!({"email": "edsger@example.com", "password": password});
     app.post("/v1/auth/login", attempt("go to considered harmful"))
         .await;
-    app.post("/v1/auth/login", attempt("a wrong password!"))
+    app.wrong_password("edsger@example.com", "a wrong password!")
         .await;
     app.post(
         "/v1/auth/login",

@@ -229,10 +229,8 @@ async fn access_tokens_verify_with_the_published_jwks(backend: Backend) {
 async fn every_authentication_event_is_audited_and_published(backend: Backend) {
     let app = spawn(backend).await;
     let first = customer(&app, "audit@example.com").await; // logs in twice
-    let wrong = json!({"email": "audit@example.com", "password": "not the password"});
-    app.post("/v1/auth/login", wrong)
-        .await
-        .assert_problem(401, "/problems/unauthorized");
+    app.wrong_password("audit@example.com", "not the password")
+        .await;
     let rotated = refresh(&app, field(&first, "refresh_token")).await.body;
     refresh(&app, field(&first, "refresh_token")).await; // reuse: the session dies
     let other = login(&app, "audit@example.com").await;

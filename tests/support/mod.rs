@@ -162,6 +162,8 @@ pub struct Spawn {
     pub amqp: Option<(String, String)>,
     /// Services trusted to call the gRPC API: name → seed of their key (see [`caller_token`]).
     pub grpc_callers: Vec<(String, u8)>,
+    /// What they may call (`USVC_GRPC_GRANTS`): by default the gateway everything.
+    pub grpc_grants: String,
     /// Where the KYC results consumer reads (with `amqp`); no consumer when `None`.
     pub kyc_results: Option<Subscription>,
     /// Serve `/metrics` on an internal address of its own (a free loopback port).
@@ -189,6 +191,8 @@ pub struct Spawn {
     pub component_max_bytes: Option<usize>,
     /// A kind's own deadline, memory cap and instance count, over the runtime's.
     pub kind_limits: Vec<(ComponentKind, KindLimits)>,
+    /// What a component call may leave in the log and the `kv` store.
+    pub sandbox: usvc::config::SandboxBounds,
 }
 
 impl Spawn {
@@ -213,6 +217,9 @@ impl Spawn {
             database_url: None,
             amqp: None,
             grpc_callers: vec![(GATEWAY.to_owned(), GATEWAY_SEED)],
+            grpc_grants: format!(
+                "{GATEWAY}=AuthService/*,UserService/*,ProfileService/*,personal-data"
+            ),
             kyc_results: None,
             separate_metrics: false,
             forwarded_for_hops: 1,
@@ -232,6 +239,7 @@ impl Spawn {
             component_signers: String::new(),
             component_max_bytes: None,
             kind_limits: Vec::new(),
+            sandbox: usvc::config::SandboxBounds::default(),
         }
     }
 }
@@ -262,6 +270,11 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         .iter()
         .map(|(name, seed)| (name.clone(), caller_key(*seed).verifying_key().to_bytes()))
         .collect();
+    config.grpc_grants =
+        usvc::grpc::callers::parse_grants(&options.grpc_grants).expect("gRPC grants");
+    config
+        .grpc_grants
+        .retain(|name, _| config.grpc_callers.contains_key(name));
     config.database_url = url.clone();
     config.components_dir = options.components_dir;
     config.runtime.call_deadline = std::time::Duration::from_millis(options.call_deadline_ms);
@@ -302,6 +315,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         config.component_max_bytes = max;
     }
     config.runtime.per_kind.extend(options.kind_limits);
+    config.runtime.sandbox = options.sandbox;
     let objects_dir =
         (options.documents.s3.is_none()).then(|| options.documents.objects_dir.clone());
     config.documents = options.documents;
@@ -590,6 +604,26 @@ impl TestApp {
             .find(|u| u.email == email)
             .unwrap_or_else(|| panic!("no customer {email}"))
             .id
+    }
+
+    /// Logs in to `email` with a wrong `password`, expecting a 401, and waits for the failure's
+    /// record, which the service writes just after its answer (`auth.login_failed`).
+    pub async fn wrong_password(&self, email: &str, password: &str) {
+        let user = self.user_id(email).await;
+        let before = self.audit_count(&user, "auth.login_failed").await;
+        let body = serde_json::json!({"email": email, "password": password});
+        self.post("/v1/auth/login", body)
+            .await
+            .assert_problem(401, "/problems/unauthorized");
+        bank::eventually(
+            "the failed login's record",
+            std::time::Duration::from_secs(10),
+            || {
+                let user = user.clone();
+                async move { self.audit_count(&user, "auth.login_failed").await > before }
+            },
+        )
+        .await;
     }
 
     /// How many `event_type` entries the audit trail of `user_id` holds.

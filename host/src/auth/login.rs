@@ -15,7 +15,7 @@ use crate::{
         mfa::{LoginRequirement, Method},
     },
     store::{
-        self, Transaction, credentials,
+        self, Transaction,
         devices::{self, NewDevice},
         sessions,
         users::{self, User, UserStatus},
@@ -92,20 +92,25 @@ pub async fn login(
     let caps = &state.caps;
     let (db, hasher) = (&caps.db, &caps.passwords);
     let email = email.trim().to_lowercase();
+    // The same work whether or not the address is known, so that timing tells nothing: one
+    // query, one Argon2id verification (of a decoy when unknown), and a failure recorded only
+    // after the answer.
     let mut conn = db.acquire().await?;
-    let user = users::find_by_email(&mut conn, &email).await?;
-    let stored = match &user {
-        Some(user) => credentials::password_hash(&mut conn, &user.id).await?,
-        None => None,
+    let (user, stored) = match users::find_for_login(&mut conn, &email).await? {
+        Some((user, stored)) => (Some(user), stored),
+        None => (None, None),
     };
     drop(conn);
-    // Always one Argon2id verification, so timing does not tell known from unknown emails.
     let matches = hasher.verify(password, stored).await?;
     let now = caps.clock.unix();
     let user = match user {
         Some(user) if matches => user,
         Some(user) => {
-            record_failure(caps, &user.id, "wrong_password", now).await?;
+            let event = json!({ "user_id": user.id, "reason": "wrong_password" });
+            state
+                .after_answer
+                .record(caps, "auth.login_failed", &user.id, event, now);
+            tracing::info!(user_id = %user.id, reason = "wrong_password", "login failed");
             return Err(LoginError::InvalidCredentials(Some(user.id)));
         }
         // No customer to attach an event to; the log line keeps no address.

@@ -1,5 +1,6 @@
 //! `usvc:host/kv`: a key-value store with expiry, namespaced by component kind, in the same
-//! shared state as the guard (Redis across replicas, or this process's memory).
+//! shared state as the guard (Redis across replicas, or this process's memory). Every write
+//! spends the call's and the customer's budget (`CallState::kv_admit`).
 
 use std::time::Duration;
 
@@ -37,17 +38,20 @@ impl Host for CallState {
         if value.len() > MAX_VALUE_BYTES {
             wasmtime::bail!("kv.set: a value is at most {MAX_VALUE_BYTES} bytes");
         }
+        self.kv_admit(key.len() + value.len()).await?;
         self.kv_set(&key, &value, ttl(ttl_secs)?).await;
         Ok(())
     }
 
     async fn increment(&mut self, key: String, ttl_secs: u32) -> wasmtime::Result<u64> {
         let key = self.kv_key(&key)?;
+        self.kv_admit(key.len() + 20).await?;
         Ok(self.kv_increment(&key, ttl(ttl_secs)?).await)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         let key = self.kv_key(&key)?;
+        self.kv_admit(key.len()).await?;
         self.kv_delete(&key).await;
         Ok(())
     }
@@ -64,6 +68,7 @@ impl Host for CallState {
             wasmtime::bail!("kv.compare-and-set: a value is at most {MAX_VALUE_BYTES} bytes");
         }
         let ttl = ttl(ttl_secs)?;
+        self.kv_admit(key.len() + value.len()).await?;
         Ok(self
             .kv_compare_and_set(&key, expected.as_deref(), &value, ttl)
             .await)

@@ -1,5 +1,7 @@
 //! `wasi:logging/logging`: a component's log lines, into the host's log under the component's
-//! kind. Components must not log personal data; the host cannot tell, so it caps the length.
+//! kind. Components must not log personal data; the host cannot tell, so it caps the length,
+//! and the lines of one call (`USVC_COMPONENT_LOG_LINES_PER_CALL`): further ones are dropped
+//! and counted (`usvc_component_log_lines_dropped_total`).
 
 use crate::runtime::{
     CallState,
@@ -16,6 +18,19 @@ impl Host for CallState {
         message: String,
     ) -> wasmtime::Result<()> {
         let kind = self.kind.name();
+        self.log_lines += 1;
+        if self.log_lines > self.bounds.log_lines_per_call {
+            if self.log_lines == self.bounds.log_lines_per_call + 1 {
+                crate::runtime::exceeded(self.kind, "log-lines");
+                tracing::warn!(
+                    component = kind,
+                    "a component call wrote more log lines than its bound; dropping the rest"
+                );
+            }
+            metrics::counter!("usvc_component_log_lines_dropped_total", "kind" => kind)
+                .increment(1);
+            return Ok(());
+        }
         let message = truncate(&message, MAX_MESSAGE);
         let context = truncate(&context, 100);
         match level {

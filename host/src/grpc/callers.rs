@@ -1,12 +1,18 @@
-//! Service-to-service authentication: each calling service signs a short-lived JWT (EdDSA) with
-//! its own key; usvc trusts the public keys configured in `USVC_GRPC_CALLERS`. An RPC that acts
-//! for a customer also carries the customer's access token in `x-user-token`.
+//! Service-to-service authentication and authorization: each calling service signs a
+//! short-lived JWT (EdDSA) with its own key; usvc trusts the public keys configured in
+//! `USVC_GRPC_CALLERS` and lets each caller call the RPCs `USVC_GRPC_GRANTS` grants it. An RPC
+//! that acts for a customer also carries the customer's access token in `x-user-token`.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
+use anyhow::{Context as _, bail};
+use axum::{extract::State, middleware::Next, response::Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use tonic::{Request, Status, service::Interceptor};
+use tonic::Status;
 
 /// The audience every caller token must name, so no other token of the bank's is accepted.
 pub const AUDIENCE: &str = "usvc-grpc";
@@ -16,9 +22,103 @@ const MAX_LIFETIME_SECS: i64 = 3600;
 /// How far the caller's clock may run ahead of ours.
 const CLOCK_SKEW_SECS: i64 = 60;
 
-/// The authenticated calling service, put in the request's extensions by [`CallerCheck`].
+/// Every `usvc.v1` RPC, as grants name them (`Service/Method`).
+pub const RPCS: &[&str] = &[
+    "AuthService/ValidateToken",
+    "AuthService/IntrospectToken",
+    "AuthService/RevokeSession",
+    "UserService/GetUser",
+    "UserService/GetUserByEmail",
+    "UserService/ListUsers",
+    "UserService/UpdateStatus",
+    "ProfileService/GetProfile",
+    "ProfileService/UpdateProfile",
+    "ProfileService/GetPreferences",
+    "ProfileService/UpdatePreferences",
+];
+
+/// The grant to read customers' personal data unmasked where the call does not act for the
+/// customer themselves.
+pub const PERSONAL_DATA: &str = "personal-data";
+
+/// What one caller may do: which RPCs, and whether it reads personal data unmasked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(pub String);
+pub struct Grants {
+    rpcs: BTreeSet<&'static str>,
+    pub personal_data: bool,
+}
+
+impl Grants {
+    /// A caller `USVC_GRPC_GRANTS` does not name may check tokens and act for a customer who
+    /// sent their own token — not look customers up in the directory (`GetUserByEmail`,
+    /// `ListUsers`), nor read their personal data unmasked.
+    pub fn acting_for_customers() -> Self {
+        let rpcs = RPCS
+            .iter()
+            .copied()
+            .filter(|rpc| !matches!(*rpc, "UserService/GetUserByEmail" | "UserService/ListUsers"))
+            .collect();
+        Self {
+            rpcs,
+            personal_data: false,
+        }
+    }
+
+    /// `AuthService/ValidateToken,UserService/*,personal-data`: RPCs, whole services, and
+    /// the personal-data grant. An unknown name is an error, never silently nothing.
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut grants = Self {
+            rpcs: BTreeSet::new(),
+            personal_data: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name == PERSONAL_DATA {
+                grants.personal_data = true;
+                continue;
+            }
+            let matching: Vec<&'static str> = match name.strip_suffix("/*") {
+                Some(service) => RPCS
+                    .iter()
+                    .copied()
+                    .filter(|rpc| rpc.split_once('/').is_some_and(|(s, _)| s == service))
+                    .collect(),
+                None => RPCS.iter().copied().filter(|rpc| *rpc == name).collect(),
+            };
+            if matching.is_empty() {
+                bail!(
+                    "unknown RPC {name:?}: grant `Service/Method`, `Service/*` or `{PERSONAL_DATA}`"
+                );
+            }
+            grants.rpcs.extend(matching);
+        }
+        Ok(grants)
+    }
+
+    pub fn allows(&self, rpc: &str) -> bool {
+        self.rpcs.contains(rpc)
+    }
+}
+
+/// `USVC_GRPC_GRANTS`: `name=<grant>,<grant>;name=…`.
+pub fn parse_grants(value: &str) -> anyhow::Result<BTreeMap<String, Grants>> {
+    let mut all = BTreeMap::new();
+    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, list) = entry
+            .split_once('=')
+            .context("expected `caller=<grant>,<grant>;…`")?;
+        let grants = Grants::parse(list).with_context(|| format!("caller {}", name.trim()))?;
+        all.insert(name.trim().to_owned(), grants);
+    }
+    Ok(all)
+}
+
+/// The authenticated calling service, put in the request's extensions before any handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    /// Granted `personal-data`: it reads customers' records unmasked.
+    pub personal_data: bool,
+}
 
 #[derive(Deserialize)]
 struct CallerClaims {
@@ -29,16 +129,22 @@ struct CallerClaims {
     nbf: Option<i64>,
 }
 
-/// The trusted callers' verification keys.
+/// The trusted callers' verification keys and grants.
 pub struct CallerKeys {
-    keys: BTreeMap<String, DecodingKey>,
+    keys: BTreeMap<String, (DecodingKey, Grants)>,
 }
 
 impl CallerKeys {
-    pub fn new(callers: &BTreeMap<String, [u8; 32]>) -> Self {
+    pub fn new(callers: &BTreeMap<String, [u8; 32]>, grants: &BTreeMap<String, Grants>) -> Self {
         let keys = callers
             .iter()
-            .map(|(name, public)| (name.clone(), DecodingKey::from_ed_der(public)))
+            .map(|(name, public)| {
+                let granted = grants
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(Grants::acting_for_customers);
+                (name.clone(), (DecodingKey::from_ed_der(public), granted))
+            })
             .collect();
         Self { keys }
     }
@@ -49,7 +155,7 @@ impl CallerKeys {
     pub fn verify(&self, token: &str, now: i64) -> Option<Caller> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         let name = header.kid?;
-        let key = self.keys.get(&name)?;
+        let (key, grants) = self.keys.get(&name)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[&name]);
@@ -62,21 +168,21 @@ impl CallerKeys {
             && claims.nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW_SECS)
             && claims.exp - claims.iat <= MAX_LIFETIME_SECS
             && claims.exp - now <= MAX_LIFETIME_SECS + CLOCK_SKEW_SECS;
-        (claims.iss == name && timely).then_some(Caller(name))
+        (claims.iss == name && timely).then_some(Caller {
+            personal_data: grants.personal_data,
+            name,
+        })
     }
-}
 
-/// Refuses, before any handler runs, a call without a valid caller token in
-/// `authorization: Bearer …`.
-#[derive(Clone)]
-pub struct CallerCheck(pub std::sync::Arc<CallerKeys>);
-
-impl Interceptor for CallerCheck {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
+    /// The caller of `rpc` (`Service/Method`), when its token in `authorization: Bearer …` is
+    /// valid at `now` and its grants include the RPC.
+    pub fn admit(
+        &self,
+        rpc: &str,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> Result<Caller, Status> {
+        let token = authorization
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
@@ -86,13 +192,47 @@ impl Interceptor for CallerCheck {
                     "a caller token is required: `authorization: Bearer <token>`",
                 )
             })?;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let caller = self
-            .0
             .verify(token.trim(), now)
             .ok_or_else(|| Status::unauthenticated("the caller token is invalid or expired"))?;
-        request.extensions_mut().insert(caller);
-        Ok(request)
+        let granted = self
+            .keys
+            .get(&caller.name)
+            .is_some_and(|(_, g)| g.allows(rpc));
+        if !granted {
+            metrics::counter!("usvc_grpc_calls_refused_total", "caller" => caller.name.clone())
+                .increment(1);
+            tracing::warn!(caller = %caller.name, rpc, "a gRPC caller called an RPC it is not granted");
+            return Err(Status::permission_denied(format!(
+                "caller {} is not granted {rpc} (USVC_GRPC_GRANTS)",
+                caller.name
+            )));
+        }
+        Ok(caller)
+    }
+}
+
+/// Authenticates and authorizes every `usvc.v1` call before any handler runs, and puts its
+/// [`Caller`] in the request's extensions; health and reflection pass.
+pub async fn admit(
+    State(keys): State<Arc<CallerKeys>>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let Some(rpc) = request.uri().path().strip_prefix("/usvc.v1.") else {
+        return next.run(request).await;
+    };
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match keys.admit(rpc, authorization, now) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(status) => status.into_http(),
     }
 }
 
@@ -136,10 +276,13 @@ mod tests {
         )])
         .unwrap()
         .grpc_callers;
-        let keys = CallerKeys::new(&callers);
+        let keys = CallerKeys::new(&callers, &BTreeMap::new());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = mint("ledger", &pem, 60, now).unwrap();
-        assert_eq!(keys.verify(&token, now), Some(Caller("ledger".to_owned())));
+        assert_eq!(
+            keys.verify(&token, now).map(|c| c.name),
+            Some("ledger".to_owned())
+        );
         assert_eq!(
             keys.verify(&mint("gateway", &pem, 60, now).unwrap(), now),
             None
@@ -154,5 +297,37 @@ mod tests {
             None
         );
         assert!(mint("ledger", &pem, 7200, now).is_err());
+    }
+
+    #[test]
+    fn grants_name_every_rpc_of_the_api_and_nothing_else() {
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet::decode(usvc_proto::FILE_DESCRIPTOR_SET).unwrap();
+        let served: BTreeSet<String> = set
+            .file
+            .iter()
+            .filter(|f| f.package() == "usvc.v1")
+            .flat_map(|f| &f.service)
+            .flat_map(|s| {
+                s.method
+                    .iter()
+                    .map(move |m| format!("{}/{}", s.name(), m.name()))
+            })
+            .collect();
+        let granted: BTreeSet<String> = RPCS.iter().map(|r| r.to_string()).collect();
+        assert_eq!(served, granted);
+
+        let grants = Grants::parse("AuthService/*, UserService/ListUsers, personal-data").unwrap();
+        assert!(grants.allows("AuthService/RevokeSession"));
+        assert!(grants.allows("UserService/ListUsers"));
+        assert!(!grants.allows("UserService/GetUser"));
+        assert!(grants.personal_data);
+        assert!(Grants::parse("UserService/ListUser").is_err());
+        assert!(Grants::parse("Users/*").is_err());
+        let default = Grants::acting_for_customers();
+        assert!(default.allows("ProfileService/UpdateProfile"));
+        assert!(!default.allows("UserService/ListUsers"));
+        assert!(!default.allows("UserService/GetUserByEmail"));
+        assert!(!default.personal_data);
     }
 }

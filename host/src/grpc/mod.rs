@@ -22,14 +22,13 @@ use crate::{
     app::AppState,
     auth::{access, tokens::Claims},
 };
-use callers::{Caller, CallerCheck, CallerKeys};
+use callers::{Caller, CallerKeys};
 
 /// Metadata key of the end user's access token, for RPCs that act for a customer.
 pub const USER_TOKEN: &str = "x-user-token";
 
 /// Every gRPC service usvc serves, health and reflection included.
 pub async fn routes(state: AppState, callers: Arc<CallerKeys>) -> anyhow::Result<Routes> {
-    let check = CallerCheck(callers);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<AuthServiceServer<auth::AuthApi>>()
@@ -48,19 +47,17 @@ pub async fn routes(state: AppState, callers: Arc<CallerKeys>) -> anyhow::Result
     routes
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(AuthServiceServer::with_interceptor(
-            auth::AuthApi(state.clone()),
-            check.clone(),
-        ))
-        .add_service(UserServiceServer::with_interceptor(
-            users::UserApi(state.clone()),
-            check.clone(),
-        ))
-        .add_service(ProfileServiceServer::with_interceptor(
-            profile::ProfileApi(state),
-            check,
+        .add_service(AuthServiceServer::new(auth::AuthApi(state.clone())))
+        .add_service(UserServiceServer::new(users::UserApi(state.clone())))
+        .add_service(ProfileServiceServer::new(profile::ProfileApi(state)));
+    let guarded = routes
+        .routes()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(
+            callers,
+            callers::admit,
         ));
-    Ok(routes.routes())
+    Ok(Routes::from(guarded))
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves, then lets calls in flight finish.
@@ -78,7 +75,7 @@ pub async fn serve(
     Ok(())
 }
 
-/// The calling service; [`CallerCheck`] has put it there before any handler runs.
+/// The calling service; [`callers::admit`] has put it there before any handler runs.
 fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
     request
         .extensions()

@@ -1,4 +1,6 @@
 //! `usvc.v1.UserService`: the customer directory for the bank's services, and account locking.
+//! A record is whole for the customer it belongs to and for a caller granted `personal-data`;
+//! any other caller reads it masked.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use tonic::{Request, Response, Status};
@@ -7,7 +9,7 @@ use usvc_proto::usvc::v1::{
     UpdateStatusRequest, user_service_server::UserService,
 };
 
-use super::{acting_user, caller, internal_only, required_user, status, timestamp};
+use super::{Caller, acting_user, caller, internal_only, required_user, status, timestamp};
 use crate::{
     admin,
     app::AppState,
@@ -25,7 +27,7 @@ impl UserService for UserApi {
         &self,
         request: Request<GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        caller(&request)?;
+        let caller = caller(&request)?.clone();
         let actor = acting_user(&self.0, &request).await?;
         let id = request.into_inner().user_id;
         if id.is_empty() {
@@ -35,9 +37,9 @@ impl UserService for UserApi {
                 "the customer's id",
             ));
         }
-        if let Some(actor) = actor
+        if let Some(actor) = &actor
             && actor.sub != id
-            && !admin::is_admin(&actor)
+            && !admin::is_admin(actor)
         {
             return Err(Status::permission_denied(
                 "a customer may read only their own record",
@@ -48,14 +50,15 @@ impl UserService for UserApi {
             .await
             .map_err(status::database)?
             .ok_or_else(|| Status::not_found("no such user"))?;
-        Ok(Response::new(self.view(user).await?))
+        let whole = caller.personal_data || actor.is_some_and(|a| a.sub == user.id);
+        Ok(Response::new(self.view(user, whole).await?))
     }
 
     async fn get_user_by_email(
         &self,
         request: Request<GetUserByEmailRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        caller(&request)?;
+        let whole = caller(&request)?.personal_data;
         internal_only(&request)?;
         let email = request.into_inner().email.trim().to_lowercase();
         if email.is_empty() || !email.contains('@') || email.len() > 254 {
@@ -70,14 +73,14 @@ impl UserService for UserApi {
             .await
             .map_err(status::database)?
             .ok_or_else(|| Status::not_found("no such user"))?;
-        Ok(Response::new(self.view(user).await?))
+        Ok(Response::new(self.view(user, whole).await?))
     }
 
     async fn list_users(
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
-        caller(&request)?;
+        let whole = caller(&request)?.personal_data;
         internal_only(&request)?;
         let request = request.into_inner();
         let size = match request.page_size {
@@ -129,7 +132,7 @@ impl UserService for UserApi {
         };
         let mut users = Vec::with_capacity(page.len());
         for user in page {
-            users.push(self.view(user).await?);
+            users.push(self.view(user, whole).await?);
         }
         Ok(Response::new(ListUsersResponse {
             users,
@@ -141,7 +144,7 @@ impl UserService for UserApi {
         &self,
         request: Request<UpdateStatusRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        caller(&request)?;
+        let caller: Caller = caller(&request)?.clone();
         let actor = required_user(&self.0, &request).await?;
         let request = request.into_inner();
         let target = pb::UserStatus::try_from(request.status)
@@ -157,12 +160,14 @@ impl UserService for UserApi {
         let user = admin::set_status(&self.0, &actor, &request.user_id, target, &request.reason)
             .await
             .map_err(status::admin)?;
-        Ok(Response::new(self.view(user).await?))
+        let whole = caller.personal_data || actor.sub == user.id;
+        Ok(Response::new(self.view(user, whole).await?))
     }
 }
 
 impl UserApi {
-    async fn view(&self, user: User) -> Result<pb::User, Status> {
+    /// The record as the API gives it: `whole`, or with its personal data masked.
+    async fn view(&self, user: User, whole: bool) -> Result<pb::User, Status> {
         let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
         let roles = users::roles(&mut conn, &user.id)
             .await
@@ -171,17 +176,72 @@ impl UserApi {
             tracing::error!(error = %format!("{e:#}"), "a sealed date of birth does not open");
             Status::internal("internal error")
         })?;
+        let phone = user.phone.unwrap_or_default();
+        let (email, legal_name, date_of_birth, phone) = if whole {
+            (user.email, user.legal_name, date_of_birth, phone)
+        } else {
+            let masked = (mask::email(&user.email), mask::name(&user.legal_name));
+            (masked.0, masked.1, String::new(), mask::phone(&phone))
+        };
         Ok(pb::User {
             status: to_pb(user.status) as i32,
             date_of_birth,
             id: user.id,
-            email: user.email,
-            legal_name: user.legal_name,
+            email,
+            legal_name,
             country_of_residence: user.country_of_residence,
-            phone: user.phone.unwrap_or_default(),
+            phone,
             roles,
             created_at: Some(timestamp(user.created_at)),
         })
+    }
+}
+
+/// Personal data as a caller without `personal-data` reads it: enough to recognise a customer
+/// one already knows, not to learn who they are. The date of birth is left out.
+mod mask {
+    /// `a***@example.com`.
+    pub fn email(email: &str) -> String {
+        match email.split_once('@') {
+            Some((local, domain)) => format!("{}***@{domain}", first(local)),
+            None => "***".to_owned(),
+        }
+    }
+
+    /// `A*** L***`.
+    pub fn name(name: &str) -> String {
+        let words: Vec<String> = name
+            .split_whitespace()
+            .map(|w| format!("{}***", first(w)))
+            .collect();
+        words.join(" ")
+    }
+
+    /// `+*********23`: the last two digits.
+    pub fn phone(phone: &str) -> String {
+        let chars: Vec<char> = phone.chars().collect();
+        let keep = chars.len().saturating_sub(2);
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i >= keep || *c == '+' { *c } else { '*' })
+            .collect()
+    }
+
+    fn first(text: &str) -> String {
+        text.chars().next().map(String::from).unwrap_or_default()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn masks_keep_only_a_hint() {
+            assert_eq!(super::email("ada.lovelace@example.com"), "a***@example.com");
+            assert_eq!(super::name("Ada King Lovelace"), "A*** K*** L***");
+            assert_eq!(super::phone("+447700900123"), "+**********23");
+            assert_eq!(super::phone(""), "");
+            assert_eq!(super::email("broken"), "***");
+        }
     }
 }
 

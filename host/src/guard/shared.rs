@@ -64,6 +64,11 @@ impl Shared {
     /// Adds one to the counter `key`, which lives for `window` from its first increment.
     /// Returns the new count and the time the counter has left.
     pub async fn incr(&self, key: &str, window: Duration) -> (u64, Duration) {
+        self.incr_by(key, 1, window).await
+    }
+
+    /// Adds `amount` to the counter `key`, as [`Shared::incr`] adds one.
+    pub async fn incr_by(&self, key: &str, amount: u64, window: Duration) -> (u64, Duration) {
         if let Some(redis) = self.available() {
             let k = redis.key(key);
             let result = redis
@@ -78,7 +83,7 @@ impl Shared {
                         .arg(window.as_millis().max(1) as u64)
                         .arg("NX")
                         .ignore()
-                        .incr(&k, 1u64)
+                        .incr(&k, amount)
                         .pttl(&k)
                         .query_async(&mut c)
                         .await?;
@@ -89,7 +94,7 @@ impl Shared {
                 return (count, Duration::from_millis(ttl.max(0) as u64));
             }
         }
-        self.memory.incr(key, window)
+        self.memory.incr(key, amount, window)
     }
 
     /// Sets `key` to `value` for `ttl`.
@@ -275,7 +280,7 @@ struct Memory {
 const SWEEP_ABOVE: usize = 10_000;
 
 impl Memory {
-    fn incr(&self, key: &str, window: Duration) -> (u64, Duration) {
+    fn incr(&self, key: &str, amount: u64, window: Duration) -> (u64, Duration) {
         let now = Instant::now();
         let mut entries = self.lock();
         Self::sweep(&mut entries, now);
@@ -285,7 +290,7 @@ impl Memory {
         if entry.1 <= now {
             *entry = ("0".to_owned(), now + window);
         }
-        let count = entry.0.parse::<u64>().unwrap_or(0) + 1;
+        let count = entry.0.parse::<u64>().unwrap_or(0) + amount;
         entry.0 = count.to_string();
         (count, entry.1 - now)
     }

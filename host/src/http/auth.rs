@@ -10,10 +10,7 @@ use super::{
     extract::{ApiJson, ClientIp, UserAgent},
 };
 use crate::{
-    auth::{
-        login::{self, LoginError, LoginOutcome, Origin, TokenPair},
-        trail,
-    },
+    auth::login::{self, LoginError, LoginOutcome, Origin, TokenPair},
     guard::{Action, Guard},
     runtime::{
         mfa::Method,
@@ -167,7 +164,7 @@ async fn login(
         Ok(_) => state.guard.login_succeeded(&account).await,
         Err(LoginError::InvalidCredentials(user_id)) => {
             if state.guard.login_failed(&account).await {
-                locked_out(&state, user_id.as_deref()).await?;
+                locked_out(&state, user_id.as_deref());
             }
         }
         Err(_) => {}
@@ -230,17 +227,17 @@ impl From<LoginError> for ApiError {
 
 /// Records that repeated failures locked an account (for a known customer; an unknown address
 /// is locked all the same, with nobody to tell).
-async fn locked_out(state: &AppState, user_id: Option<&str>) -> Result<(), ApiError> {
+fn locked_out(state: &AppState, user_id: Option<&str>) {
     let Some(user_id) = user_id else {
         tracing::warn!("login locked for an unknown address after repeated failures");
-        return Ok(());
+        return;
     };
     let now = state.caps.clock.unix();
     let until = now + state.guard.lockout().as_secs() as i64;
-    let mut conn = state.caps.db.acquire().await?;
     let data = json!({ "user_id": user_id, "locked_until": until });
-    trail::record(&mut conn, "auth.locked_out", user_id, data, now).await?;
-    state.caps.outbox_committed.notify_one();
+    // After the answer, like the failure itself: a lockout must not show in the timing either.
+    state
+        .after_answer
+        .record(&state.caps, "auth.locked_out", user_id, data, now);
     tracing::warn!(%user_id, "login locked after repeated failures");
-    Ok(())
 }

@@ -232,7 +232,17 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Nothing was changed. Try again later.".into()),
             ),
-            Self::Component(CallError::Trapped { .. } | CallError::MemoryExceeded(_)) => p(
+            Self::Component(CallError::SandboxLimit { limit, .. }) if limit.is_customers() => p(
+                "/problems/too-many-requests",
+                "Too many requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Nothing was changed. Try again later.".into()),
+            ),
+            Self::Component(
+                CallError::Trapped { .. }
+                | CallError::MemoryExceeded(_)
+                | CallError::SandboxLimit { .. },
+            ) => p(
                 "/problems/component-failed",
                 "The business rules failed",
                 StatusCode::INTERNAL_SERVER_ERROR,

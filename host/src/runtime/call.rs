@@ -11,6 +11,7 @@ use super::ComponentKind;
 use crate::{
     capabilities::Capabilities,
     clock::WasiWallClock,
+    config::SandboxBounds,
     notify::Notification,
     store::{Connection, Transaction},
 };
@@ -47,6 +48,33 @@ impl UnitOfWork {
                 tracing::warn!(%error, "rollback failed; the connection is discarded");
             }
         }
+    }
+}
+
+/// A bound on what a call leaves outside its unit of work, exceeded: the call stops, rolled
+/// back, and `usvc_component_limit_exceeded_total{limit}` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxLimit {
+    #[error("its kv writes per call")]
+    KvWritesPerCall,
+    #[error("its kv keys per customer")]
+    KvKeysPerCustomer,
+    #[error("its kv bytes per customer")]
+    KvBytesPerCustomer,
+}
+
+impl SandboxLimit {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::KvWritesPerCall => "kv-writes-per-call",
+            Self::KvKeysPerCustomer => "kv-keys-per-customer",
+            Self::KvBytesPerCustomer => "kv-bytes-per-customer",
+        }
+    }
+
+    /// Whether the customer, rather than the component, ran into it (they may try later).
+    pub fn is_customers(self) -> bool {
+        !matches!(self, Self::KvWritesPerCall)
     }
 }
 
@@ -102,6 +130,12 @@ pub struct CallState {
     /// For a shadow call, the key-value writes it made, kept here instead of in the shared
     /// store (`None` = deleted); `None` for a call whose writes count.
     pub(crate) kv_overlay: Option<HashMap<String, Option<String>>>,
+    /// What the call may leave in the log and the `kv` store, and what it has so far.
+    pub(crate) bounds: SandboxBounds,
+    pub(crate) log_lines: u32,
+    pub(crate) kv_writes: u32,
+    /// Whom the call is about (a customer, or an applicant's key): whose `kv` budget it spends.
+    pub(crate) subject: Option<String>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -126,6 +160,10 @@ impl CallState {
             },
             stderr,
             kv_overlay: None,
+            bounds: SandboxBounds::default(),
+            log_lines: 0,
+            kv_writes: 0,
+            subject: None,
             wasi,
             table: ResourceTable::new(),
         }
@@ -133,6 +171,48 @@ impl CallState {
 
     /// Makes this a shadow call: its key-value writes stay in the call (its database writes
     /// and messages are discarded by the runtime, which never commits a shadow's unit of work).
+    /// Under `bounds`, spending `subject`'s `kv` budget.
+    pub(crate) fn bounded(mut self, bounds: SandboxBounds, subject: Option<&str>) -> Self {
+        self.bounds = bounds;
+        self.subject = subject.map(str::to_owned);
+        self
+    }
+
+    /// Counts one `kv` write of `bytes` (key and value) against the call's bound and, for a call
+    /// whose writes count, against the kind's budget for its subject. Over either, the write is
+    /// refused and the call stops with [`SandboxLimit`], rolled back.
+    pub(crate) async fn kv_admit(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        self.kv_writes += 1;
+        if self.kv_writes > self.bounds.kv_writes_per_call {
+            return Err(self.over(SandboxLimit::KvWritesPerCall));
+        }
+        if self.kv_overlay.is_some() {
+            return Ok(());
+        }
+        let subject = self.subject.as_deref().unwrap_or("anyone");
+        let budget = format!("kv-budget:{}:{subject}", self.kind.name());
+        let window = SandboxBounds::KV_WINDOW;
+        let (keys, _) = self.caps.kv.incr(&format!("{budget}:keys"), window).await;
+        if keys > u64::from(self.bounds.kv_keys_per_customer) {
+            return Err(self.over(SandboxLimit::KvKeysPerCustomer));
+        }
+        let (written, _) = self
+            .caps
+            .kv
+            .incr_by(&format!("{budget}:bytes"), bytes as u64, window)
+            .await;
+        if written > self.bounds.kv_bytes_per_customer {
+            return Err(self.over(SandboxLimit::KvBytesPerCustomer));
+        }
+        Ok(())
+    }
+
+    fn over(&self, limit: SandboxLimit) -> wasmtime::Error {
+        super::exceeded(self.kind, limit.label());
+        tracing::warn!(kind = %self.kind, limit = limit.label(), "a component call exceeded a sandbox bound; it stops and rolls back");
+        limit.into()
+    }
+
     pub(crate) fn discard_writes(&mut self) {
         self.kv_overlay = Some(HashMap::new());
     }

@@ -168,6 +168,7 @@ pub(crate) fn failure_outcome(error: &CallError) -> String {
         CallError::MemoryExceeded(_) => "failed:memory",
         CallError::Trapped { .. } => "failed:trap",
         CallError::Capability(_) => "failed:capability",
+        CallError::SandboxLimit { .. } => "failed:sandbox_limit",
     }
     .to_owned()
 }

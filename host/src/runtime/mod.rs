@@ -25,7 +25,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-pub use call::{CallState, MemoryCapExceeded};
+pub use call::{CallState, MemoryCapExceeded, SandboxLimit};
 pub use decision::{Ask, Role, Trial, TrialMode};
 pub use registry::{ComponentKind, LoadedComponent, Registry};
 
@@ -55,6 +55,12 @@ pub enum CallError {
     },
     #[error("a capability failed: {0}")]
     Capability(#[source] anyhow::Error),
+    /// A sandbox bound on what a call leaves behind (see [`SandboxLimit`]).
+    #[error("the {kind} component exceeded {limit}")]
+    SandboxLimit {
+        kind: ComponentKind,
+        limit: SandboxLimit,
+    },
 }
 
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
@@ -71,10 +77,12 @@ pub struct Runtime {
 
 /// Whether a call's writes count.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Effects {
-    /// The unit of work commits when the answer says so.
-    Kept,
-    /// Everything is rolled back and nothing is sent, whatever the answer (a shadow).
+enum Effects<'a> {
+    /// The unit of work commits when the answer says so, and `kv` writes spend `subject`'s
+    /// budget (see `CallState::kv_admit`).
+    Kept { subject: Option<&'a str> },
+    /// Everything is rolled back and nothing is sent, whatever the answer (a shadow, a replay,
+    /// a self-test).
     Discarded,
 }
 
@@ -178,7 +186,9 @@ impl Runtime {
             .run(
                 caps,
                 &decider,
-                Effects::Kept,
+                Effects::Kept {
+                    subject: ask.split_key(),
+                },
                 &commits,
                 invoke,
                 |result, elapsed| {
@@ -324,7 +334,7 @@ impl Runtime {
         &self,
         caps: &Arc<Capabilities>,
         component: &LoadedComponent,
-        effects: Effects,
+        effects: Effects<'_>,
         commits: &impl Fn(&R) -> bool,
         invoke: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a LoadedComponent) -> CallFuture<'a, R>
         + Send,
@@ -333,7 +343,12 @@ impl Runtime {
         let kind = component.kind;
         let limits = self.limits.of(kind);
         let started = Instant::now();
-        let mut state = CallState::new(caps.clone(), kind, limits.memory_bytes);
+        let subject = match effects {
+            Effects::Kept { subject } => subject,
+            Effects::Discarded => None,
+        };
+        let mut state = CallState::new(caps.clone(), kind, limits.memory_bytes)
+            .bounded(self.limits.sandbox, subject);
         if effects == Effects::Discarded {
             state.discard_writes();
         }
@@ -359,13 +374,13 @@ impl Runtime {
         let outcome = tokio::time::timeout(limits.deadline, invoke(&mut store, component)).await;
         let mut state = store.into_data();
         let elapsed = started.elapsed();
-        let role = if effects == Effects::Kept {
+        let role = if effects != Effects::Discarded {
             ""
         } else {
             " (shadow)"
         };
         match outcome {
-            Ok(Ok(result)) if effects == Effects::Kept && commits(&result) => {
+            Ok(Ok(result)) if effects != Effects::Discarded && commits(&result) => {
                 if let Some(record) = log(&result, elapsed) {
                     let conn = state
                         .work
@@ -418,7 +433,7 @@ impl Runtime {
 
 /// `usvc_component_limit_exceeded_total`, by kind and limit (`deadline`, `memory`,
 /// `instances`): a call stopped, and rolled back, by its kind's limits.
-fn exceeded(kind: ComponentKind, limit: &'static str) {
+pub(crate) fn exceeded(kind: ComponentKind, limit: &'static str) {
     metrics::counter!("usvc_component_limit_exceeded_total", "kind" => kind.name(), "limit" => limit)
         .increment(1);
 }
@@ -439,6 +454,12 @@ fn classify(kind: ComponentKind, error: wasmtime::Error) -> CallError {
     if error.downcast_ref::<MemoryCapExceeded>().is_some() {
         exceeded(kind, "memory");
         return CallError::MemoryExceeded(kind);
+    }
+    if let Some(limit) = error.downcast_ref::<SandboxLimit>() {
+        return CallError::SandboxLimit {
+            kind,
+            limit: *limit,
+        };
     }
     if error.downcast_ref::<CapabilityFailure>().is_some() {
         return CallError::Capability(error.into());
