@@ -90,8 +90,11 @@ async fn run() -> anyhow::Result<()> {
             rest @ ..,
         ] if rest.len() <= 2 => sign_component(component, kind, version, signer, key, rest),
         ["components", "verify", artifact] => verify_component(artifact),
-        ["components", "deploy", file] => {
-            let deployed = admin_client()?.deploy(std::path::Path::new(file)).await?;
+        ["components", "deploy", file] | ["components", "deploy", "--allow-downgrade", file] => {
+            let downgrade = args.contains(&"--allow-downgrade");
+            let deployed = admin_client()?
+                .deploy(std::path::Path::new(file), downgrade)
+                .await?;
             println!("{}", serde_json::to_string_pretty(&deployed)?);
             Ok(())
         }

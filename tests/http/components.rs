@@ -23,6 +23,8 @@ backends!(
     the_watched_directory_deploys_signed_artifacts_only_in_production,
     the_command_line_client_deploys_lists_and_rolls_back,
     a_call_in_flight_finishes_on_the_version_it_started_with,
+    an_older_version_goes_live_only_when_asked_for_and_is_recorded,
+    a_stored_version_goes_live_again_only_while_its_signature_is_trusted,
 );
 
 const PASSWORD: &str = "grace hopper 1906";
@@ -557,12 +559,12 @@ async fn the_command_line_client_deploys_lists_and_rolls_back(backend: Backend) 
     let first = dir.join("mfa-1.0.0.usvc.json");
     let default = signed(&built("mfa.wasm"), ComponentKind::Mfa, "1.0.0", &signer.pem);
     std::fs::write(&first, serde_json::to_vec(&default).unwrap()).unwrap();
-    let deployed = client.deploy(&first).await.unwrap();
+    let deployed = client.deploy(&first, false).await.unwrap();
     assert_eq!(deployed["version"], "1.0.0");
     // A bare component is named after its kind.
     let bare = dir.join("mfa.wasm");
     std::fs::write(&bare, built("mfa-known-devices.wasm")).unwrap();
-    let deployed = client.deploy(&bare).await.unwrap();
+    let deployed = client.deploy(&bare, false).await.unwrap();
     assert!(deployed["signer"].is_null());
     assert_eq!(digest_of(&app, "mfa").await, deployed["digest"]);
 
@@ -581,7 +583,7 @@ async fn the_command_line_client_deploys_lists_and_rolls_back(backend: Backend) 
     let mut forged = default.clone();
     forged.manifest.version = "1.0.1".to_owned();
     std::fs::write(&first, serde_json::to_vec(&forged).unwrap()).unwrap();
-    let error = client.deploy(&first).await.unwrap_err().to_string();
+    let error = client.deploy(&first, false).await.unwrap_err().to_string();
     assert!(
         error.contains("422") && error.contains("artifact.bad_signature"),
         "{error}"
@@ -678,4 +680,127 @@ async fn a_call_in_flight_finishes_on_the_version_it_started_with(backend: Backe
         "the next call ran on the new version: {types:?}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn rollback_to(app: &TestApp, admin: &str, digest: &Value) -> Reply {
+    app.request_json(
+        Method::POST,
+        "/v1/admin/components/mfa/rollback",
+        Some(admin),
+        Some(json!({ "digest": digest })),
+    )
+    .await
+}
+
+/// A signed artifact older than the active version is refused unless the deploy says so; a
+/// downgrade made on purpose says so in its event.
+async fn an_older_version_goes_live_only_when_asked_for_and_is_recorded(backend: Backend) {
+    let signer = new_signer();
+    // The administrator onboards through a development host (the mailbox), sharing the database.
+    let setup = host(backend, Mode::Development, &signer, None).await;
+    let admin = administrator(&setup).await;
+    let app = host(
+        backend,
+        Mode::Production,
+        &signer,
+        Some(setup.database_url.clone()),
+    )
+    .await;
+    let newer = signed(
+        &built("mfa-known-devices.wasm"),
+        ComponentKind::Mfa,
+        "1.1.0",
+        &signer.pem,
+    );
+    let older = signed(&built("mfa.wasm"), ComponentKind::Mfa, "1.0.3", &signer.pem);
+    let deployed = deploy(&app, &admin, &newer).await;
+    assert_eq!(deployed.status, 201, "{:?}", deployed.body);
+    let active = deployed.body["digest"].clone();
+
+    let refused = deploy(&app, &admin, &older).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.violation_codes(), ["artifact.downgrade"]);
+    assert_eq!(digest_of(&app, "mfa").await, active, "nothing changed");
+
+    let body = serde_json::to_vec(&older).unwrap();
+    let path = "/v1/admin/components?allow_downgrade=true";
+    let downgraded = deploy_to(&app, path, Some(&admin), "application/json", body).await;
+    assert_eq!(downgraded.status, 201, "{:?}", downgraded.body);
+    assert_eq!(downgraded.body["version"], "1.0.3");
+    let deployed: Vec<Value> = app
+        .audit(&app.user_id("boss@example.com").await)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "component.deployed")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(deployed.len(), 2, "{deployed:?}");
+    assert_eq!(deployed[0].get("downgraded_from"), None);
+    assert_eq!(deployed[1]["downgraded_from"], "1.1.0");
+}
+
+/// A rollback (and a fleet switch) verifies the stored artifact's signature again, against
+/// the signers trusted now: a version whose signer is no longer trusted, or whose artifact is
+/// gone, does not go live in production.
+async fn a_stored_version_goes_live_again_only_while_its_signature_is_trusted(backend: Backend) {
+    let signer = new_signer();
+    let setup = host(backend, Mode::Development, &signer, None).await;
+    let admin = administrator(&setup).await;
+    let first = host(
+        backend,
+        Mode::Production,
+        &signer,
+        Some(setup.database_url.clone()),
+    )
+    .await;
+    let one = signed(&built("mfa.wasm"), ComponentKind::Mfa, "1.0.0", &signer.pem);
+    let two = signed(
+        &built("mfa-known-devices.wasm"),
+        ComponentKind::Mfa,
+        "1.1.0",
+        &signer.pem,
+    );
+    let one_digest = deploy(&first, &admin, &one).await.body["digest"].clone();
+    let two_digest = deploy(&first, &admin, &two).await.body["digest"].clone();
+    assert_eq!(digest_of(&first, "mfa").await, two_digest);
+    // Trusted: the rollback goes through.
+    let back = rollback_to(&first, &admin, &one_digest).await;
+    assert_eq!(back.status, 200, "{:?}", back.body);
+
+    // A host that trusts another key for that signer now (the old one was withdrawn) refuses
+    // to go back.
+    let other = new_signer();
+    let second = host(
+        backend,
+        Mode::Production,
+        &other,
+        Some(first.database_url.clone()),
+    )
+    .await;
+    let refused = rollback_to(&second, &admin, &two_digest).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.violation_codes(), ["artifact.bad_signature"]);
+    assert_eq!(
+        digest_of(&first, "mfa").await,
+        one_digest,
+        "nothing changed"
+    );
+
+    // A stored version without its signed artifact (stored unsigned, or before artifacts were
+    // kept) is not activated again in production, whatever its component column holds.
+    let mut conn = first.db.acquire().await.unwrap();
+    sqlx::query("UPDATE component_versions SET artifact = NULL WHERE digest = $1")
+        .bind(two_digest.as_str().unwrap())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let refused = rollback_to(&first, &admin, &two_digest).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.violation_codes(), ["artifact.unsigned"]);
+    assert_eq!(
+        digest_of(&first, "mfa").await,
+        one_digest,
+        "nothing changed"
+    );
 }

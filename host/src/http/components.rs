@@ -60,6 +60,9 @@ fn require_admin(claims: &Claims) -> Result<(), ApiError> {
 struct DeployQuery {
     /// The kind of a bare component (development mode); an artifact names its own.
     kind: Option<String>,
+    /// Deploy a version older than the active one on purpose (recorded as a downgrade).
+    #[serde(default)]
+    allow_downgrade: bool,
 }
 
 /// A stored version as an administrator sees it.
@@ -124,7 +127,7 @@ async fn deploy(
     let bytes = read_artifact(&state, kind, &headers, body).await?;
     let deployed = state
         .lifecycle
-        .deploy(&bytes, kind, &claims.sub)
+        .deploy(&bytes, kind, &claims.sub, query.allow_downgrade)
         .await
         .map_err(rejected)?;
     Ok(answer(deployed))
@@ -256,6 +259,11 @@ fn rejected(error: DeployError) -> ApiError {
         DeployError::SelfTest(_) => ApiError::Validation(vec![Violation {
             code: "artifact.self_test".to_owned(),
             field: "artifact".to_owned(),
+            message: error.to_string(),
+        }]),
+        DeployError::Downgrade { .. } => ApiError::Validation(vec![Violation {
+            code: "artifact.downgrade".to_owned(),
+            field: "allow_downgrade".to_owned(),
             message: error.to_string(),
         }]),
         DeployError::NotFound | DeployError::NoTrial => ApiError::NotFound,

@@ -32,15 +32,19 @@ impl AdminClient {
     }
 
     /// Uploads a signed artifact, or a bare component (`<kind>.wasm`, development hosts only).
-    pub async fn deploy(&self, file: &Path) -> anyhow::Result<Value> {
+    /// Deploys `file`; `allow_downgrade` when a version older than the active one is meant.
+    pub async fn deploy(&self, file: &Path, allow_downgrade: bool) -> anyhow::Result<Value> {
         let bytes = read(file)?;
-        let mut url = format!("{}/v1/admin/components", self.base);
+        let mut url = format!(
+            "{}/v1/admin/components?allow_downgrade={allow_downgrade}",
+            self.base
+        );
         if bytes.starts_with(WASM_MAGIC) {
             let kind = file
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .context("a bare component is named after its kind, e.g. mfa.wasm")?;
-            url.push_str(&format!("?kind={kind}"));
+            url.push_str(&format!("&kind={kind}"));
         }
         self.upload(reqwest::Method::POST, url, bytes).await
     }

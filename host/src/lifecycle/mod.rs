@@ -27,7 +27,7 @@ use crate::{
     },
     store::{
         self,
-        component_versions::{self, ComponentVersion, NewVersion},
+        component_versions::{self, ComponentVersion, NewVersion, StoredComponent},
     },
 };
 
@@ -45,6 +45,12 @@ pub enum DeployError {
     /// The component's exported self-test answered `err` (or failed).
     #[error("the component's self-test failed: {0}")]
     SelfTest(String),
+    /// The artifact's version is older than the active one's, and the deploy did not say it
+    /// meant to go back (`allow_downgrade`).
+    #[error(
+        "version {offered} is older than the active {active}: deploy it with allow_downgrade=true if that is meant, or roll back"
+    )]
+    Downgrade { offered: String, active: String },
     /// A trial of the version that is already active.
     #[error("that version is the active one; a trial needs another")]
     AlreadyActive,
@@ -70,6 +76,7 @@ impl DeployError {
             Self::Rejected(rejection) => Some(rejection.code()),
             Self::TypeCheck(_) => Some("artifact.type_check"),
             Self::SelfTest(_) => Some("artifact.self_test"),
+            Self::Downgrade { .. } => Some("artifact.downgrade"),
             _ => None,
         }
     }
@@ -133,16 +140,38 @@ impl Lifecycle {
     /// Deploys an artifact (or, in development mode, a bare component of `kind`): every check,
     /// then one transaction storing it as the kind's active version, then the swap. The same
     /// component deployed again changes nothing; a stored but retired one becomes active again.
+    /// A version older than the active one is refused unless `allow_downgrade`, and recorded
+    /// as a downgrade when allowed.
     pub async fn deploy(
         &self,
         bytes: &[u8],
         kind: Option<ComponentKind>,
         deployed_by: &str,
+        allow_downgrade: bool,
     ) -> Result<Deployed, DeployError> {
         let (opened, loaded) = self.accept(bytes, kind, deployed_by).await?;
         let kind = opened.kind;
         let now = self.caps.clock.unix();
         let mut tx = store::begin(&self.caps.db).await?;
+        let downgrade = match (
+            opened.manifest.as_ref(),
+            component_versions::active(&mut tx, kind.name()).await?,
+        ) {
+            (Some(manifest), Some(active)) => older(&manifest.version, active.version.as_deref()),
+            _ => None,
+        };
+        if let Some(active) = &downgrade
+            && !allow_downgrade
+        {
+            return Err(DeployError::Downgrade {
+                offered: opened
+                    .manifest
+                    .as_ref()
+                    .map(|m| m.version.clone())
+                    .unwrap_or_default(),
+                active: active.clone(),
+            });
+        }
         let stored = component_versions::find(&mut tx, kind.name(), &loaded.digest).await?;
         let changed = match &stored {
             Some(version) if version.status == "active" => false,
@@ -171,6 +200,7 @@ impl Lifecycle {
                         author: manifest.map(|m| m.author.as_str()),
                         signer: opened.signer.as_deref(),
                         component: &opened.component,
+                        artifact: opened.signer.is_some().then_some(bytes),
                         deployed_by,
                         now,
                     },
@@ -183,13 +213,16 @@ impl Lifecycle {
             .await?
             .expect("stored in this transaction");
         if changed {
-            let data = json!({
+            let mut data = json!({
                 "kind": kind.name(),
                 "digest": loaded.digest,
                 "version": version.version,
                 "signer": version.signer,
                 "by": deployed_by,
             });
+            if let Some(active) = &downgrade {
+                data["downgraded_from"] = json!(active);
+            }
             trail::record(&mut tx, "component.deployed", deployed_by, data, now).await?;
         }
         // The candidate on trial went live: its trial is over.
@@ -215,14 +248,15 @@ impl Lifecycle {
         by: &str,
     ) -> Result<Deployed, DeployError> {
         let digest = digest.trim().to_ascii_lowercase();
-        let bytes = {
+        let stored = {
             let mut conn = self.caps.db.acquire().await?;
             component_versions::component(&mut conn, kind.name(), &digest)
                 .await?
                 .ok_or(DeployError::NotFound)?
         };
-        // Checked again: a version stored by an older host may no longer fit its world.
-        let loaded = self.prepare(kind, bytes).await?;
+        // Checked again: its signature against the signers trusted now, and its world (a
+        // version stored by an older host may no longer fit).
+        let loaded = self.reopen(kind, &digest, stored).await?;
         self.self_test(&loaded).await?;
         let now = self.caps.clock.unix();
         let mut tx = store::begin(&self.caps.db).await?;
@@ -280,12 +314,12 @@ impl Lifecycle {
                 .active(kind)
                 .is_none_or(|running| running.digest != digest)
             {
-                let bytes = {
+                let stored = {
                     let mut conn = self.caps.db.acquire().await?;
                     component_versions::component(&mut conn, kind.name(), &digest).await?
                 };
-                let Some(bytes) = bytes else { continue };
-                match self.prepare(kind, bytes).await {
+                let Some(stored) = stored else { continue };
+                match self.reopen(kind, &digest, stored).await {
                     Ok(loaded) => {
                         self.runtime.registry().activate(loaded);
                         tracing::info!(%kind, %digest, "switched to the fleet's active component version");
@@ -341,7 +375,39 @@ impl Lifecycle {
         Ok((opened, loaded))
     }
 
-    /// Runs the component's self-test when it exports one.
+    /// A stored version or trial of `kind`, made ready to run again only as far as it is still
+    /// trusted: its signed artifact verified against today's signers (and naming `digest`), or
+    /// — in development mode only — a bare component.
+    async fn reopen(
+        &self,
+        kind: ComponentKind,
+        digest: &str,
+        stored: StoredComponent,
+    ) -> Result<LoadedComponent, DeployError> {
+        let component = match stored.artifact {
+            Some(bytes) => {
+                let opened = artifact::open(
+                    &bytes,
+                    Some(kind),
+                    &artifact::Policy {
+                        signers: &self.signers,
+                        max_bytes: self.max_bytes,
+                        allow_unsigned: false,
+                    },
+                )?;
+                opened.component
+            }
+            None if self.allow_unsigned => stored.component,
+            None => return Err(Rejection::Unsigned.into()),
+        };
+        let loaded = self.prepare(kind, component).await?;
+        if loaded.digest != digest {
+            return Err(Rejection::DigestMismatch.into());
+        }
+        Ok(loaded)
+    }
+
+    /// Runs the component's exported self-test when it exports one.
     async fn self_test(&self, loaded: &LoadedComponent) -> Result<(), DeployError> {
         match self.runtime.self_test(&self.caps, loaded).await {
             Ok(true) => {
@@ -378,4 +444,14 @@ impl Lifecycle {
             self.runtime.registry().activate(loaded);
         }
     }
+}
+
+/// The active version, when `offered` (a semantic version) is older than it.
+fn older(offered: &str, active: Option<&str>) -> Option<String> {
+    let active = active?;
+    let (offered_v, active_v) = (
+        semver::Version::parse(offered).ok()?,
+        semver::Version::parse(active).ok()?,
+    );
+    (offered_v < active_v).then(|| active.to_owned())
 }

@@ -78,7 +78,8 @@ impl Lifecycle {
             started_at: self.caps.clock.unix(),
         };
         let mut tx = store::begin(&self.caps.db).await?;
-        component_trials::put(&mut tx, &trial, &opened.component).await?;
+        let artifact = opened.signer.is_some().then_some(bytes);
+        component_trials::put(&mut tx, &trial, &opened.component, artifact).await?;
         let data = json!({
             "kind": kind.name(),
             "digest": trial.digest,
@@ -194,12 +195,12 @@ impl Lifecycle {
             let Some(mode) = TrialMode::from_stored(&trial.mode, trial.percent) else {
                 continue;
             };
-            let bytes = {
+            let stored = {
                 let mut conn = self.caps.db.acquire().await?;
                 component_trials::component(&mut conn, kind.name()).await?
             };
-            let Some(bytes) = bytes else { continue };
-            match self.prepare(kind, bytes).await {
+            let Some(stored) = stored else { continue };
+            match self.reopen(kind, &trial.digest, stored).await {
                 Ok(loaded) => {
                     self.runtime.registry().start_trial(loaded, mode);
                     tracing::info!(%kind, digest = %trial.digest, mode = %trial.mode, "joined the fleet's component trial");

@@ -44,7 +44,7 @@ pub async fn watch(lifecycle: Arc<Lifecycle>, dir: PathBuf) {
                     continue;
                 }
             };
-            match lifecycle.deploy(&bytes, Some(kind), DIRECTORY).await {
+            match lifecycle.deploy(&bytes, Some(kind), DIRECTORY, false).await {
                 Ok(deployed) if deployed.changed => {
                     tracing::info!(%kind, digest = %deployed.version.digest, "component deployed from the components directory")
                 }

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::Connection;
+use super::{Connection, component_versions::StoredComponent};
 
 /// A trial without its candidate's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -36,11 +36,18 @@ fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredTrial> {
 }
 
 /// Starts (or replaces) the trial of `trial.kind`.
-pub async fn put(conn: &mut Connection, trial: &StoredTrial, component: &[u8]) -> sqlx::Result<()> {
+/// Stores `trial` with its component and the signed artifact it came in (`None` for a bare
+/// component, development mode).
+pub async fn put(
+    conn: &mut Connection,
+    trial: &StoredTrial,
+    component: &[u8],
+    artifact: Option<&[u8]>,
+) -> sqlx::Result<()> {
     end(conn, &trial.kind).await?;
     sqlx::query(&format!(
-        "INSERT INTO component_trials ({COLUMNS}, component) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO component_trials ({COLUMNS}, component, artifact) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
     .bind(&trial.kind)
     .bind(&trial.digest)
@@ -51,6 +58,7 @@ pub async fn put(conn: &mut Connection, trial: &StoredTrial, component: &[u8]) -
     .bind(&trial.started_by)
     .bind(trial.started_at)
     .bind(component.to_vec())
+    .bind(artifact.map(<[u8]>::to_vec))
     .execute(conn)
     .await?;
     Ok(())
@@ -88,10 +96,11 @@ pub async fn all(conn: &mut Connection) -> sqlx::Result<Vec<StoredTrial>> {
 }
 
 /// The candidate's bytes.
-pub async fn component(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT component FROM component_trials WHERE kind = $1")
+pub async fn component(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<StoredComponent>> {
+    sqlx::query("SELECT component, artifact FROM component_trials WHERE kind = $1")
         .bind(kind)
         .fetch_optional(conn)
-        .await?;
-    row.map(|row| row.try_get("component")).transpose()
+        .await?
+        .map(StoredComponent::from_row)
+        .transpose()
 }

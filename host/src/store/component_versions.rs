@@ -54,6 +54,8 @@ pub struct NewVersion<'a> {
     pub author: Option<&'a str>,
     pub signer: Option<&'a str>,
     pub component: &'a [u8],
+    /// The signed artifact it came in; `None` for a bare component (development mode).
+    pub artifact: Option<&'a [u8]>,
     pub deployed_by: &'a str,
     pub now: i64,
 }
@@ -63,7 +65,8 @@ pub async fn insert_active(conn: &mut Connection, new: &NewVersion<'_>) -> sqlx:
     sqlx::query(
         "INSERT INTO component_versions (kind, digest, version, description, author, signer, \
          component, size_bytes, deployed_by, deployed_at, status, activation, activated_by, \
-         activated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $9, $10)",
+         activated_at, artifact) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $9, $10, $12)",
     )
     .bind(new.kind)
     .bind(new.digest)
@@ -76,6 +79,7 @@ pub async fn insert_active(conn: &mut Connection, new: &NewVersion<'_>) -> sqlx:
     .bind(new.deployed_by)
     .bind(new.now)
     .bind(activation)
+    .bind(new.artifact.map(<[u8]>::to_vec))
     .execute(conn)
     .await?;
     Ok(())
@@ -140,19 +144,48 @@ pub async fn find(
     row.as_ref().map(from_row).transpose()
 }
 
-/// A stored version's component bytes.
+/// The kind's active version, if any.
+pub async fn active(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<ComponentVersion>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM component_versions WHERE kind = $1 AND status = 'active'"
+    ))
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// What a stored version or trial holds to be activated again: the component, and the signed
+/// artifact it came in (none for a bare component).
+pub struct StoredComponent {
+    pub component: Vec<u8>,
+    pub artifact: Option<Vec<u8>>,
+}
+
+impl StoredComponent {
+    pub(crate) fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            component: row.try_get("component")?,
+            artifact: row.try_get("artifact")?,
+        })
+    }
+}
+
+/// A stored version's component and artifact.
 pub async fn component(
     conn: &mut Connection,
     kind: &str,
     digest: &str,
-) -> sqlx::Result<Option<Vec<u8>>> {
-    let row =
-        sqlx::query("SELECT component FROM component_versions WHERE kind = $1 AND digest = $2")
-            .bind(kind)
-            .bind(digest)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|row| row.try_get("component")).transpose()
+) -> sqlx::Result<Option<StoredComponent>> {
+    sqlx::query(
+        "SELECT component, artifact FROM component_versions WHERE kind = $1 AND digest = $2",
+    )
+    .bind(kind)
+    .bind(digest)
+    .fetch_optional(conn)
+    .await?
+    .map(StoredComponent::from_row)
+    .transpose()
 }
 
 /// The active digest of each kind that has one: the fleet's cheap poll.
