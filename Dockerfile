@@ -19,6 +19,8 @@ WORKDIR /src
 COPY . .
 # BuildKit cache mounts keep downloaded crates and the target directory between builds, so the
 # results are copied out of the cached target directory within the same step.
+# The binary pins the digests of the components built here (host/build.rs): in production it
+# loads a bare <kind>.wasm from /app/components only when it is one of these.
 # Only production components ship: the <kind>.wasm of each crate directly under components/
 # that declares a kind (the onboarding policy), never the test fixtures under components/fixtures/.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -26,7 +28,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     set -eux; \
     cargo fetch --locked; \
     USVC_COMPONENTS_OUT=/out/built-components scripts/build-components.sh; \
-    cargo build --release --locked -p usvc-host --bin usvc; \
+    USVC_BASELINE_COMPONENTS=/out/built-components cargo build --release --locked -p usvc-host --bin usvc; \
     mkdir -p /out/components; \
     for kind in $(sed -n 's/^kind[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' components/*/Cargo.toml); do \
         cp "/out/built-components/$kind.wasm" /out/components/; \

@@ -96,7 +96,7 @@ impl Application {
         let runtime = Runtime::new(config.runtime.clone())?;
         let loaded = runtime
             .registry()
-            .load_dir(&config.components_dir)
+            .load_dir(&config.components_dir, config.mode == Mode::Production)
             .with_context(|| {
                 format!(
                     "loading components from {}",

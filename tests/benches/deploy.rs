@@ -67,7 +67,8 @@ impl Switch {
     async fn deploy(&self, app: &TestApp, version: &Artifact) {
         let reply = self
             .http
-            .post(app.url("/v1/admin/components"))
+            // The bench swaps back and forth on purpose: every other deploy is a downgrade.
+            .post(app.url("/v1/admin/components?allow_downgrade=true"))
             .bearer_auth(&self.admin)
             .json(version)
             .send()

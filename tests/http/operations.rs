@@ -260,3 +260,39 @@ async fn metrics_can_live_on_an_internal_address_only(backend: Backend) {
         .unwrap();
     assert_eq!(other.status(), 404);
 }
+
+/// In production the components directory holds the release's own components and nothing
+/// else goes live from it: a bare `mfa.wasm` that is not the one this binary was built with
+/// (someone who can write to the directory swapped it) stops start-up, naming the file.
+#[tokio::test]
+async fn production_starts_only_on_the_baseline_components_it_was_built_with() {
+    let dir = std::env::temp_dir().join(format!("usvc-baseline-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["onboarding.wasm", "verification.wasm"] {
+        std::fs::write(dir.join(name), usvc_tests::built(name)).unwrap();
+    }
+    let swapped = usvc_tests::variant(&usvc_tests::built("mfa.wasm"), "swapped-in");
+    std::fs::write(dir.join("mfa.wasm"), &swapped).unwrap();
+    let components = dir.display().to_string();
+    let refused = serve_in_production(&[
+        ("USVC_UNSAFE_SANDBOX_KYC", "true"),
+        ("USVC_COMPONENTS_DIR", &components),
+    ])
+    .await
+    .expect("production refuses a component that is not its baseline");
+    assert!(refused.contains("mfa.wasm"), "{refused}");
+    assert!(
+        refused.contains("not the mfa component this release was built with"),
+        "{refused}"
+    );
+
+    // The release's own file starts.
+    std::fs::write(dir.join("mfa.wasm"), usvc_tests::built("mfa.wasm")).unwrap();
+    let started = serve_in_production(&[
+        ("USVC_UNSAFE_SANDBOX_KYC", "true"),
+        ("USVC_COMPONENTS_DIR", &components),
+    ])
+    .await;
+    assert_eq!(started, None, "the baseline starts");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,12 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use usvc_tests::{Backend, TestApp, backends, spawn, verification::VERIFICATION};
+use usvc::config::KindLimits;
+use usvc::runtime::ComponentKind;
+use usvc_tests::{
+    Backend, Spawn, TestApp, backends, signing_key_pem, spawn, spawn_with,
+    verification::VERIFICATION,
+};
 
 backends!(
     a_fresh_customer_is_tier_0_and_told_what_is_required,
@@ -16,6 +21,7 @@ backends!(
     verification_needs_a_token,
     one_customers_verification_never_shows_in_anothers,
     changing_the_verified_identity_drops_the_tier_until_a_new_check_passes,
+    an_identity_change_the_policy_cannot_decide_again_leaves_nothing_granted,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -298,6 +304,19 @@ async fn patch_profile(
     usvc_tests::Reply::read(request.send().await.expect("request")).await
 }
 
+/// Someone holding the session renames the customer (profile version 1).
+async fn rename(app: &TestApp, access: &str) -> usvc_tests::Reply {
+    let body = json!({"legal_name": "Mallory Impostor"});
+    patch_profile(app, access, "\"1\"", body).await
+}
+
+/// The tiers of the last `user.verification_changed` event: (from, to).
+async fn last_tier_change(app: &TestApp) -> (Option<i64>, Option<i64>) {
+    let changes = events_of(app, "user.verification_changed").await;
+    let last = &changes.last().expect("an event").data;
+    (last["from_tier"].as_i64(), last["to_tier"].as_i64())
+}
+
 async fn changing_the_verified_identity_drops_the_tier_until_a_new_check_passes(backend: Backend) {
     let app = spawn(backend).await;
     let (access, user) = app
@@ -311,13 +330,7 @@ async fn changing_the_verified_identity_drops_the_tier_until_a_new_check_passes(
     );
 
     // Someone holding the session renames the verified customer.
-    let renamed = patch_profile(
-        &app,
-        &access,
-        "\"1\"",
-        json!({"legal_name": "Mallory Impostor"}),
-    )
-    .await;
+    let renamed = rename(&app, &access).await;
     assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     let view = app.verification(&access).await;
     assert_eq!(view["tier"], 1, "{view}");
@@ -329,12 +342,7 @@ async fn changing_the_verified_identity_drops_the_tier_until_a_new_check_passes(
         codes(&view["requirements"]).contains(&"kyc.check".to_owned()),
         "{view}"
     );
-    let dropped = events_of(&app, "user.verification_changed").await;
-    let last = &dropped.last().expect("an event").data;
-    assert_eq!(
-        (last["from_tier"].as_i64(), last["to_tier"].as_i64()),
-        (Some(2), Some(1))
-    );
+    assert_eq!(last_tier_change(&app).await, (Some(2), Some(1)));
     assert!(app.audit_count(&user, "user.verification_changed").await >= 3);
 
     // A new check of the identity as it is now restores the tier.
@@ -343,4 +351,53 @@ async fn changing_the_verified_identity_drops_the_tier_until_a_new_check_passes(
         app.wait_for_verification(&access, "verified").await["tier"],
         2
     );
+}
+
+/// The verification policy cannot decide again after a rename (here: on a host whose policy
+/// calls all fail, the memory it allows them too small to start). The tier granted to the old identity must not survive that: the
+/// customer is held at tier 0 until a decision succeeds.
+async fn an_identity_change_the_policy_cannot_decide_again_leaves_nothing_granted(
+    backend: Backend,
+) {
+    let app = spawn_with(Spawn {
+        signing_key_pem: Some(signing_key_pem(7)),
+        ..Spawn::new(backend)
+    })
+    .await;
+    let broken = spawn_with(Spawn {
+        signing_key_pem: Some(signing_key_pem(7)),
+        database_url: Some(app.database_url.clone()),
+        kind_limits: vec![(
+            ComponentKind::Verification,
+            KindLimits {
+                memory_bytes: Some(4096),
+                ..KindLimits::default()
+            },
+        )],
+        ..Spawn::new(backend)
+    })
+    .await;
+    let (access, _) = app.verifiable_customer("held@example.com", PASSWORD).await;
+    let user = app.user_id("held@example.com").await;
+    app.confirmed_document(&user, "passport", "123456789").await;
+    request(&app, &access).await;
+    assert_eq!(
+        app.wait_for_verification(&access, "verified").await["tier"],
+        2
+    );
+
+    let renamed = rename(&broken, &access).await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    let view = app.verification(&access).await;
+    assert_eq!(view["tier"], 0, "{view}");
+    assert_eq!(view["status"], "pending", "{view}");
+    assert!(
+        codes(&view["reasons"]).contains(&"kyc.undecided".to_owned()),
+        "{view}"
+    );
+    assert_eq!(last_tier_change(&app).await, (Some(2), Some(0)));
+
+    // Once the policy decides again, it decides for the identity as it is now.
+    let decided = request(&app, &access).await;
+    assert_eq!(decided["tier"], 1, "{decided}");
 }

@@ -229,8 +229,9 @@ async fn activate(
     let digest = &target.manifest.component_sha256;
     let (request, expected) = if (swap / 2).is_multiple_of(2) {
         let body = serde_json::to_vec(target).expect("JSON");
+        // Back and forth between two versions on purpose: every other deploy is a downgrade.
         let request = http
-            .post(app.url("/v1/admin/components"))
+            .post(app.url("/v1/admin/components?allow_downgrade=true"))
             .header("content-type", "application/json")
             .body(body);
         (request, 201)

@@ -3,6 +3,7 @@
 //! cap, and one unit of work that commits only when the component says `ok`.
 
 pub mod artifact;
+pub mod baseline;
 pub mod bindings;
 mod call;
 pub mod decision;

@@ -182,14 +182,34 @@ impl Registry {
         Ok(self.active(kind).expect("just activated"))
     }
 
-    /// Loads `<kind>.wasm` for every kind present in `dir`.
-    pub fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<Arc<LoadedComponent>>> {
+    /// Loads `<kind>.wasm` for every kind present in `dir`; with `pinned_only` (production),
+    /// only the baseline components this binary was built with ([`super::baseline`]), and any
+    /// other file stops start-up.
+    pub fn load_dir(
+        &self,
+        dir: &Path,
+        pinned_only: bool,
+    ) -> anyhow::Result<Vec<Arc<LoadedComponent>>> {
         let mut loaded = Vec::new();
         for kind in ComponentKind::ALL {
             let path = dir.join(format!("{}.wasm", kind.name()));
-            if path.exists() {
-                loaded.push(self.load_file(kind, &path)?);
+            if !path.exists() {
+                continue;
             }
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let component = self.prepare(kind, &bytes)?;
+            if pinned_only && !super::baseline::is_pinned(kind, &component.digest) {
+                anyhow::bail!(
+                    "{} is not the {kind} component this release was built with (SHA-256 {}): \
+                     in production only the release's own components load from the directory; \
+                     deploy any other version as a signed artifact",
+                    path.display(),
+                    component.digest
+                );
+            }
+            self.activate(component);
+            loaded.push(self.active(kind).expect("just activated"));
         }
         Ok(loaded)
     }

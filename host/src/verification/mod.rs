@@ -25,7 +25,7 @@ use crate::{
         CallError, Runtime,
         verification::{
             Customer, Date, DocumentFacts, DocumentKind, DocumentStatus, KycOutcome, KycResult,
-            PolicyDecision, ProfileFacts,
+            PolicyDecision, ProfileFacts, VerificationStatus,
         },
     },
     store::{
@@ -177,7 +177,11 @@ impl Verifier {
         match assessed.await {
             Ok(Some(_)) => {
                 if let Err(error) = self.assess(user_id, false).await {
-                    tracing::warn!(%error, user_id, "verification not decided again after an identity change");
+                    tracing::warn!(%error, user_id, "verification not decided again after an identity change; holding the customer at tier 0");
+                    metrics::counter!("usvc_verification_held_total").increment(1);
+                    if let Err(error) = self.hold(user_id).await {
+                        tracing::error!(%error, user_id, "a customer whose identity changed could not be held at tier 0");
+                    }
                 }
             }
             Ok(None) => {}
@@ -185,6 +189,43 @@ impl Verifier {
                 tracing::warn!(%error, user_id, "verification not decided again after an identity change")
             }
         }
+    }
+
+    /// When the policy cannot decide again after an identity change, nothing it granted the
+    /// old identity stays: the customer is held at tier 0, pending, with no limits, until a
+    /// decision succeeds (their next request, or a later change). Failing closed is the host's
+    /// mechanism; what the customer is granted next is the policy's decision.
+    async fn hold(&self, user_id: &str) -> Result<(), VerificationError> {
+        for _ in 0..ATTEMPTS {
+            let facts = self.gather(user_id, false).await?;
+            let currency = facts
+                .state
+                .as_ref()
+                .map(|s| s.limits.currency.clone())
+                .unwrap_or_default();
+            let held = PolicyDecision {
+                tier: 0,
+                status: VerificationStatus::Pending,
+                limits: states::Limits {
+                    currency,
+                    daily_transfer_limit: 0,
+                    balance_cap: 0,
+                },
+                requirements: vec!["kyc.check".to_owned()],
+                submit_kyc: false,
+                check_id: None,
+                manual_review: false,
+                reasons: vec![states::Reason {
+                    code: "kyc.undecided".to_owned(),
+                    message: "Your identity details changed: nothing is granted until they are checked again.".to_owned(),
+                }],
+                component_digest: String::new(),
+            };
+            if self.store(user_id, &facts, &held).await?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(VerificationError::Contended)
     }
 
     async fn gather(&self, user_id: &str, requested: bool) -> Result<Facts, VerificationError> {
