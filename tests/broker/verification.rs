@@ -4,14 +4,21 @@
 
 use reqwest::Method;
 use serde_json::json;
-use usvc_tests::{Backend, Spawn, backends, bank::BankServer, verification::VERIFICATION};
+use usvc::{config::KindLimits, runtime::ComponentKind};
+use usvc_tests::{
+    Backend, Spawn, backends, bank::BankServer, signing_key_pem, spawn_with,
+    verification::VERIFICATION,
+};
 
 use crate::{
     BROKER,
     fixture::{KycService, PASSWORD, check_completed, new_id, open_check, wait_for_result},
 };
 
-backends!(a_result_from_the_kyc_service_moves_the_tier);
+backends!(
+    a_result_from_the_kyc_service_moves_the_tier,
+    a_result_the_policy_cannot_weigh_leaves_nothing_granted,
+);
 
 async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
     let _shared = BROKER.read().await;
@@ -77,4 +84,67 @@ async fn a_result_from_the_kyc_service_moves_the_tier(backend: Backend) {
         })
     );
     app.shut_down().await;
+}
+
+/// A rejection arrives while the verification policy cannot decide (here: on the consuming
+/// host, whose policy calls all fail, the memory it allows them too small to start). The tier
+/// granted before must not outlive it: the customer is held at tier 0 until the policy decides.
+async fn a_result_the_policy_cannot_weigh_leaves_nothing_granted(backend: Backend) {
+    let _shared = BROKER.read().await;
+    let kyc = KycService::start().await;
+    let bank = BankServer::start().await;
+    // The host customers use submits checks; the consuming host shares its database.
+    let app = spawn_with(Spawn {
+        kyc_url: Some(bank.url()),
+        signing_key_pem: Some(signing_key_pem(7)),
+        ..Spawn::new(backend)
+    })
+    .await;
+    let mut consumer = kyc
+        .app_with(Spawn {
+            database_url: Some(app.database_url.clone()),
+            signing_key_pem: Some(signing_key_pem(7)),
+            kind_limits: vec![(
+                ComponentKind::Verification,
+                KindLimits {
+                    memory_bytes: Some(4096),
+                    ..KindLimits::default()
+                },
+            )],
+            ..Spawn::new(backend)
+        })
+        .await;
+    let (access, user) = app
+        .verifiable_customer("broker-held@example.com", PASSWORD)
+        .await;
+    app.confirmed_document(&user, "passport", "123456789").await;
+    kyc.wait_for_consumer().await;
+    let asked = app
+        .request_json(Method::POST, VERIFICATION, Some(&access), None)
+        .await;
+    assert!(asked.status < 300, "{:?}", asked.body);
+    assert_eq!(asked.body["tier"], 1, "{:?}", asked.body);
+    let check = open_check(&app, &user).await;
+
+    let rejection = new_id();
+    kyc.publish_json(&check_completed(&rejection, &user, &check, "rejected"))
+        .await;
+    wait_for_result(&app, &user, &rejection).await;
+    let held = |view: &serde_json::Value| {
+        view["tier"] == 0
+            && view["reasons"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["code"] == "kyc.undecided"))
+    };
+    let mut view = app.verification(&access).await;
+    for _ in 0..100 {
+        if held(&view) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        view = app.verification(&access).await;
+    }
+    assert!(held(&view), "{view}");
+    assert_eq!(view["status"], "pending", "{view}");
+    consumer.shut_down().await;
 }

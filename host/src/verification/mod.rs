@@ -157,12 +157,11 @@ impl Verifier {
         Ok(Verification { state, history })
     }
 
-    /// A KYC result for the customer was recorded: the policy decides again. A failure is
-    /// logged; the next request decides again anyway.
+    /// A KYC result for the customer was recorded: the policy decides again, and when it
+    /// cannot, the customer is held at tier 0 until it can (a rejection must not leave the
+    /// tier granted before it).
     pub async fn result_recorded(&self, user_id: &str) {
-        if let Err(error) = self.assess(user_id, false).await {
-            tracing::warn!(%error, user_id, "verification not decided again after a KYC result");
-        }
+        self.decide_again(user_id, "a KYC result").await;
     }
 
     /// The customer changed what identifies them: a stored decision is taken again, since a tier
@@ -175,15 +174,7 @@ impl Verifier {
             states::get(&mut conn, user_id).await
         };
         match assessed.await {
-            Ok(Some(_)) => {
-                if let Err(error) = self.assess(user_id, false).await {
-                    tracing::warn!(%error, user_id, "verification not decided again after an identity change; holding the customer at tier 0");
-                    metrics::counter!("usvc_verification_held_total").increment(1);
-                    if let Err(error) = self.hold(user_id).await {
-                        tracing::error!(%error, user_id, "a customer whose identity changed could not be held at tier 0");
-                    }
-                }
-            }
+            Ok(Some(_)) => self.decide_again(user_id, "an identity change").await,
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, user_id, "verification not decided again after an identity change")
@@ -191,9 +182,21 @@ impl Verifier {
         }
     }
 
-    /// When the policy cannot decide again after an identity change, nothing it granted the
-    /// old identity stays: the customer is held at tier 0, pending, with no limits, until a
-    /// decision succeeds (their next request, or a later change). Failing closed is the host's
+    /// The policy decides again after new facts (`after` says which); when it cannot, the
+    /// customer is held at tier 0.
+    async fn decide_again(&self, user_id: &str, after: &str) {
+        if let Err(error) = self.assess(user_id, false).await {
+            tracing::warn!(%error, user_id, after, "verification not decided again; holding the customer at tier 0");
+            metrics::counter!("usvc_verification_held_total").increment(1);
+            if let Err(error) = self.hold(user_id).await {
+                tracing::error!(%error, user_id, after, "a customer could not be held at tier 0");
+            }
+        }
+    }
+
+    /// When the policy cannot weigh new facts (an identity change, a KYC result), nothing it
+    /// granted before them stays: the customer is held at tier 0, pending, with no limits, until
+    /// a decision succeeds (their next request, or later facts). Failing closed is the host's
     /// mechanism; what the customer is granted next is the policy's decision.
     async fn hold(&self, user_id: &str) -> Result<(), VerificationError> {
         for _ in 0..ATTEMPTS {
@@ -217,7 +220,7 @@ impl Verifier {
                 manual_review: false,
                 reasons: vec![states::Reason {
                     code: "kyc.undecided".to_owned(),
-                    message: "Your identity details changed: nothing is granted until they are checked again.".to_owned(),
+                    message: "New identity facts could not be weighed yet: nothing is granted until they are.".to_owned(),
                 }],
                 component_digest: String::new(),
             };
