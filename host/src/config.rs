@@ -736,12 +736,32 @@ impl Config {
                         .entry(kebab(kind))
                         .or_default()
                         .insert(kebab(setting), value);
+                } else if key.starts_with("USVC_") && !READ_ELSEWHERE.contains(&key) {
+                    // A misspelt setting (a security control among them) must not pass
+                    // unnoticed as the default.
+                    bail!(
+                        "unknown setting: no USVC_* variable of that name (see the README's configuration table)"
+                    );
                 }
             }
         }
         Ok(())
     }
 }
+
+/// `USVC_*` variables the service does not read but the command line, the build or the test
+/// kit do: present in the environment, they are not misspelt settings.
+const READ_ELSEWHERE: &[&str] = &[
+    "USVC_URL",
+    "USVC_ADMIN_TOKEN",
+    "USVC_BASELINE_COMPONENTS",
+    "USVC_COMPONENTS_OUT",
+    "USVC_COMPONENTS_FALLBACK",
+    "USVC_TEST_POSTGRES_URL",
+    "USVC_TEST_REDIS_URL",
+    "USVC_TEST_AMQP_URL",
+    "USVC_TEST_RABBITMQCTL",
+];
 
 impl Config {
     /// `USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB` or `USVC_<KIND>_INSTANCES`; false
@@ -789,6 +809,28 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_setting_stops_start_up_and_other_tools_variables_do_not() {
+        let Err(error) = Config::from_vars(vars(&[("USVC_GRPC_GRANT", "ledger=UserService/*")]))
+        else {
+            panic!("a misspelt setting is refused");
+        };
+        assert!(
+            format!("{error:#}").contains("USVC_GRPC_GRANT"),
+            "{error:#}"
+        );
+        assert!(
+            format!("{error:#}").contains("unknown setting"),
+            "{error:#}"
+        );
+        let fine = Config::from_vars(vars(&[
+            ("USVC_URL", "http://127.0.0.1:8080"),
+            ("USVC_BASELINE_COMPONENTS", "target/components"),
+            ("PATH", "/usr/bin"),
+        ]));
+        assert!(fine.is_ok(), "{:?}", fine.err());
+    }
+
+    #[test]
     fn component_settings_come_from_prefixed_variables() {
         let config = Config::from_vars(vars(&[(
             "USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES",
@@ -820,8 +862,8 @@ mod tests {
         assert_eq!(mfa.instances, 3);
         assert_eq!(limits.of(ComponentKind::Onboarding).memory_bytes, 64 << 20);
         assert!(Config::from_vars(vars(&[("USVC_MFA_INSTANCES", "many")])).is_err());
-        // Not a limit: left to the other rules (here, ignored).
-        assert!(Config::from_vars(vars(&[("USVC_MFA_COLOUR", "blue")])).is_ok());
+        // Not a limit, nor any other setting: refused, not ignored.
+        assert!(Config::from_vars(vars(&[("USVC_MFA_COLOUR", "blue")])).is_err());
     }
 
     #[test]
