@@ -104,3 +104,22 @@ pub fn reason(status: &Status) -> String {
         .expect("an ErrorInfo in the details")
         .reason
 }
+
+/// The `code` part of every field violation (`"<code>: <message>"`), sorted.
+pub fn violation_codes(status: &Status) -> Vec<String> {
+    let mut codes: Vec<String> = status
+        .get_details_bad_request()
+        .expect("field violations")
+        .field_violations
+        .into_iter()
+        .map(|v| {
+            v.description
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    codes.sort();
+    codes
+}

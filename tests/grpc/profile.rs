@@ -3,15 +3,14 @@
 //! store shared with the HTTP API.
 
 use serde_json::{Value, json};
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
+use tonic::Code;
 use usvc_proto::usvc::v1::{
     Address, GetPreferencesRequest, GetProfileRequest, MarketingConsent, NotificationSetting,
     Preferences, UpdatePreferencesRequest, UpdateProfileRequest,
 };
 use usvc_tests::{Backend, Reply, TestApp, backends, spawn};
 
-use super::{Grpc, expect_code, reason, violated_fields};
+use super::{Grpc, expect_code, reason, violated_fields, violation_codes};
 
 backends!(
     every_rpc_reads_and_changes_the_customers_own_data,
@@ -63,25 +62,6 @@ fn update_preferences(preferences: Preferences, expected: &str) -> UpdatePrefere
         preferences: Some(preferences),
         expected_version: expected.to_owned(),
     }
-}
-
-/// The `code` part of every field violation (`"<code>: <message>"`), sorted.
-fn violation_codes(status: &Status) -> Vec<String> {
-    let mut codes: Vec<String> = status
-        .get_details_bad_request()
-        .expect("field violations")
-        .field_violations
-        .into_iter()
-        .map(|v| {
-            v.description
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
-    codes.sort();
-    codes
 }
 
 async fn every_rpc_reads_and_changes_the_customers_own_data(backend: Backend) {
@@ -308,7 +288,7 @@ async fn broken_rules_are_field_violations(backend: Backend) {
                 UpdateProfileRequest {
                     legal_name: Some(" ".to_owned()),
                     date_of_birth: Some("2999-01-01".to_owned()),
-                    nationality: Some("gb".to_owned()),
+                    nationality: Some("G1".to_owned()),
                     address: Some(Address {
                         city: String::new(),
                         country: "United Kingdom".to_owned(),

@@ -7,7 +7,7 @@ use usvc_proto::usvc::v1::{
 };
 use usvc_tests::{Backend, application, backends, spawn};
 
-use super::{Grpc, expect_code, reason, violated_fields};
+use super::{Grpc, expect_code, reason, violated_fields, violation_codes};
 
 fn get(id: &str) -> GetUserRequest {
     GetUserRequest {
@@ -105,6 +105,25 @@ async fn get_user_and_by_email(backend: Backend) {
         Code::InvalidArgument,
     );
     assert_eq!(violated_fields(&status), ["user_id"]);
+}
+
+/// `GetUserByEmail` parses the address as registration and a contact change do (`usvc-types`):
+/// the same code, `email.invalid`, and an address no one could register is not looked up.
+async fn an_email_address_is_read_as_at_registration(backend: Backend) {
+    let app = spawn(backend).await;
+    let grpc = Grpc::connect(&app).await;
+    for address in ["not an address", "ada@localhost", "ada@example.c0m", ""] {
+        let status = expect_code(
+            grpc.users()
+                .get_user_by_email(grpc.call(GetUserByEmailRequest {
+                    email: address.to_owned(),
+                }))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(violated_fields(&status), ["email"], "{address:?}");
+        assert_eq!(violation_codes(&status), ["email.invalid"], "{address:?}");
+    }
 }
 
 async fn list_users_pages_through_everyone_once(backend: Backend) {
@@ -327,6 +346,7 @@ async fn an_admin_locks_and_unlocks_an_account(backend: Backend) {
 
 backends!(
     get_user_and_by_email,
+    an_email_address_is_read_as_at_registration,
     list_users_pages_through_everyone_once,
     an_admin_locks_and_unlocks_an_account
 );

@@ -14,6 +14,7 @@ mod keys;
 mod mfa;
 mod onboarding;
 mod operations;
+mod parsing;
 mod password;
 mod profile;
 mod reset;

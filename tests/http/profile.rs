@@ -481,7 +481,7 @@ async fn every_profile_rule_has_its_violation_code(backend: Backend) {
             json!({"date_of_birth": "1800-01-01"}),
             &["date_of_birth.implausible"],
         ),
-        (json!({"nationality": "gb"}), &["nationality.invalid"]),
+        (json!({"nationality": "G1"}), &["nationality.invalid"]),
         (json!({"nationality": "GBR"}), &["nationality.invalid"]),
         (
             json!({"address": {"line2": "Flat 3"}}),

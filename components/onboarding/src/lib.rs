@@ -30,7 +30,7 @@ struct OnboardingPolicy;
 
 impl Guest for OnboardingPolicy {
     fn register(application: Application) -> Result<(), Vec<Violation>> {
-        registration::register(&application)
+        registration::register(&application).map_err(wit_violations)
     }
 
     fn confirm_email(email: String, code: String) -> Confirmation {
@@ -40,8 +40,20 @@ impl Guest for OnboardingPolicy {
     fn check_password(email: String, password: String) -> Vec<Violation> {
         let mut violations = rules::Violations::default();
         rules::password::check(&password, &email, &mut violations);
-        violations.into_vec()
+        wit_violations(violations.into_vec())
     }
+}
+
+/// The shared vocabulary's violations, as the world's `violation` records.
+fn wit_violations(violations: Vec<usvc_types::Violation>) -> Vec<Violation> {
+    violations
+        .into_iter()
+        .map(|v| Violation {
+            code: v.code,
+            field: v.field,
+            message: v.message,
+        })
+        .collect()
 }
 
 impl exports::usvc::host::self_test::Guest for OnboardingPolicy {

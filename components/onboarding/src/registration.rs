@@ -12,6 +12,7 @@
 //! carries exactly what the registration that code was sent for submitted.
 
 use serde_json::json;
+use usvc_types::Violation;
 
 use crate::Application;
 use crate::log;
@@ -21,7 +22,6 @@ use crate::usvc::host::clock;
 use crate::usvc::host::credentials;
 use crate::usvc::host::events;
 use crate::usvc::host::notify::{self, Notice};
-use crate::usvc::host::types::Violation;
 use crate::usvc::host::users::{self, CreateError, NewUser, User, UserStatus};
 
 pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
@@ -72,7 +72,10 @@ fn new_user(applicant: &Applicant) -> NewUser {
         legal_name: applicant.legal_name.clone(),
         date_of_birth: applicant.date_of_birth.to_string(),
         country_of_residence: applicant.country_of_residence.as_str().to_owned(),
-        phone: applicant.phone.clone(),
+        phone: applicant
+            .phone
+            .as_ref()
+            .map(|phone| phone.as_str().to_owned()),
     }
 }
 

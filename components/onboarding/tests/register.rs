@@ -404,14 +404,26 @@ async fn phone_number_in_e164_form_is_stored_trimmed() {
     assert_eq!(kit.users().await[0].phone.as_deref(), Some("+447700900123"));
 }
 
+/// Read as at a contact change (`usvc_types::PhoneE164`): the separators people type go.
+#[tokio::test]
+async fn phone_number_typed_with_separators_is_stored_compact() {
+    let kit = TestKit::onboarding().await;
+    let application = Application {
+        phone: Some("+44 (7700) 900-123".to_owned()),
+        ..valid_application()
+    };
+    kit.register(application).await.unwrap();
+    assert_eq!(kit.users().await[0].phone.as_deref(), Some("+447700900123"));
+}
+
 #[tokio::test]
 async fn phone_number_not_in_e164_form_is_invalid() {
     let kit = TestKit::onboarding().await;
     for phone in [
         "07700900123",
-        "+44 7700 900123",
         "+0447700900123",
         "+1",
+        "+12",
         "+1234567890123456",
         "tel:+447700900123",
     ] {

@@ -8,6 +8,7 @@ use usvc_proto::usvc::v1::{
     self as pb, GetUserByEmailRequest, GetUserRequest, ListUsersRequest, ListUsersResponse,
     UpdateStatusRequest, user_service_server::UserService,
 };
+use usvc_types::{Email, Violation};
 
 use super::{Caller, acting_user, caller, internal_only, required_user, status, timestamp};
 use crate::{
@@ -60,14 +61,10 @@ impl UserService for UserApi {
     ) -> Result<Response<pb::User>, Status> {
         let whole = caller(&request)?.personal_data;
         internal_only(&request)?;
-        let email = request.into_inner().email.trim().to_lowercase();
-        if email.is_empty() || !email.contains('@') || email.len() > 254 {
-            return Err(status::invalid_field(
-                "email",
-                "invalid_email",
-                "an email address is required",
-            ));
-        }
+        // Parsed as at registration and at a contact change: one answer and one code.
+        let email = Email::parse(&request.into_inner().email)
+            .map_err(|error| status::invalid(&[Violation::of("email", error)]))?
+            .into_string();
         let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
         let user = users::find_by_email(&mut conn, &email)
             .await

@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 
 use time::Date;
+use usvc_types::{CalendarDate, CountryCode, Email, PhoneE164, Violation, Violations};
 
 use super::{ConsentChoice, PreferencesDocument, ProfileChange};
-use crate::{
-    runtime::onboarding::Violation,
-    store::{preferences::NotificationSetting, profiles::Address},
-};
+use crate::store::{preferences::NotificationSetting, profiles::Address};
 
 /// As in onboarding: comfortably above the longest names on passports.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -26,12 +24,6 @@ pub const MAX_SOURCE_CHARS: usize = 32;
 /// A national id number: the shortest and longest any issuing country uses, with room.
 pub const MIN_NATIONAL_ID_CHARS: usize = 4;
 pub const MAX_NATIONAL_ID_CHARS: usize = 32;
-/// E.164: at most 15 digits after the `+`; fewer than 7 is no real subscriber number.
-const MIN_PHONE_DIGITS: usize = 7;
-const MAX_PHONE_DIGITS: usize = 15;
-/// RFC 5321's limits on a forward path and its local part.
-const MAX_EMAIL_CHARS: usize = 254;
-const MAX_EMAIL_LOCAL_CHARS: usize = 64;
 /// Older than any verified human: an earlier birth date is a typing mistake.
 const OLDEST_PLAUSIBLE_AGE: i32 = 130;
 
@@ -87,27 +79,6 @@ impl Channel {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-#[derive(Default)]
-struct Violations(Vec<Violation>);
-
-impl Violations {
-    fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(Violation {
-            code: code.to_owned(),
-            field: field.to_owned(),
-            message: message.into(),
-        });
-    }
-
-    fn into_result<T>(self, value: T) -> Result<T, Vec<Violation>> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.0)
-        }
     }
 }
 
@@ -176,68 +147,19 @@ pub fn mask_national_id(id: &str) -> String {
         .collect()
 }
 
-/// A phone number in E.164 (`+` and 7 to 15 digits, the first not 0), trimmed; spaces,
-/// hyphens and parentheses people type between digits are dropped.
+/// A phone number in E.164, parsed as at registration (`usvc_types::PhoneE164`).
 pub fn check_phone(raw: &str) -> Result<String, Vec<Violation>> {
-    let mut v = Violations::default();
-    let compact: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-        .collect();
-    let digits = compact.strip_prefix('+').unwrap_or_default();
-    let ok = digits.len() >= MIN_PHONE_DIGITS
-        && digits.len() <= MAX_PHONE_DIGITS
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    if !ok {
-        v.add(
-            "phone",
-            "phone.invalid",
-            "Give the number in international format (E.164), such as +447700900123.",
-        );
-    }
-    v.into_result(compact)
+    PhoneE164::parse(raw)
+        .map(PhoneE164::into_string)
+        .map_err(|error| vec![Violation::of("phone", error)])
 }
 
-/// An email address: trimmed and lower-cased, one `@`, a local part of printable characters
-/// without spaces, and a domain of at least two dot-separated labels of letters, digits and
-/// hyphens. The onboarding policy's disposable-domain list applies at registration only.
+/// An email address, parsed as at registration (`usvc_types::Email`): trimmed and lower-cased.
+/// The onboarding policy's disposable-domain list applies at registration only.
 pub fn check_email(raw: &str) -> Result<String, Vec<Violation>> {
-    let mut v = Violations::default();
-    let email = raw.trim().to_lowercase();
-    let valid = email.chars().count() <= MAX_EMAIL_CHARS
-        && match email.split_once('@') {
-            Some((local, domain)) => {
-                let local_ok = !local.is_empty()
-                    && local.chars().count() <= MAX_EMAIL_LOCAL_CHARS
-                    && !local.starts_with('.')
-                    && !local.ends_with('.')
-                    && !local.contains("..")
-                    && local
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-                let labels: Vec<&str> = domain.split('.').collect();
-                let domain_ok = labels.len() >= 2
-                    && labels.iter().all(|l| {
-                        !l.is_empty()
-                            && l.len() <= 63
-                            && !l.starts_with('-')
-                            && !l.ends_with('-')
-                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    });
-                local_ok && domain_ok
-            }
-            None => false,
-        };
-    if !valid {
-        v.add(
-            "email",
-            "email.invalid",
-            "Give an email address such as name@example.com.",
-        );
-    }
-    v.into_result(email)
+    Email::parse(raw)
+        .map(Email::into_string)
+        .map_err(|error| vec![Violation::of("email", error)])
 }
 
 /// A preferences document after its checks: canonical language and time zone names, every
@@ -281,7 +203,7 @@ pub fn source_required() -> Vec<Violation> {
         "marketing.source.missing",
         "Say where the customer gave or withdrew marketing consent (for example `app`, `web` or `branch`).",
     );
-    v.0
+    v.into_vec()
 }
 
 /// Stored settings in canonical order, with every category (an absent one has no channel).
@@ -353,14 +275,16 @@ fn legal_name(raw: &str, v: &mut Violations) -> Option<String> {
     text("legal_name", raw, MAX_NAME_CHARS, true, v)
 }
 
-/// Exactly `YYYY-MM-DD`, a date that exists, not after today and not absurdly long ago.
+/// A real calendar date (`usvc_types::CalendarDate`), not after today and not absurdly long ago.
 fn date_of_birth(raw: &str, today: Date, v: &mut Violations) -> Option<String> {
     const FIELD: &str = "date_of_birth";
-    let Some(date) = parse_date(raw) else {
+    let date = v.check(FIELD, CalendarDate::parse(raw))?;
+    // The host's clock stays within the calendar's years 1 to 9999.
+    let Some(today) = CalendarDate::new(today.year(), u8::from(today.month()), today.day()) else {
         v.add(
             FIELD,
             "date_of_birth.invalid",
-            "Give a real calendar date as YYYY-MM-DD.",
+            "Today is not a calendar date.",
         );
         return None;
     };
@@ -380,38 +304,13 @@ fn date_of_birth(raw: &str, today: Date, v: &mut Violations) -> Option<String> {
         );
         return None;
     }
-    Some(raw.to_owned())
+    Some(date.to_string())
 }
 
-fn parse_date(raw: &str) -> Option<Date> {
-    let b = raw.as_bytes();
-    let shape = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shape {
-        return None;
-    }
-    Date::parse(
-        raw,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
-
-/// ISO 3166-1 alpha-2: exactly two upper-case letters.
+/// ISO 3166-1 alpha-2, parsed as at registration (`usvc_types::CountryCode`).
 fn country(field: &str, raw: &str, v: &mut Violations) -> Option<String> {
-    if raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Some(raw.to_owned());
-    }
-    v.add(
-        field,
-        &format!("{field}.invalid"),
-        "Give an ISO 3166-1 alpha-2 country code in capitals, such as GB.",
-    );
-    None
+    v.check(field, CountryCode::parse(raw))
+        .map(|code| code.as_str().to_owned())
 }
 
 fn address(raw: Address, v: &mut Violations) -> Address {

@@ -23,13 +23,8 @@ pub struct Application {
     pub phone: Option<String>,
 }
 
-/// A broken onboarding rule, as the component reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    pub code: String,
-    pub field: String,
-    pub message: String,
-}
+/// A broken rule, as a component or a format check reported it.
+pub use usvc_types::Violation;
 
 impl From<wit::Violation> for Violation {
     fn from(v: wit::Violation) -> Self {

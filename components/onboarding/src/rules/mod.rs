@@ -13,12 +13,12 @@ pub mod phone;
 pub mod residence;
 mod sorted_lines;
 
-use crate::Application;
-use crate::usvc::host::types::Violation;
+use usvc_types::{PhoneE164, Violation};
 
-pub use birth_date::CalendarDate;
-pub use email::Email;
-pub use residence::{AllowedCountries, CountryCode};
+use crate::Application;
+
+pub use residence::AllowedCountries;
+pub use usvc_types::{CalendarDate, CountryCode, Email, Violations};
 
 /// An application that keeps every rule, with each field in the form the directory stores.
 #[derive(Debug)]
@@ -28,29 +28,7 @@ pub struct Applicant {
     pub legal_name: String,
     pub date_of_birth: CalendarDate,
     pub country_of_residence: CountryCode,
-    pub phone: Option<String>,
-}
-
-/// The broken rules found so far, in the order the fields appear in an application.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<Violation>);
-
-impl Violations {
-    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(Violation {
-            code: code.to_owned(),
-            field: field.to_owned(),
-            message: message.into(),
-        });
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_vec(self) -> Vec<Violation> {
-        self.0
-    }
+    pub phone: Option<PhoneE164>,
 }
 
 /// Checks every rule against `application` and returns either the normalised applicant or
@@ -125,7 +103,10 @@ mod tests {
         assert_eq!(applicant.legal_name, "Ada King");
         assert_eq!(applicant.date_of_birth.to_string(), "1990-12-10");
         assert_eq!(applicant.country_of_residence.as_str(), "GB");
-        assert_eq!(applicant.phone.as_deref(), Some("+447700900123"));
+        assert_eq!(
+            applicant.phone.as_ref().map(PhoneE164::as_str),
+            Some("+447700900123")
+        );
     }
 
     #[test]

@@ -1,36 +1,19 @@
-//! The applicant's phone number, which is optional: when given it must be in E.164 form, the
-//! only form every SMS and voice provider the bank might use accepts unambiguously.
+//! The applicant's phone number, which is optional: when given it must be a number in E.164
+//! (parsed by `usvc_types::PhoneE164`, as at a contact change).
+
+use usvc_types::PhoneE164;
 
 use super::Violations;
 
 const FIELD: &str = "phone";
 
-/// Returns `Some(number)` for an acceptable (trimmed) number or no number at all, `None` when the
-/// rule is broken. A blank field counts as no number: web forms send empty optional fields.
-pub fn check(raw: Option<&str>, violations: &mut Violations) -> Option<Option<String>> {
+/// Returns `Some(number)` for an acceptable number or no number at all, `None` when the rule is
+/// broken. A blank field counts as no number: web forms send empty optional fields.
+pub fn check(raw: Option<&str>, violations: &mut Violations) -> Option<Option<PhoneE164>> {
     let Some(number) = raw.map(str::trim).filter(|number| !number.is_empty()) else {
         return Some(None);
     };
-    if !is_e164(number) {
-        violations.add(
-            FIELD,
-            "phone.invalid",
-            "Enter your phone number in international form, such as +447700900123.",
-        );
-        return None;
-    }
-    Some(Some(number.to_owned()))
-}
-
-/// `+`, then a country code that cannot start with 0, then up to 15 digits in all. Two digits is
-/// the shortest the syntax allows; which numbers are really reachable is the SMS provider's call.
-fn is_e164(number: &str) -> bool {
-    let Some(digits) = number.strip_prefix('+') else {
-        return false;
-    };
-    (2..=15).contains(&digits.len())
-        && digits.bytes().all(|byte| byte.is_ascii_digit())
-        && !digits.starts_with('0')
+    violations.check(FIELD, PhoneE164::parse(number)).map(Some)
 }
 
 #[cfg(test)]
@@ -39,7 +22,7 @@ mod tests {
 
     fn outcome(raw: Option<&str>) -> (Option<Option<String>>, Vec<String>) {
         let mut violations = Violations::default();
-        let number = check(raw, &mut violations);
+        let number = check(raw, &mut violations).map(|n| n.map(PhoneE164::into_string));
         (
             number,
             violations.into_vec().into_iter().map(|v| v.code).collect(),
@@ -58,8 +41,19 @@ mod tests {
             outcome(Some(" +447700900123 ")),
             (Some(Some("+447700900123".to_owned())), vec![])
         );
-        assert_eq!(outcome(Some("+12")).1, Vec::<String>::new());
+        assert_eq!(outcome(Some("+1234567")).1, Vec::<String>::new());
         assert_eq!(outcome(Some("+123456789012345")).1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn separators_people_type_are_dropped_as_at_a_contact_change() {
+        for typed in ["+44 7700 900123", "+44-7700-900123", "+44 (7700) 900-123"] {
+            assert_eq!(
+                outcome(Some(typed)),
+                (Some(Some("+447700900123".to_owned())), vec![]),
+                "{typed}"
+            );
+        }
     }
 
     #[test]
@@ -68,10 +62,10 @@ mod tests {
             "447700900123",
             "+",
             "+1",
+            "+12",
+            "+123456",
             "+0447700900123",
             "+1234567890123456",
-            "+44 7700 900123",
-            "+44-7700-900123",
             "++447700900123",
             "+44770090012a",
             "+４４７７００９００１２３",

@@ -3,34 +3,11 @@
 //! Which countries are open is an operational fact that changes with licences, so it is a
 //! setting (`allowed-countries`), not code. Fail closed: with no allow-list, nobody is admitted.
 
+use usvc_types::CountryCode;
+
 use super::Violations;
 
 const FIELD: &str = "country_of_residence";
-
-/// An ISO 3166-1 alpha-2 code in upper case (shape only: whether the country is served is the
-/// allow-list's business, so a retired or unassigned code simply is not on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CountryCode([u8; 2]);
-
-impl CountryCode {
-    /// Trims and upper-cases `raw`, and accepts it when it is two ASCII letters.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim().as_bytes() {
-            &[first, second] if first.is_ascii_alphabetic() && second.is_ascii_alphabetic() => {
-                Some(Self([
-                    first.to_ascii_uppercase(),
-                    second.to_ascii_uppercase(),
-                ]))
-            }
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Two ASCII letters by construction.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
 
 /// The countries open to new customers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,8 +27,8 @@ impl AllowedCountries {
             .filter(|entry| !entry.is_empty())
         {
             match CountryCode::parse(entry) {
-                Some(country) => allowed.countries.push(country),
-                None => allowed.ignored.push(entry.to_owned()),
+                Ok(country) => allowed.countries.push(country),
+                Err(_) => allowed.ignored.push(entry.to_owned()),
             }
         }
         allowed
@@ -76,14 +53,7 @@ pub fn check(
     allowed: &AllowedCountries,
     violations: &mut Violations,
 ) -> Option<CountryCode> {
-    let Some(country) = CountryCode::parse(raw) else {
-        violations.add(
-            FIELD,
-            "country_of_residence.invalid",
-            "Enter your country of residence as a two-letter ISO 3166 code, such as GB.",
-        );
-        return None;
-    };
+    let country = violations.check(FIELD, CountryCode::parse(raw))?;
     if !allowed.contains(country) {
         violations.add(
             FIELD,
@@ -103,15 +73,6 @@ mod tests {
         let mut violations = Violations::default();
         check(raw, &AllowedCountries::parse(allowed), &mut violations);
         violations.into_vec().into_iter().map(|v| v.code).collect()
-    }
-
-    #[test]
-    fn codes_are_trimmed_and_upper_cased() {
-        assert_eq!(CountryCode::parse(" gb ").unwrap().as_str(), "GB");
-        assert_eq!(CountryCode::parse("De").unwrap().as_str(), "DE");
-        for raw in ["", "G", "GBR", "G1", "G B", "ÉE", "--"] {
-            assert_eq!(CountryCode::parse(raw), None, "{raw:?}");
-        }
     }
 
     #[test]
