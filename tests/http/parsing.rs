@@ -1,6 +1,8 @@
-//! One parse everywhere: a phone number, a country code and an email address get the same
-//! answer and the same code at registration (inside the onboarding component), at a profile or
-//! contact change (in the host) and over gRPC, because all of them parse through `usvc-types`.
+//! One home for each rule: a phone number, a country code and an email address get the same
+//! answer and the same code at registration, at a profile or contact change and over gRPC,
+//! because all of them parse through `usvc-types`; and what a change may carry is decided by the
+//! onboarding component, by the rules registration keeps (no disposable address, an adult's
+//! date of birth).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,6 +11,7 @@ use usvc_tests::{Backend, TestApp, application, backends, spawn};
 backends!(
     a_phone_number_is_read_alike_at_registration_and_at_a_change,
     a_country_code_is_read_alike_at_registration_and_at_a_change,
+    a_change_keeps_the_rules_of_registration,
 );
 
 const PASSWORD: &str = "difference engine 1822";
@@ -104,4 +107,37 @@ async fn profile_etag(app: &TestApp, token: &str) -> String {
         .to_str()
         .expect("ASCII")
         .to_owned()
+}
+
+async fn a_change_keeps_the_rules_of_registration(backend: Backend) {
+    let app = spawn(backend).await;
+    let token = app.onboarded_customer("ada@example.com", PASSWORD).await;
+
+    // A throwaway address cannot open an account, nor become the address of one (the host's
+    // own check let it through before).
+    let reply = register(&app, "bob@mailinator.com", json!({})).await;
+    assert_eq!(reply.violation_codes(), ["email.disposable"]);
+    let reply = app
+        .request_json(
+            Method::PUT,
+            "/v1/users/me/email",
+            Some(&token),
+            Some(json!({"email": "ada@mailinator.com"})),
+        )
+        .await;
+    reply.assert_problem(422, "/problems/validation");
+    assert_eq!(reply.violation_codes(), ["email.disposable"]);
+
+    // A corrected date of birth must still be an adult's (it was not checked before).
+    let request = app
+        .http
+        .patch(app.url("/v1/users/me/profile"))
+        .bearer_auth(&token)
+        .header("if-match", profile_etag(&app, &token).await)
+        .json(&json!({"date_of_birth": "2015-01-01"}));
+    let reply = usvc_tests::Reply::read(request.send().await.expect("request")).await;
+    reply.assert_problem(422, "/problems/validation");
+    assert_eq!(reply.violation_codes(), ["date_of_birth.underage"]);
+    let profile = app.get("/v1/users/me/profile", Some(&token)).await;
+    assert_eq!(profile.body["date_of_birth"], "1990-12-10");
 }

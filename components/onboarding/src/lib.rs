@@ -1,9 +1,10 @@
 //! The compliance team's onboarding policy, as a component of the `onboarding` world: which
 //! applicants may open an account, and how an address is confirmed.
 //!
-//! This file only wires the generated bindings to the flows; the decisions live in `rules`, and
-//! the two exported calls in `registration` and `confirmation`. Nothing here keeps state between
-//! calls: the host gives every call a fresh instance.
+//! This file only wires the generated bindings to the flows; the decisions live in `rules`, the
+//! two exported calls that write in `registration` and `confirmation`, and the checks of a
+//! change (`changes`, which read and write nothing) in `rules::profile` and `rules::email`.
+//! Nothing here keeps state between calls: the host gives every call a fresh instance.
 
 mod confirmation;
 mod log;
@@ -22,6 +23,7 @@ wit_bindgen::generate!({
 
 // The rest of the crate names the exported types through these, so that only this line knows
 // where the bindings put them.
+pub(crate) use exports::usvc::host::changes::{PostalAddress, ProfileChange};
 use exports::usvc::host::registration::Guest;
 pub(crate) use exports::usvc::host::registration::{Application, Confirmation};
 use usvc::host::types::Violation;
@@ -54,6 +56,26 @@ fn wit_violations(violations: Vec<usvc_types::Violation>) -> Vec<Violation> {
             message: v.message,
         })
         .collect()
+}
+
+impl exports::usvc::host::changes::Guest for OnboardingPolicy {
+    fn check_profile_change(change: ProfileChange) -> Result<ProfileChange, Vec<Violation>> {
+        rules::profile::check_change(&change, registration::today()).map_err(wit_violations)
+    }
+
+    fn check_email(email: String) -> Result<String, Vec<Violation>> {
+        let mut violations = rules::Violations::default();
+        let email = rules::email::check(&email, &mut violations);
+        violations
+            .into_result(email.map(rules::Email::into_string).unwrap_or_default())
+            .map_err(wit_violations)
+    }
+
+    fn check_phone(phone: String) -> Result<String, Vec<Violation>> {
+        usvc_types::PhoneE164::parse(&phone)
+            .map(usvc_types::PhoneE164::into_string)
+            .map_err(|error| wit_violations(vec![usvc_types::Violation::of("phone", error)]))
+    }
 }
 
 impl exports::usvc::host::self_test::Guest for OnboardingPolicy {

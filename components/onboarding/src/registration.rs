@@ -60,7 +60,8 @@ pub fn register(application: &Application) -> Result<(), Vec<Violation>> {
     Ok(())
 }
 
-fn today() -> CalendarDate {
+/// The host clock's date.
+pub(crate) fn today() -> CalendarDate {
     let date = clock::today();
     CalendarDate::new(date.year, date.month, date.day)
         .unwrap_or_else(|| panic!("the host clock's today() is not a calendar date: {date:?}"))

@@ -32,7 +32,9 @@ pub use usvc::runtime::mfa::{
     LoginContext, LoginRequirement, Method, OtpChannel, Proof, Sending, SensitiveAction,
     SessionProofs, TotpEnrolment, Verification,
 };
-pub use usvc::runtime::onboarding::{Application, Confirmation, Violation};
+pub use usvc::runtime::onboarding::{
+    Application, Confirmation, PostalAddress, ProposedChange, Violation,
+};
 pub use usvc::runtime::verification::{
     Customer, Date as CalendarDate, DocumentFacts, DocumentKind, DocumentStatus, KycOutcome,
     KycResult, PolicyDecision, ProfileFacts, VerificationStatus,
@@ -257,6 +259,35 @@ impl TestKit {
             .check_password(&self.caps, email.to_owned(), password.to_owned())
             .await
             .unwrap_or_else(|e| panic!("check-password failed: {e}"))
+    }
+
+    /// The policy's verdict on a profile change (`changes.check-profile-change`) by the
+    /// customer `user`: the change normalised, or every rule it breaks.
+    pub async fn check_profile_change(
+        &self,
+        user: &str,
+        change: ProposedChange,
+    ) -> Result<ProposedChange, Vec<Violation>> {
+        self.runtime
+            .check_profile_change(&self.caps, user, change)
+            .await
+            .unwrap_or_else(|e| panic!("check-profile-change failed: {e}"))
+    }
+
+    /// The policy's verdict on a new login address (`changes.check-email`).
+    pub async fn check_email(&self, user: &str, email: &str) -> Result<String, Vec<Violation>> {
+        self.runtime
+            .check_email(&self.caps, user, email.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("check-email failed: {e}"))
+    }
+
+    /// The policy's verdict on a new phone number (`changes.check-phone`).
+    pub async fn check_phone(&self, user: &str, phone: &str) -> Result<String, Vec<Violation>> {
+        self.runtime
+            .check_phone(&self.caps, user, phone.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("check-phone failed: {e}"))
     }
 
     /// Every customer, in creation order.

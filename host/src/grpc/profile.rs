@@ -62,7 +62,7 @@ impl ProfileService for ProfileApi {
                 .await
                 .map_err(|e| status::from_api(e.into()))?;
         }
-        let profile = profile::update(&self.0.caps, &user.sub, change, expected)
+        let profile = profile::update(&self.0.runtime, &self.0.caps, &user.sub, change, expected)
             .await
             .map_err(status::profile)?;
         if identity {

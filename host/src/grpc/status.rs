@@ -86,6 +86,7 @@ pub fn profile(e: ProfileError) -> Status {
             tracing::error!(error = %format!("{e:#}"), "a sealed profile field does not open");
             Status::internal("internal error")
         }
+        ProfileError::Policy(e) => from_api(e.into()),
     }
 }
 

@@ -78,7 +78,8 @@ async fn request_phone(
     ApiJson(body): ApiJson<NewPhone>,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::ChangePhone).await?;
-    let sent = contact::request_phone_change(&state.caps, &claims.sub, &body.phone).await?;
+    let sent = contact::request_phone_change(&state.runtime, &state.caps, &claims.sub, &body.phone)
+        .await?;
     Ok(pending(sent))
 }
 
@@ -100,7 +101,8 @@ async fn request_email(
     ApiJson(body): ApiJson<NewEmail>,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeEmail).await?;
-    let sent = contact::request_email_change(&state.caps, &claims.sub, &body.email).await?;
+    let sent = contact::request_email_change(&state.runtime, &state.caps, &claims.sub, &body.email)
+        .await?;
     Ok(pending(sent))
 }
 
@@ -131,6 +133,7 @@ impl From<ContactError> for ApiError {
             ),
             ContactError::NotFound => ApiError::NotFound,
             ContactError::Database(e) => e.into(),
+            ContactError::Policy(e) => e.into(),
         }
     }
 }

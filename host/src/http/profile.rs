@@ -140,7 +140,8 @@ async fn update_profile(
     if identity {
         second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeIdentity).await?;
     }
-    let profile = profile::update(&state.caps, &claims.sub, change, version).await?;
+    let profile =
+        profile::update(&state.runtime, &state.caps, &claims.sub, change, version).await?;
     if identity {
         state.verifier.identity_changed(&claims.sub).await;
     }
@@ -248,6 +249,7 @@ impl From<ProfileError> for ApiError {
             ProfileError::NotFound => ApiError::NotFound,
             ProfileError::Database(e) => e.into(),
             ProfileError::Sealed(e) => ApiError::Internal(e),
+            ProfileError::Policy(e) => e.into(),
         }
     }
 }

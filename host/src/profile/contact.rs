@@ -1,6 +1,7 @@
 //! Changing the phone number or the email address: a request records the change and sends a
 //! six-digit code to the NEW number (by SMS) or address; the change takes effect only when that
-//! code comes back. Codes are stored as SHA-256 and compared in constant time; they expire, a
+//! code comes back. What the new number or address may be is the onboarding policy's to say
+//! (`changes.check-phone`, `changes.check-email`): the rules of registration. Codes are stored as SHA-256 and compared in constant time; they expire, a
 //! change dies after [`MAX_CODE_ATTEMPTS`] wrong codes, and a new code waits
 //! [`RESEND_AFTER_SECS`]. Whether a second factor is needed first is the caller's check
 //! (`second_factor::require_fresh`), as for every sensitive action.
@@ -11,17 +12,16 @@
 //! timing does not tell either); the switch itself re-checks the address in the same
 //! statement. Must not: put a number, address or code in an event, audit row or log line.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use rand::Rng;
 use serde_json::json;
 
-use super::rules;
 use crate::{
     auth::{code_digest, constant_time_eq, trail},
     capabilities::Capabilities,
     notify::{Notice, Notification, Notifier},
-    runtime::onboarding::Violation,
+    runtime::{CallError, Runtime, onboarding::Violation},
     store::{
         self, Connection,
         contact_changes::{self, ContactChannel, PendingChange},
@@ -54,6 +54,9 @@ pub enum ContactError {
     NotFound,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The onboarding policy, which decides what a new address or number may be, did not answer.
+    #[error(transparent)]
+    Policy(#[from] CallError),
 }
 
 /// A change waiting for its code: when that code stops working.
@@ -64,11 +67,15 @@ pub struct CodeSent {
 
 /// Records a change of phone number to `raw` (E.164) and texts a code to it.
 pub async fn request_phone_change(
-    caps: &Capabilities,
+    runtime: &Runtime,
+    caps: &Arc<Capabilities>,
     user_id: &str,
     raw: &str,
 ) -> Result<CodeSent, ContactError> {
-    let phone = rules::check_phone(raw).map_err(ContactError::Invalid)?;
+    let phone = runtime
+        .check_phone(caps, user_id, raw.to_owned())
+        .await?
+        .map_err(ContactError::Invalid)?;
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
     let user = users::get(&mut tx, user_id)
@@ -142,11 +149,15 @@ pub async fn confirm_phone_change(
 /// Records a change of email address to `raw` and emails a code to it, unless another customer
 /// has that address: then the same change is recorded, with a code nobody receives.
 pub async fn request_email_change(
-    caps: &Capabilities,
+    runtime: &Runtime,
+    caps: &Arc<Capabilities>,
     user_id: &str,
     raw: &str,
 ) -> Result<CodeSent, ContactError> {
-    let email = rules::check_email(raw).map_err(ContactError::Invalid)?;
+    let email = runtime
+        .check_email(caps, user_id, raw.to_owned())
+        .await?
+        .map_err(ContactError::Invalid)?;
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
     let user = users::get(&mut tx, user_id)

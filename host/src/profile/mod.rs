@@ -1,13 +1,16 @@
-//! A customer's profile and preferences: what may be changed, the version that guards against
+//! A customer's profile and preferences: how a change is applied, the version that guards against
 //! lost updates, and the events and audit rows of every change, committed with it. HTTP
 //! (`/v1/users/me/profile`, `/v1/users/me/preferences`) and gRPC (`ProfileService`) both call
 //! these functions and only translate. The date of birth, postal address and national id
 //! number are sealed at rest (`store::profiles`); phone and email changes wait for a code sent to
-//! the new number or address ([`contact`]).
+//! the new number or address ([`contact`]). What a profile or contact change may carry is the
+//! onboarding policy's to decide (the `changes` interface of its world).
 
 pub mod contact;
 mod preferences;
 pub mod rules;
+
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -21,7 +24,10 @@ pub use crate::store::{
 use crate::{
     auth::trail,
     capabilities::Capabilities,
-    runtime::onboarding::Violation,
+    runtime::{
+        CallError, Runtime,
+        onboarding::{PostalAddress, ProposedChange, Violation},
+    },
     store::{
         self,
         profiles::{self, ProfileFields},
@@ -51,6 +57,44 @@ impl ProfileChange {
     }
 }
 
+impl From<ProfileChange> for ProposedChange {
+    fn from(c: ProfileChange) -> Self {
+        Self {
+            legal_name: c.legal_name,
+            date_of_birth: c.date_of_birth,
+            nationality: c.nationality,
+            address: c.address.map(|a| PostalAddress {
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                postal_code: a.postal_code,
+                region: a.region,
+                country: a.country,
+            }),
+            national_id: c.national_id,
+        }
+    }
+}
+
+impl From<ProposedChange> for ProfileChange {
+    fn from(c: ProposedChange) -> Self {
+        Self {
+            legal_name: c.legal_name,
+            date_of_birth: c.date_of_birth,
+            nationality: c.nationality,
+            address: c.address.map(|a| Address {
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                postal_code: a.postal_code,
+                region: a.region,
+                country: a.country,
+            }),
+            national_id: c.national_id,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("the change breaks {} rule(s)", .0.len())]
@@ -65,6 +109,9 @@ pub enum ProfileError {
     /// A sealed field does not open (another key, or altered): a fault, never the client's.
     #[error("a sealed profile field does not open")]
     Sealed(#[source] anyhow::Error),
+    /// The onboarding policy, which decides what a change may carry, did not answer.
+    #[error(transparent)]
+    Policy(#[from] CallError),
 }
 
 impl From<profiles::ReadError> for ProfileError {
@@ -96,14 +143,21 @@ pub async fn get(caps: &Capabilities, user_id: &str) -> Result<Profile, ProfileE
 /// Applies `change` when the profile is still at `expected_version`. The change, its
 /// `user.profile_updated` event (the names of the fields that changed, never their values) and
 /// the audit row commit together. A change that changes nothing writes and records nothing.
+///
+/// What the change may carry is the onboarding policy's to decide (`changes.check-profile-change`),
+/// by the rules registration keeps for the same facts; the host stores its normalised answer.
 pub async fn update(
-    caps: &Capabilities,
+    runtime: &Runtime,
+    caps: &Arc<Capabilities>,
     user_id: &str,
     change: ProfileChange,
     expected_version: i64,
 ) -> Result<Profile, ProfileError> {
-    let change =
-        rules::check_change(change, caps.clock.now().date()).map_err(ProfileError::Invalid)?;
+    let change = runtime
+        .check_profile_change(caps, user_id, change.into())
+        .await?
+        .map_err(ProfileError::Invalid)?;
+    let change = ProfileChange::from(change);
     let now = caps.clock.unix();
     let mut tx = store::begin(&caps.db).await?;
     let current = profiles::get(&mut tx, &caps.secrets, user_id)

@@ -1,31 +1,20 @@
-//! The rules a profile change and a preferences document must keep. Each check trims and
-//! normalises what it accepts and names every broken rule with a stable code
-//! (`<field>.<problem>`), so a client can point at the field and a test at the rule.
+//! The shape a preferences document must keep, and how a national id number is shown masked.
+//! Each check trims and normalises what it accepts and names every broken rule with a stable
+//! code (`<field>.<problem>`). What a profile change may carry is the onboarding policy's to
+//! decide (`changes.check-profile-change`), not this module's.
 
 use std::collections::BTreeMap;
 
-use time::Date;
-use usvc_types::{CalendarDate, CountryCode, Email, PhoneE164, Violation, Violations};
+use usvc_types::{Violation, Violations};
 
-use super::{ConsentChoice, PreferencesDocument, ProfileChange};
-use crate::store::{preferences::NotificationSetting, profiles::Address};
+use super::{ConsentChoice, PreferencesDocument};
+use crate::store::preferences::NotificationSetting;
 
-/// As in onboarding: comfortably above the longest names on passports.
-pub const MAX_NAME_CHARS: usize = 200;
-/// One line of an address, a city or a region.
-pub const MAX_ADDRESS_LINE_CHARS: usize = 100;
-/// Longer than any country's postal code.
-pub const MAX_POSTAL_CODE_CHARS: usize = 16;
 /// BCP 47 asks implementations to support tags of at least 35 characters.
 pub const MAX_LANGUAGE_CHARS: usize = 35;
 /// Longer than every IANA time zone name.
 pub const MAX_TIME_ZONE_CHARS: usize = 64;
 pub const MAX_SOURCE_CHARS: usize = 32;
-/// A national id number: the shortest and longest any issuing country uses, with room.
-pub const MIN_NATIONAL_ID_CHARS: usize = 4;
-pub const MAX_NATIONAL_ID_CHARS: usize = 32;
-/// Older than any verified human: an earlier birth date is a typing mistake.
-const OLDEST_PLAUSIBLE_AGE: i32 = 130;
 
 /// What a customer can be told about. Security alerts cannot be switched off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,60 +71,6 @@ impl Channel {
     }
 }
 
-/// Checks a profile change made on `today` (UTC); answers it trimmed and normalised.
-pub fn check_change(change: ProfileChange, today: Date) -> Result<ProfileChange, Vec<Violation>> {
-    let mut v = Violations::default();
-    let legal_name = change
-        .legal_name
-        .map(|name| legal_name(&name, &mut v).unwrap_or_default());
-    let date_of_birth = change
-        .date_of_birth
-        .map(|date| date_of_birth(&date, today, &mut v).unwrap_or_default());
-    let nationality = change
-        .nationality
-        .map(|code| country("nationality", code.trim(), &mut v).unwrap_or_default());
-    let address = change.address.map(|a| address(a, &mut v));
-    let national_id = change
-        .national_id
-        .map(|id| national_id(&id, &mut v).unwrap_or_default());
-    v.into_result(ProfileChange {
-        legal_name,
-        date_of_birth,
-        nationality,
-        address,
-        national_id,
-    })
-}
-
-/// A national id number: trimmed, upper-cased, 4 to 32 of `A-Z`, `0-9` and `-`.
-fn national_id(raw: &str, v: &mut Violations) -> Option<String> {
-    const FIELD: &str = "national_id";
-    let id = raw.trim().to_uppercase();
-    let length = id.chars().count();
-    if !(MIN_NATIONAL_ID_CHARS..=MAX_NATIONAL_ID_CHARS).contains(&length) {
-        v.add(
-            FIELD,
-            "national_id.length",
-            format!(
-                "Give {MIN_NATIONAL_ID_CHARS} to {MAX_NATIONAL_ID_CHARS} characters, as on the document."
-            ),
-        );
-        return None;
-    }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-    {
-        v.add(
-            FIELD,
-            "national_id.invalid",
-            "Use only letters, digits and hyphens, as on the document.",
-        );
-        return None;
-    }
-    Some(id)
-}
-
 /// A national id number as shown to anyone but its owner: every character but the last few
 /// replaced by `*` (at most four shown, and never more than half).
 pub fn mask_national_id(id: &str) -> String {
@@ -145,21 +80,6 @@ pub fn mask_national_id(id: &str) -> String {
     std::iter::repeat_n('*', hidden)
         .chain(chars[hidden..].iter().copied())
         .collect()
-}
-
-/// A phone number in E.164, parsed as at registration (`usvc_types::PhoneE164`).
-pub fn check_phone(raw: &str) -> Result<String, Vec<Violation>> {
-    PhoneE164::parse(raw)
-        .map(PhoneE164::into_string)
-        .map_err(|error| vec![Violation::of("phone", error)])
-}
-
-/// An email address, parsed as at registration (`usvc_types::Email`): trimmed and lower-cased.
-/// The onboarding policy's disposable-domain list applies at registration only.
-pub fn check_email(raw: &str) -> Result<String, Vec<Violation>> {
-    Email::parse(raw)
-        .map(Email::into_string)
-        .map_err(|error| vec![Violation::of("email", error)])
 }
 
 /// A preferences document after its checks: canonical language and time zone names, every
@@ -229,142 +149,6 @@ fn render(by_category: BTreeMap<Category, Vec<Channel>>) -> Vec<NotificationSett
             channels: channels.iter().map(|c| c.as_str().to_owned()).collect(),
         })
         .collect()
-}
-
-/// Control characters and the bidirectional embeddings, overrides and isolates that can make
-/// text display as something else.
-fn is_hidden_control(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// A trimmed line of text: `<field>.missing` when blank and required, `<field>.too_long`,
-/// `<field>.invalid` for hidden characters. A blank optional line is `None`.
-fn text(field: &str, raw: &str, max: usize, required: bool, v: &mut Violations) -> Option<String> {
-    let text = raw.trim();
-    if text.is_empty() {
-        if required {
-            v.add(
-                field,
-                &format!("{field}.missing"),
-                "This field is required.",
-            );
-        }
-        return None;
-    }
-    let mut ok = true;
-    if text.chars().count() > max {
-        v.add(
-            field,
-            &format!("{field}.too_long"),
-            format!("Use at most {max} characters."),
-        );
-        ok = false;
-    }
-    if text.chars().any(is_hidden_control) {
-        v.add(
-            field,
-            &format!("{field}.invalid"),
-            "This contains characters that cannot be printed.",
-        );
-        ok = false;
-    }
-    ok.then(|| text.to_owned())
-}
-
-fn legal_name(raw: &str, v: &mut Violations) -> Option<String> {
-    text("legal_name", raw, MAX_NAME_CHARS, true, v)
-}
-
-/// A real calendar date (`usvc_types::CalendarDate`), not after today and not absurdly long ago.
-fn date_of_birth(raw: &str, today: Date, v: &mut Violations) -> Option<String> {
-    const FIELD: &str = "date_of_birth";
-    let date = v.check(FIELD, CalendarDate::parse(raw))?;
-    // The host's clock stays within the calendar's years 1 to 9999.
-    let Some(today) = CalendarDate::new(today.year(), u8::from(today.month()), today.day()) else {
-        v.add(
-            FIELD,
-            "date_of_birth.invalid",
-            "Today is not a calendar date.",
-        );
-        return None;
-    };
-    if date > today {
-        v.add(
-            FIELD,
-            "date_of_birth.in_future",
-            "A date of birth cannot be in the future.",
-        );
-        return None;
-    }
-    if date.year() < today.year() - OLDEST_PLAUSIBLE_AGE {
-        v.add(
-            FIELD,
-            "date_of_birth.implausible",
-            format!("A date of birth more than {OLDEST_PLAUSIBLE_AGE} years ago is a mistake."),
-        );
-        return None;
-    }
-    Some(date.to_string())
-}
-
-/// ISO 3166-1 alpha-2, parsed as at registration (`usvc_types::CountryCode`).
-fn country(field: &str, raw: &str, v: &mut Violations) -> Option<String> {
-    v.check(field, CountryCode::parse(raw))
-        .map(|code| code.as_str().to_owned())
-}
-
-fn address(raw: Address, v: &mut Violations) -> Address {
-    let line = |field, raw: &str, required, v: &mut Violations| {
-        text(field, raw, MAX_ADDRESS_LINE_CHARS, required, v)
-    };
-    let line1 = line("address.line1", &raw.line1, true, v);
-    let line2 = raw
-        .line2
-        .as_deref()
-        .and_then(|l| line("address.line2", l, false, v));
-    let city = line("address.city", &raw.city, true, v);
-    let region = raw
-        .region
-        .as_deref()
-        .and_then(|r| line("address.region", r, false, v));
-    let postal_code = text(
-        "address.postal_code",
-        &raw.postal_code,
-        MAX_POSTAL_CODE_CHARS,
-        true,
-        v,
-    );
-    let postal_code = postal_code.filter(|code| {
-        let ok = code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
-        if !ok {
-            v.add(
-                "address.postal_code",
-                "address.postal_code.invalid",
-                "A postal code has letters, digits, spaces and hyphens only.",
-            );
-        }
-        ok
-    });
-    let country = if raw.country.trim().is_empty() {
-        v.add(
-            "address.country",
-            "address.country.missing",
-            "This field is required.",
-        );
-        None
-    } else {
-        country("address.country", raw.country.trim(), v)
-    };
-    Address {
-        line1: line1.unwrap_or_default(),
-        line2,
-        city: city.unwrap_or_default(),
-        postal_code: postal_code.unwrap_or_default(),
-        region,
-        country: country.unwrap_or_default(),
-    }
 }
 
 /// A BCP 47 language tag (`en`, `en-GB`, `zh-Hant-TW`), answered in canonical case.

@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Ask, CallError, ComponentKind, Runtime,
-    bindings::onboarding::exports::usvc::host::registration as wit, registry::Prepared,
+    bindings::onboarding::exports::usvc::host::{changes, registration as wit},
+    registry::Prepared,
 };
+
 use crate::capabilities::{Capabilities, CapabilityFailure};
+/// A profile change as the onboarding policy checks it (`changes.profile-change`).
+pub use changes::{PostalAddress, ProfileChange as ProposedChange};
 
 /// What an applicant submits to register.
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +193,123 @@ impl Runtime {
             .await?;
         Ok(violations.into_iter().map(Violation::from).collect())
     }
+}
+
+impl Runtime {
+    /// The onboarding policy's verdict on a profile change by `user`: the change normalised, or
+    /// every rule it breaks. Reads and writes nothing.
+    pub async fn check_profile_change(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: &str,
+        change: ProposedChange,
+    ) -> Result<Result<ProposedChange, Vec<Violation>>, CallError> {
+        let ask = Ask::new(ComponentKind::Onboarding, "check-profile-change", &change).about(user);
+        let checked = self
+            .call(
+                caps,
+                ask,
+                |_| true,
+                checked_outcome,
+                |store, component| {
+                    Box::pin(async move {
+                        let instance = onboarding(component)?
+                            .instantiate_async(&mut *store)
+                            .await?;
+                        instance
+                            .usvc_host_changes()
+                            .call_check_profile_change(&mut *store, &change)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(checked.map_err(violations))
+    }
+
+    /// The onboarding policy's verdict on `user`'s new login address: normalised, or the rules
+    /// it breaks (a disposable address, as at registration).
+    pub async fn check_email(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: &str,
+        email: String,
+    ) -> Result<Result<String, Vec<Violation>>, CallError> {
+        let ask = Ask::new(ComponentKind::Onboarding, "check-email", &email).about(user);
+        let checked = self
+            .call(
+                caps,
+                ask,
+                |_| true,
+                checked_outcome,
+                |store, component| {
+                    Box::pin(async move {
+                        let instance = onboarding(component)?
+                            .instantiate_async(&mut *store)
+                            .await?;
+                        instance
+                            .usvc_host_changes()
+                            .call_check_email(&mut *store, &email)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(checked.map_err(violations))
+    }
+
+    /// The onboarding policy's verdict on `user`'s new phone number: E.164, or the rules it
+    /// breaks.
+    pub async fn check_phone(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: &str,
+        phone: String,
+    ) -> Result<Result<String, Vec<Violation>>, CallError> {
+        let ask = Ask::new(ComponentKind::Onboarding, "check-phone", &phone).about(user);
+        let checked = self
+            .call(
+                caps,
+                ask,
+                |_| true,
+                checked_outcome,
+                |store, component| {
+                    Box::pin(async move {
+                        let instance = onboarding(component)?
+                            .instantiate_async(&mut *store)
+                            .await?;
+                        instance
+                            .usvc_host_changes()
+                            .call_check_phone(&mut *store, &phone)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(checked.map_err(violations))
+    }
+}
+
+/// The active component's onboarding bindings.
+fn onboarding(
+    component: &super::LoadedComponent,
+) -> wasmtime::Result<&super::bindings::onboarding::OnboardingPre<super::CallState>> {
+    match &component.prepared {
+        Prepared::Onboarding(pre) => Ok(pre),
+        _ => wasmtime::bail!("the active onboarding component is of another kind"),
+    }
+}
+
+/// A check's entry in the decision log.
+fn checked_outcome<T>(checked: &Result<T, Vec<wit::Violation>>) -> String {
+    match checked {
+        Ok(_) => "accepted".to_owned(),
+        Err(violations) => refusal(violations),
+    }
+}
+
+fn violations(violations: Vec<wit::Violation>) -> Vec<Violation> {
+    violations.into_iter().map(Violation::from).collect()
 }
 
 /// A refusal in the decision log: its violation codes, in order.

@@ -39,7 +39,7 @@ pub fn check(raw: &str, violations: &mut Violations) -> Option<String> {
     valid.then(|| name.to_owned())
 }
 
-fn is_hidden_control(c: char) -> bool {
+pub(crate) fn is_hidden_control(c: char) -> bool {
     // U+202A..U+202E are the bidirectional embeddings and overrides, U+2066..U+2069 the isolates.
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

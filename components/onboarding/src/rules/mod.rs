@@ -10,6 +10,7 @@ pub mod email;
 pub mod legal_name;
 pub mod password;
 pub mod phone;
+pub mod profile;
 pub mod residence;
 mod sorted_lines;
 
