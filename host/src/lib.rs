@@ -18,7 +18,8 @@ pub mod lifecycle;
 pub mod notify;
 pub mod profile;
 pub mod runtime;
-pub mod secrets;
-pub mod store;
 pub mod telemetry;
 pub mod verification;
+
+// The layers below the host, under the names the host has always used for them.
+pub use usvc_store::{self as store, secrets};

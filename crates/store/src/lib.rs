@@ -1,6 +1,8 @@
 //! Persistence: the connection pool, migrations, and one module of parameterised SQL per table
 //! family. The same portable SQL runs on SQLite (embedded default) and PostgreSQL, through sqlx's
-//! `Any` driver.
+//! `Any` driver. Sealing (`secrets`, `sealing`) keeps personal data and secrets encrypted at
+//! rest. This crate knows nothing of HTTP, gRPC, components or flows: everything above it
+//! depends on it, never the other way round.
 
 pub mod audit;
 pub mod component_trials;
@@ -19,6 +21,7 @@ pub mod password_resets;
 pub mod preferences;
 pub mod profiles;
 pub mod sealing;
+pub mod secrets;
 pub mod sessions;
 pub mod signing_keys;
 pub mod users;
@@ -36,7 +39,7 @@ pub type Database = AnyPool;
 pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 pub type Connection = sqlx::AnyConnection;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// Which engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
