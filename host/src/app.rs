@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -156,12 +157,15 @@ impl Application {
             Some(url) => Shared::redis(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
         });
-        let secrets_key = config.secrets_key.unwrap_or_else(|| {
-            tracing::warn!(
-                "no USVC_SECRETS_KEY: secrets at rest are sealed with the public development key"
-            );
-            crate::secrets::DEVELOPMENT_KEY
-        });
+        let secrets_key: [u8; 32] = match &config.secrets_key {
+            Some(key) => key.expose_secret().0,
+            None => {
+                tracing::warn!(
+                    "no USVC_SECRETS_KEY: secrets at rest are sealed with the public development key"
+                );
+                crate::secrets::DEVELOPMENT_KEY
+            }
+        };
         let caps = Arc::new(
             Capabilities::new(
                 db.clone(),

@@ -3,8 +3,10 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::runtime::ComponentKind;
 use anyhow::{Context, bail};
+pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::runtime::ComponentKind;
 
 /// Whether the service runs for a developer (dev mailbox, generated keys) or for customers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +65,7 @@ pub struct Config {
     pub amqp_exchange: String,
     /// AES-256 key sealing secrets at rest (`USVC_SECRETS_KEY`, base64); a public development
     /// key when absent, refused in production.
-    pub secrets_key: Option<[u8; 32]>,
+    pub secrets_key: Option<SecretBox<SealingKey>>,
     /// Where the KYC service's result events are consumed from (with `AMQP_URL`); an empty
     /// queue name turns the consumer off.
     pub kyc_results: Subscription,
@@ -79,6 +81,19 @@ pub struct Config {
     /// KYC documents and avatars: where their objects are kept and how long URLs live.
     pub documents: DocumentSettings,
 }
+
+/// The AES-256 key sealing secrets at rest (`USVC_SECRETS_KEY`), held in a [`SecretBox`] so it
+/// never prints and is wiped when dropped.
+#[derive(Clone)]
+pub struct SealingKey(pub [u8; 32]);
+
+impl secrecy::zeroize::Zeroize for SealingKey {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl secrecy::CloneableSecret for SealingKey {}
 
 /// Where documents and avatars are stored, and the limits of their presigned URLs.
 #[derive(Debug, Clone)]
@@ -410,7 +425,7 @@ pub struct TokenConfig {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// PKCS#8 PEM of the Ed25519 signing key; generated per process when absent (development only).
-    pub signing_key_pem: Option<String>,
+    pub signing_key_pem: Option<SecretString>,
 }
 
 /// Argon2id cost, OWASP's recommendation by default (m = 19 MiB, t = 2, p = 1).
@@ -604,7 +619,7 @@ impl Config {
             "USVC_REFRESH_TOKEN_TTL_SECS" => {
                 self.tokens.refresh_ttl = Duration::from_secs(value.parse()?)
             }
-            "USVC_JWT_SIGNING_KEY" => self.tokens.signing_key_pem = Some(value),
+            "USVC_JWT_SIGNING_KEY" => self.tokens.signing_key_pem = Some(value.into()),
             "USVC_ARGON2_MEMORY_KIB" => self.password_hashing.memory_kib = value.parse()?,
             "USVC_ARGON2_ITERATIONS" => self.password_hashing.iterations = value.parse()?,
             "USVC_ARGON2_PARALLELISM" => self.password_hashing.parallelism = value.parse()?,
@@ -619,9 +634,10 @@ impl Config {
                 let key = STANDARD
                     .decode(value.trim())
                     .context("expected 32 bytes in standard base64 (`openssl rand -base64 32`)")?;
-                self.secrets_key = Some(key.try_into().map_err(|_| {
+                let key: [u8; 32] = key.try_into().map_err(|_| {
                     anyhow::anyhow!("expected 32 bytes (`openssl rand -base64 32`)")
-                })?);
+                })?;
+                self.secrets_key = Some(SecretBox::new(Box::new(SealingKey(key))));
             }
             "USVC_KYC_EXCHANGE" => self.kyc_results.exchange = value,
             "USVC_KYC_ROUTING_KEY" => self.kyc_results.routing_key = value,
@@ -739,14 +755,115 @@ impl Config {
                 } else if key.starts_with("USVC_") && !READ_ELSEWHERE.contains(&key) {
                     // A misspelt setting (a security control among them) must not pass
                     // unnoticed as the default.
+                    let hint = if let Some(name) = closest_setting(key) {
+                        format!("; did you mean {name}?")
+                    } else if key.starts_with("USVC_COMPONENT_") {
+                        "; a component's setting is USVC_COMPONENT_<KIND>__<SETTING>, with two underscores".to_owned()
+                    } else {
+                        String::new()
+                    };
                     bail!(
-                        "unknown setting: no USVC_* variable of that name (see the README's configuration table)"
+                        "unknown setting: no USVC_* variable of that name{hint} (see the README's configuration table)"
                     );
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Every variable [`Config::apply`] reads by its exact name, for the suggestion when a name is
+/// misspelt (the families `USVC_COMPONENT_<KIND>__<SETTING>` and `USVC_<KIND>_<LIMIT>` aside).
+/// A unit test keeps it equal to `apply`'s arms.
+const SETTINGS: &[&str] = &[
+    "AMQP_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "USVC_ACCESS_TOKEN_TTL_SECS",
+    "USVC_AMQP_EXCHANGE",
+    "USVC_ARGON2_ITERATIONS",
+    "USVC_ARGON2_MEMORY_KIB",
+    "USVC_ARGON2_PARALLELISM",
+    "USVC_AUDIT_GRPC_URL",
+    "USVC_CALL_DEADLINE_MS",
+    "USVC_CLIENT_DEADLINE_MS",
+    "USVC_COMPONENTS_DIR",
+    "USVC_COMPONENT_KV_BYTES_PER_CUSTOMER",
+    "USVC_COMPONENT_KV_KEYS_PER_CUSTOMER",
+    "USVC_COMPONENT_KV_WRITES_PER_CALL",
+    "USVC_COMPONENT_LOG_LINES_PER_CALL",
+    "USVC_COMPONENT_MAX_BYTES",
+    "USVC_COMPONENT_MEMORY_MIB",
+    "USVC_COMPONENT_SIGNERS",
+    "USVC_DATABASE_MAX_CONNECTIONS",
+    "USVC_DOCUMENT_DOWNLOAD_TTL_SECS",
+    "USVC_DOCUMENT_MAX_BYTES",
+    "USVC_DOCUMENT_UPLOAD_TTL_SECS",
+    "USVC_FORWARDED_FOR_HOPS",
+    "USVC_GRPC_ADDR",
+    "USVC_GRPC_CALLERS",
+    "USVC_GRPC_GRANTS",
+    "USVC_HTTP_ADDR",
+    "USVC_JWT_AUDIENCE",
+    "USVC_JWT_ISSUER",
+    "USVC_JWT_SIGNING_KEY",
+    "USVC_KYC_EXCHANGE",
+    "USVC_KYC_GRPC_URL",
+    "USVC_KYC_MAX_ATTEMPTS",
+    "USVC_KYC_PREFETCH",
+    "USVC_KYC_RESULTS_QUEUE",
+    "USVC_KYC_RESULT_KEYS",
+    "USVC_KYC_RETRY_DELAY_MS",
+    "USVC_KYC_ROUTING_KEY",
+    "USVC_LIMIT_CODE_CHECKS_PER_ACCOUNT",
+    "USVC_LIMIT_CODE_CHECKS_PER_IP",
+    "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT",
+    "USVC_LIMIT_IPV6_PREFIX",
+    "USVC_LIMIT_LOGIN_PER_ACCOUNT",
+    "USVC_LIMIT_LOGIN_PER_IP",
+    "USVC_LIMIT_REAUTH_PER_SESSION",
+    "USVC_LIMIT_REGISTER_PER_IP",
+    "USVC_LIMIT_RESET_PER_ACCOUNT",
+    "USVC_LIMIT_RESET_PER_IP",
+    "USVC_LOCKOUT_AFTER_FAILURES",
+    "USVC_LOCKOUT_SECS",
+    "USVC_LOGIN_DELAY_AFTER_FAILURES",
+    "USVC_LOGIN_DELAY_MS",
+    "USVC_LOGIN_MAX_DELAY_MS",
+    "USVC_MAX_BODY_BYTES",
+    "USVC_MAX_CONCURRENT_CALLS",
+    "USVC_MAX_CONCURRENT_HASHES",
+    "USVC_METRICS_ADDR",
+    "USVC_MODE",
+    "USVC_NOTIFICATION_GRPC_URL",
+    "USVC_OBJECTS_DIR",
+    "USVC_PUBLIC_URL",
+    "USVC_REDIS_PREFIX",
+    "USVC_REFRESH_TOKEN_TTL_SECS",
+    "USVC_S3_ACCESS_KEY_ID",
+    "USVC_S3_BUCKET",
+    "USVC_S3_ENDPOINT",
+    "USVC_S3_REGION",
+    "USVC_S3_SECRET_ACCESS_KEY",
+    "USVC_SECRETS_KEY",
+    "USVC_TRUST_FORWARDED_FOR",
+    "USVC_UNSAFE_SANDBOX_KYC",
+];
+
+/// The known setting closest to a misspelt `key`, when one is close enough to be meant.
+fn closest_setting(key: &str) -> Option<String> {
+    let kind_limits = ComponentKind::ALL.into_iter().flat_map(|kind| {
+        let kind = kind.name().to_ascii_uppercase();
+        ["DEADLINE_MS", "MEMORY_MIB", "INSTANCES"].map(|limit| format!("USVC_{kind}_{limit}"))
+    });
+    SETTINGS
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(kind_limits)
+        .map(|name| (strsim::levenshtein(key, &name), name))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
 }
 
 /// `USVC_*` variables the service does not read but the command line, the build or the test
@@ -831,6 +948,55 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_setting_is_answered_with_the_closest_name() {
+        let error = |key: &str| {
+            let Err(error) = Config::from_vars(vars(&[(key, "1")])) else {
+                panic!("{key} is refused");
+            };
+            format!("{error:#}")
+        };
+        assert!(
+            error("USVC_GRPC_GRANT").contains("did you mean USVC_GRPC_GRANTS?"),
+            "{}",
+            error("USVC_GRPC_GRANT")
+        );
+        assert!(error("USVC_LOCKOUT_SEC").contains("did you mean USVC_LOCKOUT_SECS?"));
+        assert!(error("USVC_MFA_DEADLINE_M").contains("did you mean USVC_MFA_DEADLINE_MS?"));
+        assert!(error("USVC_COMPONENT_ONBOARDING_ALLOWED_COUNTRIES").contains("two underscores"));
+        assert!(!error("USVC_SOMETHING_ELSE_ENTIRELY").contains("did you mean"));
+    }
+
+    #[test]
+    fn the_suggestions_know_every_setting_read() {
+        let source = include_str!("config.rs");
+        let apply = &source[source.find("fn apply(&mut self").expect("apply")..];
+        let apply = &apply[..apply.find("\n    }\n}\n").expect("the end of apply")];
+        // The names in the patterns of its arms: lines that start with a quoted name in capitals.
+        let is_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        };
+        let mut read: Vec<&str> = apply
+            .lines()
+            .map(|line| line.trim().trim_start_matches("| "))
+            .filter_map(|line| line.strip_prefix('"')?.split('"').next())
+            .filter(|name| is_name(name))
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        let mut listed = SETTINGS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(read, listed, "SETTINGS must list every name apply reads");
+        for name in SETTINGS {
+            if let Err(error) = Config::from_vars(vars(&[(name, "")])) {
+                assert!(!format!("{error:#}").contains("unknown setting"), "{name}");
+            }
+        }
+    }
+
+    #[test]
     fn component_settings_come_from_prefixed_variables() {
         let config = Config::from_vars(vars(&[(
             "USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES",
@@ -867,6 +1033,27 @@ mod tests {
     }
 
     #[test]
+    fn keys_never_print() {
+        let pem = crate::auth::tokens::generate_pem().unwrap();
+        let config = Config::from_vars(vars(&[
+            ("USVC_JWT_SIGNING_KEY", pem.as_str()),
+            (
+                "USVC_SECRETS_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ]))
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+        let body = pem.lines().nth(1).expect("a PEM body line");
+        assert!(!printed.contains(body), "{printed}");
+        assert!(
+            !printed.contains("31"),
+            "the sealing key's bytes: {printed}"
+        );
+    }
+
+    #[test]
     fn production_mode_requires_a_secrets_key_of_32_bytes() {
         let pem = crate::auth::tokens::generate_pem().unwrap();
         let production = [
@@ -880,7 +1067,7 @@ mod tests {
         let mut with_key = production.to_vec();
         with_key.push(("USVC_SECRETS_KEY", key));
         let config = Config::from_vars(vars(&with_key)).unwrap();
-        assert_eq!(config.secrets_key.unwrap()[31], 31);
+        assert_eq!(config.secrets_key.unwrap().expose_secret().0[31], 31);
         let err = Config::from_vars(vars(&[("USVC_SECRETS_KEY", "c2hvcnQ=")])).unwrap_err();
         assert!(format!("{err:#}").contains("32 bytes"));
     }

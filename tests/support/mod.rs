@@ -286,7 +286,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
     // Tests speak for many clients by setting `X-Forwarded-For`.
     config.trust_forwarded_for = true;
     config.forwarded_for_hops = options.forwarded_for_hops;
-    config.tokens.signing_key_pem = options.signing_key_pem;
+    config.tokens.signing_key_pem = options.signing_key_pem.map(Into::into);
     if let Some((url, exchange)) = options.amqp {
         config.amqp_url = Some(url);
         config.amqp_exchange = exchange;
@@ -320,7 +320,7 @@ pub async fn spawn_with(options: Spawn) -> TestApp {
         (options.documents.s3.is_none()).then(|| options.documents.objects_dir.clone());
     config.documents = options.documents;
     if options.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
-        config.tokens.signing_key_pem = Some(signing_key_pem(7));
+        config.tokens.signing_key_pem = Some(signing_key_pem(7).into());
     }
     let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let app = Application::build_with_clock(config, clock)

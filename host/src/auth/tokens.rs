@@ -18,6 +18,7 @@ use ed25519_dalek::{
     pkcs8::{DecodePrivateKey, EncodePrivateKey},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -96,7 +97,7 @@ impl TokenIssuer {
     /// A key ring of one, held by this process only: the configured key or a generated one.
     pub fn new(config: &TokenConfig) -> anyhow::Result<Self> {
         let key = match &config.signing_key_pem {
-            Some(pem) => parse_pem(pem).context("USVC_JWT_SIGNING_KEY")?,
+            Some(pem) => parse_pem(pem.expose_secret()).context("USVC_JWT_SIGNING_KEY")?,
             None => SigningKey::generate(&mut rand::rngs::OsRng),
         };
         Self::with_signer(config, &key, None)
@@ -110,7 +111,7 @@ impl TokenIssuer {
         let mut conn = db.acquire().await?;
         let stored = signing_keys::all(&mut conn).await?;
         let key = match &config.signing_key_pem {
-            Some(pem) => parse_pem(pem).context("USVC_JWT_SIGNING_KEY")?,
+            Some(pem) => parse_pem(pem.expose_secret()).context("USVC_JWT_SIGNING_KEY")?,
             None => match stored
                 .iter()
                 .rev()
