@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::Connection;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Device {
     pub id: String,
     pub name: String,
@@ -16,17 +16,6 @@ pub struct Device {
 }
 
 const COLUMNS: &str = "id, name, user_agent, ip, first_seen_at, last_seen_at";
-
-fn read(row: sqlx::any::AnyRow) -> sqlx::Result<Device> {
-    Ok(Device {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        user_agent: row.try_get("user_agent")?,
-        ip: row.try_get("ip")?,
-        first_seen_at: row.try_get("first_seen_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-    })
-}
 
 /// The customer's device whose token hashes to `token_hash`, seen again now.
 pub async fn touch_known(
@@ -101,15 +90,12 @@ pub async fn touch_by_session(
 
 /// The customer's devices, most recently seen first.
 pub async fn list(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<Device>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, id DESC"
     ))
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(read)
-    .collect()
+    .await
 }
 
 /// Renames one of the customer's devices; `None` when it is not theirs.
@@ -119,16 +105,14 @@ pub async fn rename(
     device_id: &str,
     name: &str,
 ) -> sqlx::Result<Option<Device>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "UPDATE devices SET name = $1 WHERE id = $2 AND user_id = $3 RETURNING {COLUMNS}"
     ))
     .bind(name)
     .bind(device_id)
     .bind(user_id)
     .fetch_optional(conn)
-    .await?
-    .map(read)
-    .transpose()
+    .await
 }
 
 /// Forgets one of the customer's devices; false when it is not theirs.

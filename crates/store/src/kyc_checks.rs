@@ -1,12 +1,10 @@
 //! The `kyc_checks` table: the identity checks this service handed to the KYC service, which the
 //! results on the bus must answer.
 
-use sqlx::Row;
-
 use super::Connection;
 
 /// A check as submitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KycCheck {
     pub check_id: String,
     pub user_id: String,
@@ -40,39 +38,24 @@ pub async fn submitted(
 }
 
 pub async fn get(conn: &mut Connection, check_id: &str) -> sqlx::Result<Option<KycCheck>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT check_id, user_id, submitted_at, identity_digest, settled_at FROM kyc_checks \
          WHERE check_id = $1",
     )
     .bind(check_id)
     .fetch_optional(conn)
-    .await?
-    .map(from_row)
-    .transpose()
+    .await
 }
 
 /// A customer's checks, oldest first.
 pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<KycCheck>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT check_id, user_id, submitted_at, identity_digest, settled_at FROM kyc_checks \
          WHERE user_id = $1 ORDER BY submitted_at, check_id",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(from_row)
-    .collect()
-}
-
-fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<KycCheck> {
-    Ok(KycCheck {
-        check_id: row.try_get("check_id")?,
-        user_id: row.try_get("user_id")?,
-        submitted_at: row.try_get("submitted_at")?,
-        identity_digest: row.try_get("identity_digest")?,
-        settled_at: row.try_get("settled_at")?,
-    })
+    .await
 }
 
 /// Settles the open check `check_id` of `user_id`; false when it is not open (unknown, another

@@ -1,11 +1,9 @@
 //! The signing keys of access tokens: public halves of every key, and the private half of a key
 //! the service generated itself (development only).
 
-use sqlx::Row;
-
 use super::Connection;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredKey {
     pub kid: String,
     /// base64url of the raw Ed25519 public key.
@@ -16,23 +14,12 @@ pub struct StoredKey {
 }
 
 pub async fn all(conn: &mut Connection) -> sqlx::Result<Vec<StoredKey>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT kid, public_key, private_key, created_at, retired_at FROM signing_keys \
          ORDER BY created_at, kid",
     )
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(StoredKey {
-            kid: row.try_get("kid")?,
-            public_key: row.try_get("public_key")?,
-            private_key: row.try_get("private_key")?,
-            created_at: row.try_get("created_at")?,
-            retired_at: row.try_get("retired_at")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// Records a key, unless its `kid` is already known.

@@ -1,7 +1,7 @@
 //! The `users` table: the customer directory. The date of birth is stored sealed
 //! ([`crate::secrets`]) and opened only by the readers that show it.
 
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::Connection;
 use crate::secrets::{SecretBox, field_context};
@@ -25,31 +25,45 @@ impl UserStatus {
         }
     }
 
-    fn parse(s: &str) -> sqlx::Result<Self> {
-        Ok(match s {
-            "pending_verification" => Self::PendingVerification,
-            "active" => Self::Active,
-            "locked" => Self::Locked,
-            "closed" => Self::Closed,
-            other => {
-                return Err(sqlx::Error::Decode(
-                    format!("unknown user status {other:?}").into(),
-                ));
-            }
-        })
+    /// The status a stored text names.
+    pub fn parse(text: &str) -> Result<Self, UnknownStatus> {
+        [
+            Self::PendingVerification,
+            Self::Active,
+            Self::Locked,
+            Self::Closed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| UnknownStatus(text.to_owned()))
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `status` column holding none of [`UserStatus`]'s names.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown user status {0:?}")]
+pub struct UnknownStatus(String);
+
+impl TryFrom<String> for UserStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: String,
     pub email: String,
     pub legal_name: String,
     /// As stored: sealed, or in the clear when an earlier version wrote it. Read it with
     /// [`User::date_of_birth`].
+    #[sqlx(rename = "date_of_birth")]
     pub stored_date_of_birth: String,
     pub country_of_residence: String,
     pub phone: Option<String>,
+    #[sqlx(try_from = "String")]
     pub status: UserStatus,
     pub created_at: i64,
 }
@@ -95,16 +109,7 @@ const COLUMNS: &str =
     "id, email, legal_name, date_of_birth, country_of_residence, phone, status, created_at";
 
 fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<User> {
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        legal_name: row.try_get("legal_name")?,
-        stored_date_of_birth: row.try_get("date_of_birth")?,
-        country_of_residence: row.try_get("country_of_residence")?,
-        phone: row.try_get("phone")?,
-        status: UserStatus::parse(row.try_get::<String, _>("status")?.as_str())?,
-        created_at: row.try_get("created_at")?,
-    })
+    User::from_row(&row)
 }
 
 pub async fn find_by_email(conn: &mut Connection, email: &str) -> sqlx::Result<Option<User>> {
@@ -385,4 +390,26 @@ pub async fn page(
         .into_iter()
         .map(from_row)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_back_what_it_writes() {
+        for status in [
+            UserStatus::PendingVerification,
+            UserStatus::Active,
+            UserStatus::Locked,
+            UserStatus::Closed,
+        ] {
+            assert_eq!(
+                UserStatus::try_from(status.as_str().to_owned()).unwrap(),
+                status
+            );
+        }
+        let unknown = UserStatus::try_from("suspended".to_owned()).unwrap_err();
+        assert_eq!(unknown.to_string(), "unknown user status \"suspended\"");
+    }
 }
