@@ -1,12 +1,12 @@
 //! The `component_trials` table: the candidate of each kind on trial (in the shadow or as a
 //! canary), with its bytes, so every host of the fleet runs the same trial.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::{Connection, component_versions::StoredComponent};
 
 /// A trial without its candidate's bytes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct StoredTrial {
     pub kind: String,
     pub digest: String,
@@ -23,16 +23,7 @@ pub struct StoredTrial {
 const COLUMNS: &str = "kind, digest, version, signer, mode, percent, started_by, started_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredTrial> {
-    Ok(StoredTrial {
-        kind: row.try_get("kind")?,
-        digest: row.try_get("digest")?,
-        version: row.try_get("version")?,
-        signer: row.try_get("signer")?,
-        mode: row.try_get("mode")?,
-        percent: row.try_get("percent")?,
-        started_by: row.try_get("started_by")?,
-        started_at: row.try_get("started_at")?,
-    })
+    StoredTrial::from_row(row)
 }
 
 /// Starts (or replaces) the trial of `trial.kind`.

@@ -1,12 +1,12 @@
 //! The `component_versions` table: every deployed component version with its bytes, which one
 //! of each kind is active, and the order activations happened in.
 
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::Connection;
 
 /// A stored version without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct ComponentVersion {
     pub kind: String,
     pub digest: String,
@@ -28,21 +28,7 @@ const COLUMNS: &str = "kind, digest, version, description, author, signer, size_
      deployed_by, deployed_at, status, activation, activated_by, activated_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<ComponentVersion> {
-    Ok(ComponentVersion {
-        kind: row.try_get("kind")?,
-        digest: row.try_get("digest")?,
-        version: row.try_get("version")?,
-        description: row.try_get("description")?,
-        author: row.try_get("author")?,
-        signer: row.try_get("signer")?,
-        size_bytes: row.try_get("size_bytes")?,
-        deployed_by: row.try_get("deployed_by")?,
-        deployed_at: row.try_get("deployed_at")?,
-        status: row.try_get("status")?,
-        activation: row.try_get("activation")?,
-        activated_by: row.try_get("activated_by")?,
-        activated_at: row.try_get("activated_at")?,
-    })
+    ComponentVersion::from_row(row)
 }
 
 /// A new version, stored already active (after [`retire_active`] in the same transaction).

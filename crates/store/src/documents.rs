@@ -1,12 +1,12 @@
 //! The `documents` table: KYC documents a customer declared, uploaded and had confirmed. The
 //! document number arrives here already sealed.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::Connection;
 
 /// A document row as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DocumentRow {
     pub id: String,
     pub user_id: String,
@@ -31,22 +31,7 @@ const COLUMNS: &str = "id, user_id, kind, number_sealed, issuing_country, object
     content_type, size_bytes, sha256, status, rejection, created_at, upload_expires_at, confirmed_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<DocumentRow> {
-    Ok(DocumentRow {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        kind: row.try_get("kind")?,
-        number_sealed: row.try_get("number_sealed")?,
-        issuing_country: row.try_get("issuing_country")?,
-        object_key: row.try_get("object_key")?,
-        content_type: row.try_get("content_type")?,
-        size_bytes: row.try_get("size_bytes")?,
-        sha256: row.try_get("sha256")?,
-        status: row.try_get("status")?,
-        rejection: row.try_get("rejection")?,
-        created_at: row.try_get("created_at")?,
-        upload_expires_at: row.try_get("upload_expires_at")?,
-        confirmed_at: row.try_get("confirmed_at")?,
-    })
+    DocumentRow::from_row(row)
 }
 
 pub async fn insert(conn: &mut Connection, document: &DocumentRow) -> sqlx::Result<()> {

@@ -1,11 +1,9 @@
 //! The `mfa_factors` and `recovery_codes` tables: customers' second factors. Secrets arrive here
 //! already sealed and codes already hashed.
 
-use sqlx::Row;
-
 use super::Connection;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Factor {
     pub id: String,
     pub kind: String,
@@ -38,24 +36,13 @@ pub async fn insert(
 
 /// The customer's factors, oldest first.
 pub async fn list(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<Factor>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT id, kind, secret, created_at, activated_at FROM mfa_factors \
          WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(Factor {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            secret: row.try_get("secret")?,
-            created_at: row.try_get("created_at")?,
-            activated_at: row.try_get("activated_at")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 pub async fn activate(
