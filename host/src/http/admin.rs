@@ -11,6 +11,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
+    problems,
 };
 use crate::{
     admin::{self, AdminError},
@@ -69,7 +70,7 @@ impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::NotAdmin => {
-                ApiError::Forbidden("/problems/forbidden", "this action needs the admin role")
+                ApiError::Forbidden(problems::FORBIDDEN, "this action needs the admin role")
             }
             AdminError::Invalid(violations) => ApiError::Validation(violations),
             AdminError::NotFound => ApiError::NotFound,

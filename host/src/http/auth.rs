@@ -8,6 +8,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, ClientIp, UserAgent},
+    problems,
 };
 use crate::{
     auth::login::{self, LoginError, LoginOutcome, Origin, TokenPair},
@@ -87,12 +88,12 @@ async fn verify_email(
         // A dead code answers like a wrong one: "too many attempts" would tell a stranger that
         // a pending account exists for the address.
         Confirmation::InvalidCode | Confirmation::TooManyAttempts => Err(ApiError::BadRequestCode(
-            "/problems/invalid-code",
+            problems::INVALID_CODE,
             "The code is not valid for this address. After five wrong attempts a code stops \
              working: register again to receive a new one.",
         )),
         Confirmation::ExpiredCode => Err(ApiError::BadRequestCode(
-            "/problems/expired-code",
+            problems::EXPIRED_CODE,
             "The code has expired: register again to receive a new one.",
         )),
     }
@@ -208,15 +209,14 @@ impl From<LoginError> for ApiError {
                 ApiError::Unauthorized("the email or password is wrong")
             }
             LoginError::EmailNotVerified => ApiError::Forbidden(
-                "/problems/email-not-verified",
+                problems::EMAIL_NOT_VERIFIED,
                 "Confirm your email address before logging in.",
             ),
-            LoginError::AccountUnavailable(_) => ApiError::Forbidden(
-                "/problems/account-unavailable",
-                "This account cannot log in.",
-            ),
+            LoginError::AccountUnavailable(_) => {
+                ApiError::Forbidden(problems::ACCOUNT_UNAVAILABLE, "This account cannot log in.")
+            }
             LoginError::SecondFactorNotEnrolled => ApiError::Forbidden(
-                "/problems/second-factor-enrolment-required",
+                problems::SECOND_FACTOR_ENROLMENT_REQUIRED,
                 "This account must enrol a second factor before it can log in; ask an administrator.",
             ),
             LoginError::Policy(e) => ApiError::Component(e),

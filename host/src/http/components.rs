@@ -14,6 +14,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
+    problems,
 };
 use crate::{
     admin::is_admin,
@@ -49,7 +50,7 @@ fn require_admin(claims: &Claims) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
-            "/problems/forbidden",
+            problems::FORBIDDEN,
             "this action needs the admin role",
         ))
     }

@@ -9,6 +9,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
+    problems,
 };
 use crate::{
     auth::second_factor,
@@ -123,12 +124,12 @@ impl From<ContactError> for ApiError {
                 ApiError::TooManyRequests(Refusal::RateLimited { retry_after })
             }
             ContactError::InvalidCode => ApiError::BadRequestCode(
-                "/problems/invalid-code",
+                problems::INVALID_CODE,
                 "The code is wrong, or no change is waiting for one. After five wrong codes the \
                  change ends: ask for a new code.",
             ),
             ContactError::ExpiredCode => ApiError::BadRequestCode(
-                "/problems/expired-code",
+                problems::EXPIRED_CODE,
                 "The code has expired: ask for a new one.",
             ),
             ContactError::NotFound => ApiError::NotFound,

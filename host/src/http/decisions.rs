@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, error::ApiError, extract::AuthUser};
+use super::{AppState, error::ApiError, extract::AuthUser, problems};
 use crate::{
     admin::is_admin,
     documents::COMPLIANCE,
@@ -54,7 +54,7 @@ async fn list(
 ) -> Result<Json<Page>, ApiError> {
     if !is_admin(&claims) && !crate::admin::acts_as(&claims, COMPLIANCE) {
         return Err(ApiError::Forbidden(
-            "/problems/forbidden",
+            problems::FORBIDDEN,
             "the decision log needs the admin or compliance role",
         ));
     }

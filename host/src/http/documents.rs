@@ -16,6 +16,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
+    problems,
 };
 use crate::{
     clock::rfc3339,
@@ -256,15 +257,15 @@ impl From<DocumentError> for ApiError {
             DocumentError::Invalid(violations) => ApiError::Validation(violations),
             DocumentError::NotFound => ApiError::NotFound,
             DocumentError::NotUploaded => ApiError::ConflictOf(
-                "/problems/document-not-uploaded",
+                problems::DOCUMENT_NOT_UPLOADED,
                 "Nothing has been uploaded for this document yet: PUT the file to its upload URL, then confirm it.",
             ),
             DocumentError::NotSettled => ApiError::ConflictOf(
-                "/problems/document-not-confirmed",
+                problems::DOCUMENT_NOT_CONFIRMED,
                 "The document has not been confirmed yet: confirm it after its upload.",
             ),
             DocumentError::Altered => ApiError::ConflictOf(
-                "/problems/document-altered",
+                problems::DOCUMENT_ALTERED,
                 "The stored document is not the one that was confirmed; it is not served.",
             ),
             DocumentError::Storage(e) => ApiError::Unavailable(e),

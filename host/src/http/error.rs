@@ -14,6 +14,8 @@ use crate::{
     runtime::{CallError, onboarding::Violation},
 };
 
+use super::problems;
+
 /// A problem document. `type` is a stable URI reference per kind of problem; `violations`
 /// carries the business rules an input broke.
 #[derive(Debug, Serialize)]
@@ -116,25 +118,25 @@ impl ApiError {
         };
         match self {
             Self::BadRequest(detail) => p(
-                "/problems/malformed-request",
+                problems::MALFORMED_REQUEST,
                 "Malformed request",
                 StatusCode::BAD_REQUEST,
                 Some(detail.clone()),
             ),
             Self::UnprocessableBody(detail) => p(
-                "/problems/invalid-body",
+                problems::INVALID_BODY,
                 "The body does not have the expected shape",
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(detail.clone()),
             ),
             Self::PayloadTooLarge => p(
-                "/problems/payload-too-large",
+                problems::PAYLOAD_TOO_LARGE,
                 "Request body too large",
                 StatusCode::PAYLOAD_TOO_LARGE,
                 None,
             ),
             Self::UnsupportedMediaType => p(
-                "/problems/unsupported-media-type",
+                problems::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported media type",
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Some("send `Content-Type: application/json`".into()),
@@ -142,7 +144,7 @@ impl ApiError {
             Self::Validation(violations) => Problem {
                 violations: violations.clone(),
                 ..p(
-                    "/problems/validation",
+                    problems::VALIDATION,
                     "The request breaks business rules",
                     StatusCode::UNPROCESSABLE_ENTITY,
                     Some("See `violations` for every rule broken.".into()),
@@ -155,7 +157,7 @@ impl ApiError {
                 Some((*detail).into()),
             ),
             Self::Unauthorized(detail) => p(
-                "/problems/unauthorized",
+                problems::UNAUTHORIZED,
                 "Unauthorized",
                 StatusCode::UNAUTHORIZED,
                 Some((*detail).into()),
@@ -167,13 +169,13 @@ impl ApiError {
                 Some((*detail).into()),
             ),
             Self::NotFound => p(
-                "/problems/not-found",
+                problems::NOT_FOUND,
                 "Not found",
                 StatusCode::NOT_FOUND,
                 None,
             ),
             Self::Conflict(detail) => p(
-                "/problems/conflict",
+                problems::CONFLICT,
                 "The change conflicts with the resource's state",
                 StatusCode::CONFLICT,
                 Some((*detail).into()),
@@ -185,55 +187,55 @@ impl ApiError {
                 Some((*detail).into()),
             ),
             Self::PreconditionRequired => p(
-                "/problems/precondition-required",
+                problems::PRECONDITION_REQUIRED,
                 "If-Match is required",
                 StatusCode::PRECONDITION_REQUIRED,
                 Some("Send `If-Match` with the ETag of the version you read, so that no one else's change is overwritten.".into()),
             ),
             Self::PreconditionFailed => p(
-                "/problems/precondition-failed",
+                problems::PRECONDITION_FAILED,
                 "The resource has changed",
                 StatusCode::PRECONDITION_FAILED,
                 Some("Nothing was changed: `If-Match` does not name the current version. Read it again and retry with its ETag.".into()),
             ),
             Self::TooManyRequests(Refusal::RateLimited { .. }) => p(
-                "/problems/too-many-requests",
+                problems::TOO_MANY_REQUESTS,
                 "Too many requests",
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("Too many attempts. Try again after the time in `Retry-After`.".into()),
             ),
             Self::TooManyRequests(Refusal::SlowDown { .. }) => p(
-                "/problems/login-delayed",
+                problems::LOGIN_DELAYED,
                 "Too many failed logins",
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("After failed logins each attempt must wait a little longer. Try again after the time in `Retry-After`.".into()),
             ),
             Self::TooManyRequests(Refusal::LockedOut { .. }) => p(
-                "/problems/login-locked",
+                problems::LOGIN_LOCKED,
                 "Login temporarily locked",
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("Too many failed logins: login is locked for a while. Try again after the time in `Retry-After`, or reset the password.".into()),
             ),
             Self::Component(CallError::Timeout(_)) => p(
-                "/problems/component-timeout",
+                problems::COMPONENT_TIMEOUT,
                 "The business rules took too long",
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Nothing was changed. Try again later.".into()),
             ),
             Self::Component(CallError::NotLoaded(_)) => p(
-                "/problems/component-unavailable",
+                problems::COMPONENT_UNAVAILABLE,
                 "The business rules are not loaded",
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Nothing was changed. Try again later.".into()),
             ),
             Self::Component(CallError::Capability(_)) | Self::Unavailable(_) => p(
-                "/problems/dependency-unavailable",
+                problems::DEPENDENCY_UNAVAILABLE,
                 "A dependency is unavailable",
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Nothing was changed. Try again later.".into()),
             ),
             Self::Component(CallError::SandboxLimit { limit, .. }) if limit.is_customers() => p(
-                "/problems/too-many-requests",
+                problems::TOO_MANY_REQUESTS,
                 "Too many requests",
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("Nothing was changed. Try again later.".into()),
@@ -243,19 +245,19 @@ impl ApiError {
                 | CallError::MemoryExceeded(_)
                 | CallError::SandboxLimit { .. },
             ) => p(
-                "/problems/component-failed",
+                problems::COMPONENT_FAILED,
                 "The business rules failed",
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some("Nothing was changed. The failure has been logged.".into()),
             ),
             Self::Timeout => p(
-                "/problems/timeout",
+                problems::TIMEOUT,
                 "The request took too long",
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Try again later.".into()),
             ),
             Self::Internal(_) => p(
-                "/problems/internal",
+                problems::INTERNAL,
                 "Internal error",
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some("The failure has been logged.".into()),

@@ -16,6 +16,7 @@ use super::{
     auth::Tokens,
     error::ApiError,
     extract::{ApiJson, AuthUser, ClientIp},
+    problems,
 };
 use crate::{
     auth::second_factor::{self, SecondFactorError},
@@ -46,30 +47,30 @@ impl From<SecondFactorError> for ApiError {
                 ApiError::Unauthorized("the challenge is invalid or expired; log in again")
             }
             SecondFactorError::MethodNotAllowed => ApiError::BadRequestCode(
-                "/problems/mfa-method-not-allowed",
+                problems::MFA_METHOD_NOT_ALLOWED,
                 "this method cannot complete the challenge; use one of its `methods`",
             ),
             SecondFactorError::Rejected => ApiError::BadRequestCode(
-                "/problems/mfa-code-rejected",
+                problems::MFA_CODE_REJECTED,
                 "the code is wrong or was already used",
             ),
             SecondFactorError::Locked => ApiError::Forbidden(
-                "/problems/mfa-locked",
+                problems::MFA_LOCKED,
                 "Too many wrong codes: second factors are locked for a while.",
             ),
             SecondFactorError::Throttled(secs) => ApiError::TooManyRequests(Refusal::RateLimited {
                 retry_after: std::time::Duration::from_secs(secs.into()),
             }),
             SecondFactorError::NoSuchFactor => ApiError::BadRequestCode(
-                "/problems/mfa-method-unavailable",
+                problems::MFA_METHOD_UNAVAILABLE,
                 "no active second factor sends codes by this method",
             ),
             SecondFactorError::StepUpRequired => ApiError::Forbidden(
-                "/problems/step-up-required",
+                problems::STEP_UP_REQUIRED,
                 "Confirm with a second factor first: POST /v1/auth/mfa/step-up.",
             ),
             SecondFactorError::ReauthenticationRequired => ApiError::Forbidden(
-                "/problems/reauthentication-required",
+                problems::REAUTHENTICATION_REQUIRED,
                 "Give your password again first: POST /v1/auth/reauthenticate.",
             ),
             SecondFactorError::Login(e) => e.into(),

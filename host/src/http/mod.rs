@@ -17,6 +17,7 @@ mod metrics;
 mod mfa;
 mod objects;
 mod password;
+pub mod problems;
 mod profile;
 mod sessions;
 mod users;
@@ -82,7 +83,7 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {
             problem_response(Problem {
-                kind: "/problems/method-not-allowed",
+                kind: problems::METHOD_NOT_ALLOWED,
                 title: "Method not allowed",
                 status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
                 detail: None,

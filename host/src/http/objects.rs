@@ -12,7 +12,7 @@ use axum::{
     routing::put,
 };
 
-use super::{AppState, error::ApiError};
+use super::{AppState, error::ApiError, problems};
 use crate::documents::{
     files::{FilesystemObjects, UploadError, UrlGrant},
     sniff,
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/objects/{*key}", put(upload).get(download))
 }
 
-const REFUSED: &str = "/problems/url-refused";
+const REFUSED: &str = problems::URL_REFUSED;
 
 /// The embedded store and the grant its URL carries, once the URL's signature and expiry hold.
 fn checked<'a>(
@@ -57,7 +57,7 @@ async fn upload(
     let (files, grant) = checked(&state, "PUT", &key, &grant)?;
     if !crate::documents::accepts_upload(&state.caps, &key).await? {
         return Err(ApiError::ConflictOf(
-            "/problems/document-settled",
+            problems::DOCUMENT_SETTLED,
             "The document is settled: its upload URL no longer works. Declare a new document.",
         ));
     }

@@ -11,6 +11,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser, ClientIp},
+    problems,
 };
 use crate::{
     auth::{
@@ -95,7 +96,7 @@ impl From<ReauthError> for ApiError {
     fn from(e: ReauthError) -> Self {
         match e {
             ReauthError::WrongPassword => {
-                ApiError::Forbidden("/problems/wrong-password", "The current password is wrong.")
+                ApiError::Forbidden(problems::WRONG_PASSWORD, "The current password is wrong.")
             }
             ReauthError::Refused(refusal) => ApiError::TooManyRequests(refusal),
             ReauthError::NotFound => ApiError::NotFound,
@@ -201,7 +202,7 @@ async fn confirm_reset(
 ) -> Result<StatusCode, ApiError> {
     let invalid = || {
         ApiError::BadRequestCode(
-            "/problems/invalid-reset-token",
+            problems::INVALID_RESET_TOKEN,
             "The reset token is unknown, used or expired: ask for a new one.",
         )
     };

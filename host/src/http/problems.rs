@@ -1,0 +1,42 @@
+//! The problem types of RFC 9457 answers: one stable URI reference per kind of problem, named
+//! once here and used by every handler (clients and tests branch on them; docs list them).
+
+pub const ACCOUNT_UNAVAILABLE: &str = "/problems/account-unavailable";
+pub const COMPONENT_FAILED: &str = "/problems/component-failed";
+pub const COMPONENT_TIMEOUT: &str = "/problems/component-timeout";
+pub const COMPONENT_UNAVAILABLE: &str = "/problems/component-unavailable";
+pub const CONFLICT: &str = "/problems/conflict";
+pub const DEPENDENCY_UNAVAILABLE: &str = "/problems/dependency-unavailable";
+pub const DOCUMENT_ALTERED: &str = "/problems/document-altered";
+pub const DOCUMENT_NOT_CONFIRMED: &str = "/problems/document-not-confirmed";
+pub const DOCUMENT_NOT_UPLOADED: &str = "/problems/document-not-uploaded";
+pub const DOCUMENT_SETTLED: &str = "/problems/document-settled";
+pub const EMAIL_NOT_VERIFIED: &str = "/problems/email-not-verified";
+pub const EXPIRED_CODE: &str = "/problems/expired-code";
+pub const FORBIDDEN: &str = "/problems/forbidden";
+pub const INTERNAL: &str = "/problems/internal";
+pub const INVALID_BODY: &str = "/problems/invalid-body";
+pub const INVALID_CODE: &str = "/problems/invalid-code";
+pub const INVALID_RESET_TOKEN: &str = "/problems/invalid-reset-token";
+pub const LOGIN_DELAYED: &str = "/problems/login-delayed";
+pub const LOGIN_LOCKED: &str = "/problems/login-locked";
+pub const MALFORMED_REQUEST: &str = "/problems/malformed-request";
+pub const METHOD_NOT_ALLOWED: &str = "/problems/method-not-allowed";
+pub const MFA_CODE_REJECTED: &str = "/problems/mfa-code-rejected";
+pub const MFA_LOCKED: &str = "/problems/mfa-locked";
+pub const MFA_METHOD_NOT_ALLOWED: &str = "/problems/mfa-method-not-allowed";
+pub const MFA_METHOD_UNAVAILABLE: &str = "/problems/mfa-method-unavailable";
+pub const NOT_FOUND: &str = "/problems/not-found";
+pub const PAYLOAD_TOO_LARGE: &str = "/problems/payload-too-large";
+pub const PRECONDITION_FAILED: &str = "/problems/precondition-failed";
+pub const PRECONDITION_REQUIRED: &str = "/problems/precondition-required";
+pub const REAUTHENTICATION_REQUIRED: &str = "/problems/reauthentication-required";
+pub const SECOND_FACTOR_ENROLMENT_REQUIRED: &str = "/problems/second-factor-enrolment-required";
+pub const STEP_UP_REQUIRED: &str = "/problems/step-up-required";
+pub const TIMEOUT: &str = "/problems/timeout";
+pub const TOO_MANY_REQUESTS: &str = "/problems/too-many-requests";
+pub const UNAUTHORIZED: &str = "/problems/unauthorized";
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "/problems/unsupported-media-type";
+pub const URL_REFUSED: &str = "/problems/url-refused";
+pub const VALIDATION: &str = "/problems/validation";
+pub const WRONG_PASSWORD: &str = "/problems/wrong-password";
