@@ -1,6 +1,7 @@
-//! Start-up: builds the whole service from a [`Config`] — database, runtime and components,
-//! capabilities, HTTP and gRPC, the outbox relay and the KYC results consumer — bound to its
-//! port, so tests start the real thing on port 0.
+//! The composition root: builds the whole service from a [`Config`] — database, runtime and
+//! components, capabilities, the domain services, HTTP and gRPC, the outbox relay and the KYC
+//! results consumer — bound to its port, so tests start the real thing on port 0. Nothing
+//! below depends on this module.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -27,37 +28,10 @@ use crate::{
     lifecycle::Lifecycle,
     notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
+    state::AppState,
     store,
     verification::Verifier,
 };
-
-/// What every front door (HTTP, gRPC) serves requests with: one instance, shared.
-#[derive(Clone)]
-pub struct AppState {
-    pub runtime: Arc<Runtime>,
-    pub caps: Arc<Capabilities>,
-    pub tokens: Arc<TokenIssuer>,
-    pub mailbox: Option<Arc<DevMailbox>>,
-    pub guard: Arc<Guard>,
-    pub sessions: Arc<SessionGate>,
-    /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
-    pub kyc: Arc<dyn KycProvider>,
-    /// The verification flow around the verification policy component.
-    pub verifier: Verifier,
-    pub trust_forwarded_for: bool,
-    /// Trusted proxies appending to `X-Forwarded-For`.
-    pub forwarded_for_hops: usize,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// KYC documents and avatars: the object store and the limits of its URLs.
-    pub documents: Arc<documents::Storage>,
-    /// The embedded object store, whose presigned URLs this host serves (`/v1/objects/…`);
-    /// `None` when objects live in S3.
-    pub object_files: Option<Arc<FilesystemObjects>>,
-    /// Deploys, rollbacks and the fleet's active component versions.
-    pub lifecycle: Arc<Lifecycle>,
-    /// Records written after their answers (a failed login's), awaited at a graceful stop.
-    pub after_answer: AfterAnswer,
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -97,7 +71,10 @@ impl Application {
         let runtime = Runtime::new(config.runtime.clone())?;
         let loaded = runtime
             .registry()
-            .load_dir(&config.components_dir, config.mode == Mode::Production)
+            .load_dir(
+                &config.components_dir,
+                (config.mode == Mode::Production).then_some(crate::baseline::PINNED),
+            )
             .with_context(|| {
                 format!(
                     "loading components from {}",
@@ -154,7 +131,7 @@ impl Application {
             .transpose()
             .context("USVC_AUDIT_GRPC_URL")?;
         let shared = Arc::new(match &config.redis_url {
-            Some(url) => Shared::redis(url, &config.redis_prefix)?,
+            Some(url) => crate::guard::redis::shared(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
         });
         let secrets_key: [u8; 32] = match &config.secrets_key {

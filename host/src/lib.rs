@@ -1,25 +1,16 @@
 //! usvc, the bank's user service: a native host that runs the business rules as sandboxed
-//! WebAssembly components. See `docs/architecture.md` for the map.
+//! WebAssembly components. This crate is the composition root: it builds the service from its
+//! configuration ([`app::Application`]), sets up telemetry and pins the release's baseline
+//! components. See `docs/architecture.md` for the map.
 
-pub mod admin;
 pub mod app;
-pub mod auth;
-pub mod capabilities;
-pub mod clients;
-pub mod clock;
-pub mod config;
-pub mod documents;
-pub mod events;
-pub mod grpc;
-pub mod guard;
-pub mod http;
-pub mod kyc;
-pub mod lifecycle;
-pub mod notify;
-pub mod profile;
-pub mod runtime;
+pub mod baseline;
 pub mod telemetry;
-pub mod verification;
 
-// The layers below the host, under the names the host has always used for them.
-pub use usvc_store::{self as store, secrets};
+// Every layer, under the names the service has always used for them.
+pub use usvc_core::{
+    admin, auth, capabilities, clients, clock, config, documents, events, grants, guard, kyc,
+    lifecycle, notify, profile, runtime, secrets, state, store, verification,
+};
+pub use usvc_grpc as grpc;
+pub use usvc_http as http;

@@ -38,21 +38,16 @@ async fn kit() -> TestKit {
 async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
     let user = kit.active_customer(email).await;
     let enrolment = kit
-        .runtime()
-        .mfa_enrol_totp(kit.caps(), user.clone())
+        .enrol_totp(user.clone())
         .await
-        .unwrap()
         .expect("enrolment starts");
     let codes = kit
-        .runtime()
-        .mfa_confirm_factor(
-            kit.caps(),
+        .confirm_factor(
             user.clone(),
             enrolment.factor_id,
             code_at(&enrolment.secret, kit.now()),
         )
         .await
-        .unwrap()
         .expect("the first code confirms");
     // The confirming code is spent; later tests start from the next step.
     kit.advance(Duration::from_secs(30));
@@ -60,23 +55,18 @@ async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
 }
 
 async fn step_up(kit: &TestKit, user: &str, method: Method, code: &str) -> Verification {
-    kit.runtime()
-        .mfa_verify(kit.caps(), user.to_owned(), None, method, code.to_owned())
+    kit.verify(user.to_owned(), None, method, code.to_owned())
         .await
-        .unwrap()
 }
 
 async fn login_code(kit: &TestKit, user: &str, challenge: &str, code: &str) -> Verification {
-    kit.runtime()
-        .mfa_verify(
-            kit.caps(),
-            user.to_owned(),
-            Some(challenge.to_owned()),
-            Method::Totp,
-            code.to_owned(),
-        )
-        .await
-        .unwrap()
+    kit.verify(
+        user.to_owned(),
+        Some(challenge.to_owned()),
+        Method::Totp,
+        code.to_owned(),
+    )
+    .await
 }
 
 fn context(user: &str) -> LoginContext {
@@ -90,22 +80,14 @@ fn context(user: &str) -> LoginContext {
 }
 
 async fn requirement(kit: &TestKit, context: LoginContext) -> LoginRequirement {
-    kit.runtime()
-        .mfa_login_requirement(kit.caps(), context)
-        .await
-        .unwrap()
+    kit.login_requirement(context).await
 }
 
 #[tokio::test]
 async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
     let kit = kit().await;
     let user = kit.active_customer("ada@example.com").await;
-    let enrolment = kit
-        .runtime()
-        .mfa_enrol_totp(kit.caps(), user.clone())
-        .await
-        .unwrap()
-        .unwrap();
+    let enrolment = kit.enrol_totp(user.clone()).await.unwrap();
     assert_eq!(enrolment.secret.len(), 32, "160 bits in base32");
     assert!(
         enrolment
@@ -129,15 +111,12 @@ async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
 
     // A wrong first code changes nothing.
     let refused = kit
-        .runtime()
-        .mfa_confirm_factor(
-            kit.caps(),
+        .confirm_factor(
             user.clone(),
             enrolment.factor_id.clone(),
             wrong_code(&enrolment.secret, kit.now()),
         )
         .await
-        .unwrap()
         .unwrap_err();
     assert_eq!(refused.code, "mfa.invalid_code");
     assert_eq!(
@@ -146,15 +125,12 @@ async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
     );
 
     let codes = kit
-        .runtime()
-        .mfa_confirm_factor(
-            kit.caps(),
+        .confirm_factor(
             user.clone(),
             enrolment.factor_id.clone(),
             code_at(&enrolment.secret, kit.now()),
         )
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(codes.len(), 10);
     let mut unique = codes.clone();
@@ -172,12 +148,7 @@ async fn enrolment_gives_a_secret_uri_and_recovery_codes_once_confirmed() {
     );
 
     // A second authenticator while one is active is refused.
-    let again = kit
-        .runtime()
-        .mfa_enrol_totp(kit.caps(), user.clone())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let again = kit.enrol_totp(user.clone()).await.unwrap_err();
     assert_eq!(again.code, "mfa.totp_already_enrolled");
 
     let events: Vec<String> = kit
@@ -294,12 +265,7 @@ async fn recovery_codes_work_once_and_a_new_set_replaces_the_old() {
         .unwrap();
     assert_eq!(used.data["left"], 9);
 
-    let fresh = kit
-        .runtime()
-        .mfa_new_recovery_codes(kit.caps(), user.clone())
-        .await
-        .unwrap()
-        .unwrap();
+    let fresh = kit.new_recovery_codes(user.clone()).await.unwrap();
     assert_eq!(fresh.len(), 10);
     assert_eq!(
         step_up(&kit, &user, Method::RecoveryCode, &codes[1]).await,
@@ -312,12 +278,7 @@ async fn recovery_codes_work_once_and_a_new_set_replaces_the_old() {
 
     // Without a factor there are no recovery codes to issue.
     let stranger = kit.active_customer("none@example.com").await;
-    let refused = kit
-        .runtime()
-        .mfa_new_recovery_codes(kit.caps(), stranger)
-        .await
-        .unwrap()
-        .unwrap_err();
+    let refused = kit.new_recovery_codes(stranger).await.unwrap_err();
     assert_eq!(refused.code, "mfa.no_factor");
 }
 
@@ -540,12 +501,7 @@ async fn step_up_is_needed_unless_a_factor_was_given_recently() {
     let plain = kit.active_customer("plain@example.com").await;
     let needs = |user: String, action: SensitiveAction, proofs: SessionProofs| {
         let kit = &kit;
-        async move {
-            kit.runtime()
-                .mfa_proof_required(kit.caps(), user, action, proofs)
-                .await
-                .unwrap()
-        }
+        async move { kit.proof_required(user, action, proofs).await }
     };
     // Nothing to step up with: the password in the request is all a change of it needs.
     let change = SensitiveAction::ChangePassword;
@@ -597,20 +553,9 @@ async fn without_a_factor_enrolling_one_or_moving_the_account_needs_a_recent_pas
             second_factor_at: None,
             password_at: Some(password_at),
         };
-        let proof = |p| {
-            kit.runtime()
-                .mfa_proof_required(kit.caps(), plain.clone(), action, p)
-        };
-        assert_eq!(
-            proof(at(now - 300)).await.unwrap(),
-            Proof::None,
-            "{action:?}"
-        );
-        assert_eq!(
-            proof(at(now - 301)).await.unwrap(),
-            Proof::Password,
-            "{action:?}"
-        );
+        let proof = |p| kit.proof_required(plain.clone(), action, p);
+        assert_eq!(proof(at(now - 300)).await, Proof::None, "{action:?}");
+        assert_eq!(proof(at(now - 301)).await, Proof::Password, "{action:?}");
     }
 }
 
@@ -619,18 +564,11 @@ async fn removing_the_last_factor_removes_the_recovery_codes() {
     let kit = kit().await;
     let (user, _, codes) = enrolled(&kit, "remove@example.com").await;
     let factors = kit
-        .runtime()
-        .mfa_remove_factor(kit.caps(), user.clone(), "not-a-factor".to_owned())
-        .await
-        .unwrap();
+        .remove_factor(user.clone(), "not-a-factor".to_owned())
+        .await;
     assert!(!factors);
     let factor = kit.factor_ids(&user).await.remove(0);
-    assert!(
-        kit.runtime()
-            .mfa_remove_factor(kit.caps(), user.clone(), factor)
-            .await
-            .unwrap()
-    );
+    assert!(kit.remove_factor(user.clone(), factor).await);
     assert_eq!(
         requirement(&kit, context(&user)).await,
         LoginRequirement::None
@@ -658,10 +596,7 @@ fn last_code(kit: &TestKit, to: &str) -> String {
 }
 
 async fn enrol_otp(kit: &TestKit, user: &str, channel: OtpChannel) -> Result<String, Violation> {
-    kit.runtime()
-        .mfa_enrol_otp(kit.caps(), user.to_owned(), channel)
-        .await
-        .unwrap()
+    kit.enrol_otp(user.to_owned(), channel).await
 }
 
 async fn confirm_otp(
@@ -670,27 +605,13 @@ async fn confirm_otp(
     factor: &str,
     code: &str,
 ) -> Result<Vec<String>, Violation> {
-    kit.runtime()
-        .mfa_confirm_factor(
-            kit.caps(),
-            user.to_owned(),
-            factor.to_owned(),
-            code.to_owned(),
-        )
+    kit.confirm_factor(user.to_owned(), factor.to_owned(), code.to_owned())
         .await
-        .unwrap()
 }
 
 async fn send(kit: &TestKit, user: &str, challenge: Option<&str>, method: Method) -> Sending {
-    kit.runtime()
-        .mfa_send_code(
-            kit.caps(),
-            user.to_owned(),
-            challenge.map(str::to_owned),
-            method,
-        )
+    kit.send_code(user.to_owned(), challenge.map(str::to_owned), method)
         .await
-        .unwrap()
 }
 
 /// A customer whose second factor is a code by email, confirmed; the resend interval has passed.
@@ -783,16 +704,8 @@ async fn a_sent_code_completes_a_login_once() {
         let kit = &kit;
         let user = user.clone();
         async move {
-            kit.runtime()
-                .mfa_verify(
-                    kit.caps(),
-                    user,
-                    Some("ch-1".to_owned()),
-                    Method::EmailCode,
-                    code,
-                )
+            kit.verify(user, Some("ch-1".to_owned()), Method::EmailCode, code)
                 .await
-                .unwrap()
         }
     };
     assert_eq!(verify(code.clone()).await, Verification::Accepted);
@@ -895,30 +808,24 @@ async fn wrong_sent_codes_count_towards_the_challenge_and_the_lock() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         assert_eq!(
-            kit.runtime()
-                .mfa_verify(
-                    kit.caps(),
-                    user.clone(),
-                    Some("ch-2".to_owned()),
-                    Method::EmailCode,
-                    wrong.to_owned(),
-                )
-                .await
-                .unwrap(),
+            kit.verify(
+                user.clone(),
+                Some("ch-2".to_owned()),
+                Method::EmailCode,
+                wrong.to_owned(),
+            )
+            .await,
             Verification::Rejected
         );
     }
     assert_eq!(
-        kit.runtime()
-            .mfa_verify(
-                kit.caps(),
-                user.clone(),
-                Some("ch-2".to_owned()),
-                Method::EmailCode,
-                code,
-            )
-            .await
-            .unwrap(),
+        kit.verify(
+            user.clone(),
+            Some("ch-2".to_owned()),
+            Method::EmailCode,
+            code,
+        )
+        .await,
         Verification::ChallengeDead,
         "the sixth attempt finds the challenge dead, even with the right code"
     );
@@ -929,24 +836,16 @@ async fn an_otp_factor_counts_for_step_up_and_its_removal_takes_the_recovery_cod
     let kit = kit().await;
     let user = email_enrolled(&kit, "stepup-otp@example.com").await;
     assert!(
-        kit.runtime()
-            .mfa_proof_required(
-                kit.caps(),
-                user.clone(),
-                SensitiveAction::ChangeEmail,
-                SessionProofs::default()
-            )
-            .await
-            .unwrap()
+        kit.proof_required(
+            user.clone(),
+            SensitiveAction::ChangeEmail,
+            SessionProofs::default()
+        )
+        .await
             == Proof::SecondFactor
     );
     let factor = kit.factor_ids(&user).await.pop().unwrap();
-    assert!(
-        kit.runtime()
-            .mfa_remove_factor(kit.caps(), user.clone(), factor)
-            .await
-            .unwrap()
-    );
+    assert!(kit.remove_factor(user.clone(), factor).await);
     assert_eq!(kit.recovery_codes_left(&user).await, 0);
     let told: Vec<Notice> = kit
         .notices()

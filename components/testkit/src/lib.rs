@@ -17,30 +17,30 @@ use std::{
 };
 
 use time::{Date, Month, OffsetDateTime, Time};
-use usvc::{
-    auth::password::PasswordHasher,
+use usvc_runtime::{
+    CallError, ComponentKind, Runtime,
     capabilities::Capabilities,
     clock::FixedClock,
-    config::{Config, PasswordHashing},
+    limits::{PasswordHashing, RuntimeLimits},
     notify::{Notification, Notifier},
-    runtime::{CallError, ComponentKind, Runtime},
-    store::{self, credentials, outbox, users},
+    password::PasswordHasher,
 };
+use usvc_store::{self as store, credentials, outbox, users};
 
-pub use usvc::notify::{Channel, Notice};
-pub use usvc::runtime::mfa::{
+pub use usvc_runtime::mfa::{
     LoginContext, LoginRequirement, Method, OtpChannel, Proof, Sending, SensitiveAction,
     SessionProofs, TotpEnrolment, Verification,
 };
-pub use usvc::runtime::onboarding::{
+pub use usvc_runtime::notify::{Channel, Notice};
+pub use usvc_runtime::onboarding::{
     Application, Confirmation, PostalAddress, ProposedChange, Violation,
 };
-pub use usvc::runtime::verification::{
+pub use usvc_runtime::verification::{
     Customer, Date as CalendarDate, DocumentFacts, DocumentKind, DocumentStatus, KycOutcome,
     KycResult, PolicyDecision, ProfileFacts, VerificationStatus,
 };
-pub use usvc::store::outbox::Event;
-pub use usvc::store::users::{User, UserStatus};
+pub use usvc_store::outbox::Event;
+pub use usvc_store::users::{User, UserStatus};
 
 /// A message the component caused to be sent (after its call committed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,10 +149,12 @@ impl TestKitBuilder {
             "{} does not exist: build the components first (`make components`)",
             path.display()
         );
-        let mut limits = Config::embedded().runtime;
-        limits.call_deadline = self.deadline;
-        limits.memory_bytes = self.memory_bytes;
-        limits.max_concurrent_calls = 4;
+        let limits = RuntimeLimits {
+            call_deadline: self.deadline,
+            memory_bytes: self.memory_bytes,
+            max_concurrent_calls: 4,
+            ..RuntimeLimits::default()
+        };
         let runtime = Runtime::new(limits)?;
         runtime.registry().load_file(self.kind, &path)?;
 
@@ -290,6 +292,102 @@ impl TestKit {
             .unwrap_or_else(|e| panic!("check-phone failed: {e}"))
     }
 
+    // The `mfa` kind: each call returns the component's answer and panics if the call has none
+    // (a trap, a timeout, a failed capability).
+
+    /// `mfa`: whether a login needs a second factor (`assess-login`).
+    pub async fn login_requirement(&self, context: LoginContext) -> LoginRequirement {
+        self.runtime
+            .mfa_login_requirement(&self.caps, context)
+            .await
+            .unwrap_or_else(|e| panic!("mfa login_requirement failed: {e}"))
+    }
+
+    /// `mfa`: whether a code completes a login challenge, or a step-up without one.
+    pub async fn verify(
+        &self,
+        user: String,
+        challenge: Option<String>,
+        method: Method,
+        code: String,
+    ) -> Verification {
+        self.runtime
+            .mfa_verify(&self.caps, user, challenge, method, code)
+            .await
+            .unwrap_or_else(|e| panic!("mfa verify failed: {e}"))
+    }
+
+    /// `mfa`: the proof a sensitive action needs given the session's proofs.
+    pub async fn proof_required(
+        &self,
+        user: String,
+        action: SensitiveAction,
+        proofs: SessionProofs,
+    ) -> Proof {
+        self.runtime
+            .mfa_proof_required(&self.caps, user, action, proofs)
+            .await
+            .unwrap_or_else(|e| panic!("mfa proof_required failed: {e}"))
+    }
+
+    /// `mfa`: starts enrolling an authenticator app.
+    pub async fn enrol_totp(&self, user: String) -> Result<TotpEnrolment, Violation> {
+        self.runtime
+            .mfa_enrol_totp(&self.caps, user)
+            .await
+            .unwrap_or_else(|e| panic!("mfa enrol_totp failed: {e}"))
+    }
+
+    /// `mfa`: sends a one-time code by email or SMS.
+    pub async fn send_code(
+        &self,
+        user: String,
+        challenge: Option<String>,
+        method: Method,
+    ) -> Sending {
+        self.runtime
+            .mfa_send_code(&self.caps, user, challenge, method)
+            .await
+            .unwrap_or_else(|e| panic!("mfa send_code failed: {e}"))
+    }
+
+    /// `mfa`: starts enrolling an email or SMS factor; its id.
+    pub async fn enrol_otp(&self, user: String, channel: OtpChannel) -> Result<String, Violation> {
+        self.runtime
+            .mfa_enrol_otp(&self.caps, user, channel)
+            .await
+            .unwrap_or_else(|e| panic!("mfa enrol_otp failed: {e}"))
+    }
+
+    /// `mfa`: confirms a pending factor with a code; recovery codes when they are new.
+    pub async fn confirm_factor(
+        &self,
+        user: String,
+        factor_id: String,
+        code: String,
+    ) -> Result<Vec<String>, Violation> {
+        self.runtime
+            .mfa_confirm_factor(&self.caps, user, factor_id, code)
+            .await
+            .unwrap_or_else(|e| panic!("mfa confirm_factor failed: {e}"))
+    }
+
+    /// `mfa`: removes a factor; whether the customer had it.
+    pub async fn remove_factor(&self, user: String, factor_id: String) -> bool {
+        self.runtime
+            .mfa_remove_factor(&self.caps, user, factor_id)
+            .await
+            .unwrap_or_else(|e| panic!("mfa remove_factor failed: {e}"))
+    }
+
+    /// `mfa`: replaces the recovery codes.
+    pub async fn new_recovery_codes(&self, user: String) -> Result<Vec<String>, Violation> {
+        self.runtime
+            .mfa_new_recovery_codes(&self.caps, user)
+            .await
+            .unwrap_or_else(|e| panic!("mfa new_recovery_codes failed: {e}"))
+    }
+
     /// Every customer, in creation order.
     pub async fn users(&self) -> Vec<User> {
         let mut conn = self.caps.db.acquire().await.expect("database");
@@ -340,12 +438,11 @@ impl TestKit {
 
     /// The fixed clock's time, in Unix seconds.
     pub fn now(&self) -> i64 {
-        use usvc::clock::Clock;
+        use usvc_runtime::clock::Clock;
         self.clock.unix()
     }
 
-    /// The runtime with the component loaded, for calls the kit has no helper for (the `mfa`
-    /// calls are `Runtime::mfa_*`).
+    /// The runtime with the component loaded, for calls the kit has no helper for.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
@@ -391,7 +488,7 @@ impl TestKit {
     /// How many unspent recovery codes the customer has.
     pub async fn recovery_codes_left(&self, user_id: &str) -> u32 {
         let mut conn = self.caps.db.acquire().await.expect("database");
-        usvc::store::factors::recovery_codes_left(&mut conn, user_id)
+        usvc_store::factors::recovery_codes_left(&mut conn, user_id)
             .await
             .expect("counting recovery codes")
     }
@@ -408,7 +505,7 @@ impl TestKit {
     /// Gives the customer a nationality and an address in `country`, written directly.
     pub async fn complete_profile(&self, user_id: &str, country: &str) {
         let mut conn = self.caps.db.acquire().await.expect("database");
-        let address = usvc::store::profiles::Address {
+        let address = usvc_store::profiles::Address {
             line1: "1 High Street".to_owned(),
             line2: None,
             city: "London".to_owned(),
@@ -416,12 +513,12 @@ impl TestKit {
             region: None,
             country: country.to_owned(),
         };
-        let fields = usvc::store::profiles::ProfileFields {
+        let fields = usvc_store::profiles::ProfileFields {
             nationality: Some(country),
             address: Some(&address),
             national_id: None,
         };
-        usvc::store::profiles::save(
+        usvc_store::profiles::save(
             &mut conn,
             &self.caps.secrets,
             user_id,
@@ -440,12 +537,13 @@ impl TestKit {
         let id = uuid::Uuid::now_v7().to_string();
         let identity = matches!(kind, "passport" | "id_card");
         let sealed = identity.then(|| {
-            self.caps
-                .secrets
-                .seal(number.as_bytes(), &usvc::documents::number_context(&id))
+            self.caps.secrets.seal(
+                number.as_bytes(),
+                &usvc_store::documents::number_context(&id),
+            )
         });
         let now = self.now();
-        let row = usvc::store::documents::DocumentRow {
+        let row = usvc_store::documents::DocumentRow {
             id: id.clone(),
             user_id: user_id.to_owned(),
             kind: kind.to_owned(),
@@ -462,7 +560,7 @@ impl TestKit {
             confirmed_at: Some(now),
         };
         let mut conn = self.caps.db.acquire().await.expect("database");
-        usvc::store::documents::insert(&mut conn, &row)
+        usvc_store::documents::insert(&mut conn, &row)
             .await
             .expect("inserting a document");
         id
@@ -471,7 +569,7 @@ impl TestKit {
     /// The ids of the customer's second factors, oldest first.
     pub async fn factor_ids(&self, user_id: &str) -> Vec<String> {
         let mut conn = self.caps.db.acquire().await.expect("database");
-        usvc::store::factors::list(&mut conn, user_id)
+        usvc_store::factors::list(&mut conn, user_id)
             .await
             .expect("listing factors")
             .into_iter()
@@ -480,9 +578,9 @@ impl TestKit {
     }
 
     /// Every audit record about `user_id`, oldest first.
-    pub async fn audit(&self, user_id: &str) -> Vec<usvc::store::audit::AuditEvent> {
+    pub async fn audit(&self, user_id: &str) -> Vec<usvc_store::audit::AuditEvent> {
         let mut conn = self.caps.db.acquire().await.expect("database");
-        usvc::store::audit::for_user(&mut conn, user_id)
+        usvc_store::audit::for_user(&mut conn, user_id)
             .await
             .expect("reading the trail")
     }

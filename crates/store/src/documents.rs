@@ -104,3 +104,8 @@ pub async fn settle(
     .rows_affected();
     Ok(updated == 1)
 }
+
+/// The context a document number is sealed for: the number cannot be moved to another row.
+pub fn number_context(id: &str) -> String {
+    format!("document:{id}")
+}

@@ -87,6 +87,25 @@ impl SecretBox {
     }
 }
 
+/// SHA-256 of a secret, hex: how long random tokens (refresh, device, reset) are stored.
+pub fn sha256_hex(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// How codes a person types (six-digit codes, recovery codes) are stored: a keyed hash (HMAC
+/// under a key derived from `USVC_SECRETS_KEY`), so that a copy of the database does not let
+/// anyone try the million six-digit codes, or the recovery codes, offline.
+pub fn code_digest(secrets: &SecretBox, code: &str) -> String {
+    secrets.keyed_digest(format!("usvc code:{code}").as_bytes())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 /// The associated data a customer's personal field is sealed with (`user:<id>:date_of_birth`,
 /// `profile:<id>:address`, `profile:<id>:national_id`).
 pub fn field_context(table: &str, user_id: &str, field: &str) -> String {

@@ -203,3 +203,38 @@ pub async fn history(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<D
     })
     .collect()
 }
+
+/// The check asked for and not yet answered: the stored open check, unless an `approved` or
+/// `rejected` result for it has arrived (`manual_review` is followed by another result).
+pub fn open_check_of(
+    state: Option<&VerificationState>,
+    results: &[super::kyc_results::KycResult],
+) -> Option<String> {
+    let id = state?.open_check_id.clone()?;
+    let answered = results
+        .iter()
+        .any(|r| r.check_id == id && r.outcome != "manual_review");
+    (!answered).then_some(id)
+}
+
+/// The customer's open check, read in the caller's transaction (the `kyc` capability's
+/// idempotency).
+pub async fn open_check(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<String>> {
+    let state = get(conn, user_id).await?;
+    if state
+        .as_ref()
+        .and_then(|s| s.open_check_id.as_ref())
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let results = super::kyc_results::for_user(conn, user_id).await?;
+    Ok(open_check_of(state.as_ref(), &results))
+}
+
+/// Whether the customer has a confirmed identity document the KYC service can check.
+pub fn is_checkable_identity(row: &super::documents::DocumentRow) -> bool {
+    row.status == "confirmed"
+        && matches!(row.kind.as_str(), "passport" | "id_card")
+        && row.number_sealed.is_some()
+}

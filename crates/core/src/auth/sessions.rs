@@ -1,0 +1,42 @@
+//! Ending sessions: the revocation, its trail and the revocation cache, in that order, so a
+//! session is refused everywhere as soon as its end is committed.
+
+use crate::{
+    auth::trail,
+    state::AppState,
+    store::{self, sessions},
+};
+
+/// Ends one session of `user_id` and records why; false when there was no live one to end.
+pub async fn end(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+) -> sqlx::Result<bool> {
+    let now = state.caps.clock.unix();
+    let mut tx = store::begin(&state.caps.db).await?;
+    if !sessions::revoke(&mut tx, user_id, session_id, now).await? {
+        return Ok(false);
+    }
+    trail::sessions_revoked(&mut tx, user_id, &[session_id.to_owned()], reason, now).await?;
+    trail::commit(tx, &state.caps).await?;
+    state.sessions.ended([session_id]).await;
+    Ok(true)
+}
+
+/// Ends every session of `user_id` except `keep`; returns the ids ended.
+pub async fn end_all(
+    state: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+) -> sqlx::Result<Vec<String>> {
+    let now = state.caps.clock.unix();
+    let mut tx = store::begin(&state.caps.db).await?;
+    let ended = sessions::revoke_all_except(&mut tx, user_id, keep, now).await?;
+    trail::sessions_revoked(&mut tx, user_id, &ended, reason, now).await?;
+    trail::commit(tx, &state.caps).await?;
+    state.sessions.ended(ended.iter().map(String::as_str)).await;
+    Ok(ended)
+}

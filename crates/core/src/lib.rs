@@ -1,0 +1,23 @@
+//! usvc's core: the domain services (authentication and sessions, profile, documents,
+//! verification and KYC, administration, the component lifecycle), the guards, and the adapters
+//! they use (the bank's services, the event bus, object stores). The front doors (`usvc-http`,
+//! `usvc-grpc`) call into it; it knows neither of them, nor the composition root.
+
+pub mod admin;
+pub mod auth;
+pub mod clients;
+pub mod config;
+pub mod documents;
+pub mod events;
+pub mod grants;
+pub mod guard;
+pub mod kyc;
+pub mod lifecycle;
+pub mod notify;
+pub mod profile;
+pub mod state;
+pub mod verification;
+
+// The layers below, under the names the core has always used for them.
+pub use usvc_runtime::{self as runtime, capabilities, clock};
+pub use usvc_store::{self as store, secrets};

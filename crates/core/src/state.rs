@@ -1,0 +1,44 @@
+//! What every front door serves requests with: the runtime and capabilities, token issuing,
+//! the guards, and the domain services, built once by the composition root and shared.
+
+use std::sync::Arc;
+
+use crate::{
+    auth::{tokens::TokenIssuer, trail::AfterAnswer},
+    capabilities::Capabilities,
+    clients::kyc::KycProvider,
+    documents::{self, files::FilesystemObjects},
+    guard::{Guard, SessionGate},
+    lifecycle::Lifecycle,
+    notify::DevMailbox,
+    runtime::Runtime,
+    verification::Verifier,
+};
+
+/// What every front door (HTTP, gRPC) serves requests with: one instance, shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub runtime: Arc<Runtime>,
+    pub caps: Arc<Capabilities>,
+    pub tokens: Arc<TokenIssuer>,
+    pub mailbox: Option<Arc<DevMailbox>>,
+    pub guard: Arc<Guard>,
+    pub sessions: Arc<SessionGate>,
+    /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
+    pub kyc: Arc<dyn KycProvider>,
+    /// The verification flow around the verification policy component.
+    pub verifier: Verifier,
+    pub trust_forwarded_for: bool,
+    /// Trusted proxies appending to `X-Forwarded-For`.
+    pub forwarded_for_hops: usize,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// KYC documents and avatars: the object store and the limits of its URLs.
+    pub documents: Arc<documents::Storage>,
+    /// The embedded object store, whose presigned URLs this host serves (`/v1/objects/…`);
+    /// `None` when objects live in S3.
+    pub object_files: Option<Arc<FilesystemObjects>>,
+    /// Deploys, rollbacks and the fleet's active component versions.
+    pub lifecycle: Arc<Lifecycle>,
+    /// Records written after their answers (a failed login's), awaited at a graceful stop.
+    pub after_answer: AfterAnswer,
+}

@@ -1,0 +1,81 @@
+//! `/v1/admin`: staff actions on customers' accounts; the admin role is required.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::put,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, AuthUser},
+    problems,
+};
+use usvc_core::{
+    admin::{self, AdminError},
+    store::users::{User, UserStatus},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/admin/users/{id}/status", put(set_status))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: UserStatus,
+    reason: String,
+}
+
+/// The account as an administrator sees it.
+#[derive(Serialize)]
+struct AccountView {
+    id: String,
+    email: String,
+    legal_name: String,
+    date_of_birth: String,
+    country_of_residence: String,
+    phone: Option<String>,
+    status: UserStatus,
+    created_at: i64,
+}
+
+fn account_view(state: &AppState, user: User) -> Result<AccountView, ApiError> {
+    Ok(AccountView {
+        date_of_birth: user.date_of_birth(&state.caps.secrets)?,
+        id: user.id,
+        email: user.email,
+        legal_name: user.legal_name,
+        country_of_residence: user.country_of_residence,
+        phone: user.phone,
+        status: user.status,
+        created_at: user.created_at,
+    })
+}
+
+/// Locks or unlocks an account; answers the account as it now is.
+async fn set_status(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<StatusChange>,
+) -> Result<Json<AccountView>, ApiError> {
+    let user = admin::set_status(&state, &claims, &id, change.status, &change.reason).await?;
+    Ok(Json(account_view(&state, user)?))
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotAdmin => {
+                ApiError::Forbidden(problems::FORBIDDEN, "this action needs the admin role")
+            }
+            AdminError::Invalid(violations) => ApiError::Validation(violations),
+            AdminError::NotFound => ApiError::NotFound,
+            AdminError::Conflict(detail) => ApiError::Conflict(detail),
+            AdminError::Database(e) => e.into(),
+        }
+    }
+}

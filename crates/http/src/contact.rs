@@ -1,0 +1,140 @@
+//! `/v1/users/me/phone` and `/v1/users/me/email`: a PUT asks for a change (after a step-up when
+//! the customer has a second factor) and sends a code to the new number or address; a POST to
+//! `.../verify` with that code makes the change. The flow lives in [`usvc_core::profile::contact`].
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, AuthUser},
+    problems,
+};
+use usvc_core::{
+    auth::second_factor,
+    clock::rfc3339,
+    guard::Refusal,
+    profile::contact::{self, CodeSent, ContactError},
+    runtime::mfa::SensitiveAction,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/users/me/phone", axum::routing::put(request_phone))
+        .route("/v1/users/me/phone/verify", post(confirm_phone))
+        .route("/v1/users/me/email", axum::routing::put(request_email))
+        .route("/v1/users/me/email/verify", post(confirm_email))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPhone {
+    phone: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEmail {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Code {
+    code: String,
+}
+
+/// The same body whether or not a code went out (an email address someone else has).
+#[derive(Serialize)]
+struct Pending {
+    status: &'static str,
+    code_expires_at: String,
+}
+
+fn pending(sent: CodeSent) -> (StatusCode, Json<Pending>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(Pending {
+            status: "code_sent",
+            code_expires_at: rfc3339(sent.expires_at),
+        }),
+    )
+}
+
+#[derive(Serialize)]
+struct PhoneView {
+    phone: String,
+    phone_verified: bool,
+}
+
+#[derive(Serialize)]
+struct EmailView {
+    email: String,
+}
+
+async fn request_phone(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(body): ApiJson<NewPhone>,
+) -> Result<(StatusCode, Json<Pending>), ApiError> {
+    second_factor::require_fresh(&state, &claims, SensitiveAction::ChangePhone).await?;
+    let sent = contact::request_phone_change(&state.runtime, &state.caps, &claims.sub, &body.phone)
+        .await?;
+    Ok(pending(sent))
+}
+
+async fn confirm_phone(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(body): ApiJson<Code>,
+) -> Result<Json<PhoneView>, ApiError> {
+    let phone = contact::confirm_phone_change(&state.caps, &claims.sub, &body.code).await?;
+    Ok(Json(PhoneView {
+        phone,
+        phone_verified: true,
+    }))
+}
+
+async fn request_email(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(body): ApiJson<NewEmail>,
+) -> Result<(StatusCode, Json<Pending>), ApiError> {
+    second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeEmail).await?;
+    let sent = contact::request_email_change(&state.runtime, &state.caps, &claims.sub, &body.email)
+        .await?;
+    Ok(pending(sent))
+}
+
+async fn confirm_email(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    ApiJson(body): ApiJson<Code>,
+) -> Result<Json<EmailView>, ApiError> {
+    let email = contact::confirm_email_change(&state.caps, &claims.sub, &body.code).await?;
+    Ok(Json(EmailView { email }))
+}
+
+impl From<ContactError> for ApiError {
+    fn from(e: ContactError) -> Self {
+        match e {
+            ContactError::Invalid(violations) => ApiError::Validation(violations),
+            ContactError::TooSoon { retry_after } => {
+                ApiError::TooManyRequests(Refusal::RateLimited { retry_after })
+            }
+            ContactError::InvalidCode => ApiError::BadRequestCode(
+                problems::INVALID_CODE,
+                "The code is wrong, or no change is waiting for one. After five wrong codes the \
+                 change ends: ask for a new code.",
+            ),
+            ContactError::ExpiredCode => ApiError::BadRequestCode(
+                problems::EXPIRED_CODE,
+                "The code has expired: ask for a new one.",
+            ),
+            ContactError::NotFound => ApiError::NotFound,
+            ContactError::Database(e) => e.into(),
+            ContactError::Policy(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `GET /v1/admin/decisions`: the decision log, by customer, kind, version, export, role and
+//! time — for administrators and compliance staff (auditors).
+
+use axum::{
+    Json, Router,
+    extract::{Query, State, rejection::QueryRejection},
+    routing::get,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{AppState, error::ApiError, extract::AuthUser, problems};
+use usvc_core::{
+    admin::is_admin,
+    documents::COMPLIANCE,
+    store::decisions::{self, DecisionRecord, Filter},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/admin/decisions", get(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionQuery {
+    user: Option<String>,
+    kind: Option<String>,
+    /// The deciding (or shadow) version's digest.
+    digest: Option<String>,
+    operation: Option<String>,
+    /// `active`, `canary` or `shadow`.
+    role: Option<String>,
+    /// Unix seconds, inclusive.
+    since: Option<i64>,
+    /// Unix seconds, exclusive.
+    until: Option<i64>,
+    /// The `next` of the previous page.
+    before: Option<String>,
+    /// 1 to 1000, default 100.
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    decisions: Vec<DecisionRecord>,
+    /// Pass as `before` for the next (older) page; absent on the last one.
+    next: Option<String>,
+}
+
+/// Newest first.
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    query: Result<Query<DecisionQuery>, QueryRejection>,
+) -> Result<Json<Page>, ApiError> {
+    if !is_admin(&claims) && !usvc_core::admin::acts_as(&claims, COMPLIANCE) {
+        return Err(ApiError::Forbidden(
+            problems::FORBIDDEN,
+            "the decision log needs the admin or compliance role",
+        ));
+    }
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = Filter {
+        user_id: query.user,
+        kind: query.kind,
+        digest: query.digest.map(|d| d.to_ascii_lowercase()),
+        operation: query.operation,
+        role: query.role,
+        since: query.since,
+        until: query.until,
+        replayable: false,
+        before: query.before,
+        limit,
+    };
+    let mut conn = state.caps.db.acquire().await?;
+    let decisions = decisions::query(&mut conn, &filter).await?;
+    let next = (decisions.len() as i64 == limit)
+        .then(|| decisions.last().map(|d| d.id.clone()))
+        .flatten();
+    Ok(Json(Page { decisions, next }))
+}

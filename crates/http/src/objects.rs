@@ -1,0 +1,122 @@
+//! `PUT`/`GET /v1/objects/{key}`: the presigned URLs of the embedded object store
+//! ([`usvc_core::documents::files`]). No bearer token: the URL's signature is the authority. A
+//! forged, altered or expired URL is a 403; an upload longer than the URL grants, a 413. Not
+//! mounted in effect when objects live in S3 (every request is a 404).
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::put,
+};
+
+use super::{AppState, error::ApiError, problems};
+use usvc_core::documents::{
+    files::{FilesystemObjects, UploadError, UrlGrant},
+    sniff,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/objects/{*key}", put(upload).get(download))
+}
+
+const REFUSED: &str = problems::URL_REFUSED;
+
+/// The embedded store and the grant its URL carries, once the URL's signature and expiry hold.
+fn checked<'a>(
+    state: &'a AppState,
+    method: &str,
+    key: &str,
+    grant: &Result<Query<UrlGrant>, QueryRejection>,
+) -> Result<(&'a FilesystemObjects, UrlGrant), ApiError> {
+    let files = state.object_files.as_deref().ok_or(ApiError::NotFound)?;
+    let refused = || {
+        ApiError::Forbidden(
+            REFUSED,
+            "The URL is not valid: it was altered, or it has expired. Ask for a new one.",
+        )
+    };
+    let Ok(Query(grant)) = grant else {
+        return Err(refused());
+    };
+    files
+        .check(method, key, grant, state.caps.clock.unix())
+        .map_err(|_| refused())?;
+    Ok((files, grant.clone()))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    grant: Result<Query<UrlGrant>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let (files, grant) = checked(&state, "PUT", &key, &grant)?;
+    if !usvc_core::documents::accepts_upload(&state.caps, &key).await? {
+        return Err(ApiError::ConflictOf(
+            problems::DOCUMENT_SETTLED,
+            "The document is settled: its upload URL no longer works. Declare a new document.",
+        ));
+    }
+    let sent_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if sent_type != grant.content_type.as_deref() {
+        return Err(ApiError::Forbidden(
+            REFUSED,
+            "Send the Content-Type header the upload URL was given with.",
+        ));
+    }
+    let max = grant.size.unwrap_or_default();
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    files
+        .receive(&key, body.into_data_stream(), max)
+        .await
+        .map_err(|e| match e {
+            UploadError::TooLarge => ApiError::PayloadTooLarge,
+            UploadError::Body(detail) => ApiError::BadRequest(detail),
+            UploadError::Io(e) => ApiError::Internal(e),
+        })?;
+    Ok(StatusCode::OK)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    grant: Result<Query<UrlGrant>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (files, grant) = checked(&state, "GET", &key, &grant)?;
+    let bytes = usvc_core::documents::objects::ObjectStore::get(files, &key, u64::MAX)
+        .await
+        .map_err(ApiError::Internal)?
+        .ok_or(ApiError::NotFound)?;
+    // Only a type usvc accepts is echoed; anything else is served as opaque bytes.
+    let content_type = [sniff::JPEG, sniff::PNG, sniff::PDF]
+        .into_iter()
+        .find(|t| grant.content_type.as_deref() == Some(*t))
+        .unwrap_or("application/octet-stream");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

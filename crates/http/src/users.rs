@@ -1,0 +1,47 @@
+//! `/v1/users`: the authenticated customer's own record.
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde::Serialize;
+
+use super::{AppState, error::ApiError, extract::AuthUser};
+use usvc_core::{
+    clock::rfc3339,
+    store::users::{self, UserStatus},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/users/me", get(me))
+}
+
+#[derive(Serialize)]
+struct Me {
+    id: String,
+    email: String,
+    legal_name: String,
+    date_of_birth: String,
+    country_of_residence: String,
+    phone: Option<String>,
+    status: UserStatus,
+    created_at: String,
+}
+
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<Me>, ApiError> {
+    let mut conn = state.caps.db.acquire().await?;
+    let user = users::get(&mut conn, &claims.sub)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let date_of_birth = user.date_of_birth(&state.caps.secrets)?;
+    Ok(Json(Me {
+        date_of_birth,
+        id: user.id,
+        email: user.email,
+        legal_name: user.legal_name,
+        country_of_residence: user.country_of_residence,
+        phone: user.phone,
+        status: user.status,
+        created_at: rfc3339(user.created_at),
+    }))
+}

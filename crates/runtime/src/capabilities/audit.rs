@@ -1,0 +1,35 @@
+//! `usvc:host/audit`: the audit trail, written in the call's unit of work.
+
+use crate::store::audit::{self, AuditEvent};
+use crate::{CallState, bindings::usvc::host::audit::Host};
+
+use super::{events::is_event_type, failed};
+
+impl Host for CallState {
+    async fn append(
+        &mut self,
+        event_type: String,
+        subject: String,
+        data: String,
+    ) -> wasmtime::Result<()> {
+        if !is_event_type(&event_type) {
+            wasmtime::bail!("audit.append: {event_type:?} is not a valid event type");
+        }
+        let data: serde_json::Value = serde_json::from_str(&data)
+            .map_err(|e| wasmtime::format_err!("audit.append: data is not JSON: {e}"))?;
+        if !data.is_object() {
+            wasmtime::bail!("audit.append: data must be a JSON object");
+        }
+        let event = AuditEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            event_type,
+            user_id: subject,
+            data,
+            occurred_at: self.caps.clock.unix(),
+        };
+        let conn = self.conn().await.map_err(failed("audit.append"))?;
+        audit::insert(conn, &event)
+            .await
+            .map_err(failed("audit.append"))
+    }
+}

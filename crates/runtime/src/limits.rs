@@ -1,0 +1,119 @@
+//! What a component call, and a password hash, may use: the limits the runtime enforces,
+//! filled from configuration by the host.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use crate::ComponentKind;
+
+/// What one component call may use before it is stopped.
+#[derive(Debug, Clone)]
+pub struct RuntimeLimits {
+    /// Wall-clock budget of one call, host work included.
+    pub call_deadline: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// Instances running at once, all kinds together (the engine's pool), and the default of
+    /// each kind's own count; further calls wait for a slot.
+    pub max_concurrent_calls: u32,
+    /// Limits of one kind that differ from the ones above
+    /// (`USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB`, `USVC_<KIND>_INSTANCES`).
+    pub per_kind: BTreeMap<ComponentKind, KindLimits>,
+    /// What a call may put in the log and the `kv` store.
+    pub sandbox: SandboxBounds,
+}
+
+/// Bounds on what a component leaves behind outside its unit of work: log lines, and `kv`
+/// keys and bytes, per call and per kind and customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxBounds {
+    /// Log lines one call may write; further ones are dropped and counted
+    /// (`USVC_COMPONENT_LOG_LINES_PER_CALL`).
+    pub log_lines_per_call: u32,
+    /// `kv` writes (set, increment, compare-and-set, delete) one call may make
+    /// (`USVC_COMPONENT_KV_WRITES_PER_CALL`).
+    pub kv_writes_per_call: u32,
+    /// `kv` keys one kind may write for one customer within [`SandboxBounds::KV_WINDOW`]
+    /// (`USVC_COMPONENT_KV_KEYS_PER_CUSTOMER`).
+    pub kv_keys_per_customer: u32,
+    /// Bytes (keys and values) one kind may write for one customer within the window
+    /// (`USVC_COMPONENT_KV_BYTES_PER_CUSTOMER`).
+    pub kv_bytes_per_customer: u64,
+}
+
+impl SandboxBounds {
+    /// The window of the per-customer `kv` budgets.
+    pub const KV_WINDOW: Duration = Duration::from_secs(3600);
+}
+
+impl Default for SandboxBounds {
+    fn default() -> Self {
+        Self {
+            log_lines_per_call: 100,
+            kv_writes_per_call: 50,
+            kv_keys_per_customer: 1000,
+            kv_bytes_per_customer: 512 * 1024,
+        }
+    }
+}
+
+/// A kind's own limits; `None` takes the runtime's.
+#[derive(Debug, Clone, Default)]
+pub struct KindLimits {
+    pub deadline: Option<Duration>,
+    pub memory_bytes: Option<usize>,
+    pub instances: Option<u32>,
+}
+
+/// The limits one call of a kind runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+    pub instances: u32,
+}
+
+impl Default for RuntimeLimits {
+    /// Five seconds, 64 MiB and 64 instances at once.
+    fn default() -> Self {
+        Self {
+            call_deadline: Duration::from_secs(5),
+            memory_bytes: 64 << 20,
+            max_concurrent_calls: 64,
+            per_kind: BTreeMap::new(),
+            sandbox: SandboxBounds::default(),
+        }
+    }
+}
+
+impl RuntimeLimits {
+    /// The limits of `kind`: its own where configured, the runtime's otherwise.
+    pub fn of(&self, kind: ComponentKind) -> CallLimits {
+        let own = self.per_kind.get(&kind).cloned().unwrap_or_default();
+        CallLimits {
+            deadline: own.deadline.unwrap_or(self.call_deadline),
+            memory_bytes: own.memory_bytes.unwrap_or(self.memory_bytes),
+            instances: own.instances.unwrap_or(self.max_concurrent_calls).max(1),
+        }
+    }
+}
+
+/// Argon2id cost, OWASP's recommendation by default (m = 19 MiB, t = 2, p = 1).
+#[derive(Debug, Clone)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; the rest queue, so logins cannot starve other requests.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
