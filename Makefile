@@ -30,6 +30,7 @@ clippy: components
 check: components
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/module-cycles.py crates/*/src host/src
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: components

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    auth::{password::PasswordHasher, tokens::TokenIssuer, trail::AfterAnswer},
+    auth::{Authenticator, password::PasswordHasher, tokens::TokenIssuer},
     capabilities::Capabilities,
     clients::{
         audit::{AuditClient, AuditForwarder},
@@ -30,6 +30,7 @@ use crate::{
     runtime::{ComponentKind, Runtime},
     state::AppState,
     store,
+    trail::AfterAnswer,
     verification::Verifier,
 };
 
@@ -250,17 +251,20 @@ impl Application {
             download_ttl: config.documents.download_ttl,
             max_bytes: config.documents.max_bytes,
         });
-        let state = AppState {
+        let auth = Authenticator {
             after_answer: AfterAnswer::default(),
-            documents,
-            object_files,
-            lifecycle: lifecycle.clone(),
             runtime,
             caps,
             tokens: Arc::new(TokenIssuer::load(&config.tokens, &db).await?),
-            mailbox,
             guard: Arc::new(Guard::new(shared.clone(), config.limits.clone())),
             sessions: Arc::new(SessionGate::new(shared, config.tokens.access_ttl)),
+        };
+        let state = AppState {
+            auth,
+            documents,
+            object_files,
+            lifecycle: lifecycle.clone(),
+            mailbox,
             kyc,
             verifier,
             trust_forwarded_for: config.trust_forwarded_for,

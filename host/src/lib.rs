@@ -10,7 +10,7 @@ pub mod telemetry;
 // Every layer, under the names the service has always used for them.
 pub use usvc_core::{
     admin, auth, capabilities, clients, clock, config, documents, events, grants, guard, kyc,
-    lifecycle, notify, profile, runtime, secrets, state, store, verification,
+    lifecycle, notify, profile, runtime, secrets, state, store, trail, verification,
 };
 pub use usvc_grpc as grpc;
 pub use usvc_http as http;

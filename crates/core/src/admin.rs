@@ -3,20 +3,18 @@
 
 use serde_json::json;
 
+use crate::auth::Authenticator;
 use crate::{
-    auth::{tokens::Claims, trail},
+    auth::tokens::Claims,
     runtime::onboarding::Violation,
-    state::AppState,
     store::{
         self, sessions,
         users::{self, User, UserStatus},
     },
+    trail,
 };
 
-/// The role that may lock and unlock accounts.
-pub const ADMIN: &str = "admin";
-/// The roles an operator may grant (every user is a `customer`).
-pub const STAFF_ROLES: [&str; 3] = [ADMIN, "compliance", "support"];
+pub use crate::auth::{ADMIN, STAFF_ROLES};
 
 /// What granting a role did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +85,7 @@ pub fn is_admin(claims: &Claims) -> bool {
 /// Locks (`Locked`) or unlocks (`Active`) `user_id`. Locking ends every session at once.
 /// Setting the status an account already has changes nothing and records nothing.
 pub async fn set_status(
-    state: &AppState,
+    state: &Authenticator,
     actor: &Claims,
     user_id: &str,
     target: UserStatus,

@@ -6,6 +6,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 use anyhow::{Context, bail};
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+pub use crate::events::consumer::Subscription;
 use crate::runtime::ComponentKind;
 pub use crate::runtime::limits::{
     CallLimits, KindLimits, PasswordHashing, RuntimeLimits, SandboxBounds,
@@ -144,38 +145,6 @@ impl std::fmt::Debug for S3Settings {
             .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
-    }
-}
-
-/// A queue of ours bound to another service's topic exchange, and how its messages are retried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    /// The other service's durable topic exchange.
-    pub exchange: String,
-    /// The routing key (binding pattern) of the messages wanted.
-    pub routing_key: String,
-    /// Our durable queue; `<queue>.retry` and `<queue>.dlq` are declared beside it.
-    pub queue: String,
-    /// Attempts a message gets while it fails for reasons that may pass; after the last one it
-    /// goes to the dead-letter queue.
-    pub max_attempts: u32,
-    /// Wait before the first retry; each further retry waits twice as long (at most 5 minutes).
-    pub retry_delay: Duration,
-    /// Unacknowledged messages the broker may hand us at once.
-    pub prefetch: u16,
-}
-
-impl Subscription {
-    /// The KYC service's `kyc.check.completed` results on the queue `usvc.kyc-results`.
-    pub fn kyc_results() -> Self {
-        Self {
-            exchange: "kyc.events".to_owned(),
-            routing_key: "kyc.check.completed".to_owned(),
-            queue: "usvc.kyc-results".to_owned(),
-            max_attempts: 5,
-            retry_delay: Duration::from_secs(1),
-            prefetch: 16,
-        }
     }
 }
 
@@ -815,6 +784,13 @@ pub fn admin_api_from_env() -> anyhow::Result<(String, String)> {
 mod tests {
     use super::*;
 
+    /// A fresh Ed25519 key as PKCS#8 PEM, as `USVC_JWT_SIGNING_KEY` holds one.
+    fn generate_pem() -> String {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        key.to_pkcs8_pem(Default::default()).unwrap().to_string()
+    }
+
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -931,7 +907,7 @@ mod tests {
 
     #[test]
     fn keys_never_print() {
-        let pem = crate::auth::tokens::generate_pem().unwrap();
+        let pem = generate_pem();
         let config = Config::from_vars(vars(&[
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),
             (
@@ -952,7 +928,7 @@ mod tests {
 
     #[test]
     fn production_mode_requires_a_secrets_key_of_32_bytes() {
-        let pem = crate::auth::tokens::generate_pem().unwrap();
+        let pem = generate_pem();
         let production = [
             ("USVC_MODE", "production"),
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod profile;
 pub mod state;
+pub mod trail;
 pub mod verification;
 
 // The layers below, under the names the core has always used for them.

@@ -4,26 +4,21 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::{tokens::TokenIssuer, trail::AfterAnswer},
-    capabilities::Capabilities,
+    auth::Authenticator,
     clients::kyc::KycProvider,
     documents::{self, files::FilesystemObjects},
-    guard::{Guard, SessionGate},
     lifecycle::Lifecycle,
     notify::DevMailbox,
-    runtime::Runtime,
     verification::Verifier,
 };
 
-/// What every front door (HTTP, gRPC) serves requests with: one instance, shared.
+/// What every front door (HTTP, gRPC) serves requests with: one instance, shared. It derefs to
+/// its [`Authenticator`] (`state.caps`, `state.tokens`, ...), which is all the authentication
+/// flows are given.
 #[derive(Clone)]
 pub struct AppState {
-    pub runtime: Arc<Runtime>,
-    pub caps: Arc<Capabilities>,
-    pub tokens: Arc<TokenIssuer>,
+    pub auth: Authenticator,
     pub mailbox: Option<Arc<DevMailbox>>,
-    pub guard: Arc<Guard>,
-    pub sessions: Arc<SessionGate>,
     /// Identity checks: the bank's KYC service, or the sandbox when none is configured.
     pub kyc: Arc<dyn KycProvider>,
     /// The verification flow around the verification policy component.
@@ -39,6 +34,12 @@ pub struct AppState {
     pub object_files: Option<Arc<FilesystemObjects>>,
     /// Deploys, rollbacks and the fleet's active component versions.
     pub lifecycle: Arc<Lifecycle>,
-    /// Records written after their answers (a failed login's), awaited at a graceful stop.
-    pub after_answer: AfterAnswer,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Authenticator;
+
+    fn deref(&self) -> &Authenticator {
+        &self.auth
+    }
 }

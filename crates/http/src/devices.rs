@@ -15,13 +15,13 @@ use super::{
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{
-    auth::trail,
     runtime::onboarding::Violation,
     store::{
         self,
         devices::{self, Device},
         sessions,
     },
+    trail,
 };
 
 pub fn router() -> Router<AppState> {

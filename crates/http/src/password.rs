@@ -17,12 +17,13 @@ use usvc_core::{
     auth::{
         random_token,
         reauth::{self, ReauthError},
-        second_factor, sha256_hex, trail,
+        second_factor, sha256_hex,
     },
     guard::{Action, Guard},
     notify::{Notice, Notification},
     runtime::mfa::SensitiveAction,
     store::{self, credentials, password_resets, sessions, users},
+    trail,
 };
 
 pub fn router() -> Router<AppState> {

@@ -4,7 +4,7 @@
 use jsonwebtoken::errors::ErrorKind;
 
 use super::tokens::Claims;
-use crate::state::AppState;
+use crate::auth::Authenticator;
 
 /// Why a token grants nothing.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ impl Denied {
 }
 
 /// The claims of `token` when it is a valid access token whose session is live.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Claims, Denied> {
+pub async fn authenticate(state: &Authenticator, token: &str) -> Result<Claims, Denied> {
     let claims = state
         .tokens
         .verify(token)

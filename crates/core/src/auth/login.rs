@@ -5,21 +5,22 @@
 
 use serde_json::json;
 
+use super::Authenticator;
 use crate::{
-    auth::{random_token, second_factor, sha256_hex, trail},
+    auth::{random_token, second_factor, sha256_hex},
     capabilities::Capabilities,
     notify::{Notice, Notification},
     runtime::{
         CallError,
         mfa::{LoginRequirement, Method},
     },
-    state::AppState,
     store::{
         self, Transaction,
         devices::{self, NewDevice},
         sessions,
         users::{self, User, UserStatus},
     },
+    trail,
 };
 
 #[derive(Debug)]
@@ -84,7 +85,7 @@ pub enum LoginOutcome {
 /// login comes from or starts a second-factor challenge. A device not seen before is recorded,
 /// published (`auth.new_device`) and the customer told when its session opens.
 pub async fn login(
-    state: &AppState,
+    state: &Authenticator,
     email: &str,
     password: String,
     origin: Origin<'_>,
@@ -156,7 +157,7 @@ pub async fn login(
 /// Opens a session for `user` on the device `origin` names (or a new one) and issues its token
 /// pair. `second_factor` is the method that completed a challenge, if one did.
 pub(crate) async fn open_session(
-    state: &AppState,
+    state: &Authenticator,
     user: &User,
     origin: &Origin<'_>,
     second_factor: Option<Method>,

@@ -7,10 +7,11 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::{tokens::Claims, trail};
+use super::Authenticator;
+use super::tokens::Claims;
+use crate::trail;
 use crate::{
     guard::{Action, Guard, Refusal},
-    state::AppState,
     store::{
         credentials, sessions,
         users::{self, User},
@@ -46,7 +47,7 @@ impl From<Refusal> for ReauthError {
 /// Checks `password` as the session's customer's current one. `failure_event` is the audit
 /// event a wrong guess records (`auth.password_change_failed`, `auth.reauthentication_failed`).
 pub async fn prove_password(
-    state: &AppState,
+    state: &Authenticator,
     claims: &Claims,
     ip: IpAddr,
     password: String,
@@ -89,7 +90,7 @@ pub async fn prove_password(
 /// Re-authentication: a right password stamps the session, so sensitive actions that ask for a
 /// recent password (the mfa policy's `password` proof) may follow.
 pub async fn reauthenticate(
-    state: &AppState,
+    state: &Authenticator,
     claims: &Claims,
     ip: IpAddr,
     password: String,

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::{login::TokenPair, random_token, sha256_hex, tokens::TokenIssuer, trail};
+use super::{login::TokenPair, random_token, sha256_hex, tokens::TokenIssuer};
+use crate::trail;
 use crate::{
     capabilities::Capabilities,
     store::{self, devices, sessions, users},

@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::Authenticator;
 use super::{
     login::{LoginError, Origin, TokenPair, open_session},
     random_token, sha256_hex,
     tokens::Claims,
-    trail,
 };
 use crate::{
     runtime::{
@@ -21,11 +21,11 @@ use crate::{
             Verification,
         },
     },
-    state::AppState,
     store::{
         devices, factors, password_resets, sessions,
         users::{self, UserStatus},
     },
+    trail,
 };
 
 /// How long a login challenge waits for its second factor.
@@ -83,7 +83,7 @@ pub enum SecondFactorError {
 /// customer with no second factor logs in with the password; one who has a factor, and any
 /// staff member, is refused (failing closed), since nothing could check a second factor.
 pub(crate) async fn requirement(
-    state: &AppState,
+    state: &Authenticator,
     user_id: &str,
     email: &str,
     origin: &Origin<'_>,
@@ -103,7 +103,7 @@ pub(crate) async fn requirement(
     let risk = login_risk(new_device, failures);
     let staff = roles
         .iter()
-        .any(|role| crate::admin::STAFF_ROLES.contains(&role.as_str()));
+        .any(|role| super::STAFF_ROLES.contains(&role.as_str()));
     let context = LoginContext {
         user: user_id.to_owned(),
         roles,
@@ -144,7 +144,7 @@ pub fn login_risk(new_device: bool, recent_failures: u64) -> u8 {
 /// Whether the customer has an active second factor. Asked only when no mfa component is
 /// loaded: a customer without one goes ahead on the password, one with a factor is refused
 /// (failing closed), since nothing could check it.
-async fn has_factor(state: &AppState, user_id: &str) -> sqlx::Result<bool> {
+async fn has_factor(state: &Authenticator, user_id: &str) -> sqlx::Result<bool> {
     let mut conn = state.caps.db.acquire().await?;
     Ok(factors::list(&mut conn, user_id)
         .await?
@@ -154,7 +154,7 @@ async fn has_factor(state: &AppState, user_id: &str) -> sqlx::Result<bool> {
 
 /// Starts a login challenge; returns its token (only its hash is kept).
 pub(crate) async fn open_challenge(
-    state: &AppState,
+    state: &Authenticator,
     user_id: &str,
     origin: &Origin<'_>,
     methods: &[Method],
@@ -179,7 +179,7 @@ pub(crate) async fn open_challenge(
 }
 
 /// The challenge a login token names, if it is live.
-async fn live_challenge(state: &AppState, token: &str) -> Option<LiveChallenge> {
+async fn live_challenge(state: &Authenticator, token: &str) -> Option<LiveChallenge> {
     let (key, id) = challenge_key(token.trim());
     let (stored, _) = state.caps.kv.get(&key).await?;
     let challenge = serde_json::from_str(&stored).ok()?;
@@ -209,7 +209,7 @@ fn sent(sending: Sending) -> Result<(), SecondFactorError> {
 
 /// Sends a one-time code (email or SMS) for a login challenge that allows `method`.
 pub async fn send_login_code(
-    state: &AppState,
+    state: &Authenticator,
     challenge_token: &str,
     method: Method,
 ) -> Result<(), SecondFactorError> {
@@ -232,7 +232,7 @@ pub async fn send_login_code(
 
 /// Sends a one-time code (email or SMS) for the caller's next step-up.
 pub async fn send_step_up_code(
-    state: &AppState,
+    state: &Authenticator,
     claims: &Claims,
     method: Method,
 ) -> Result<(), SecondFactorError> {
@@ -245,7 +245,7 @@ pub async fn send_step_up_code(
 
 /// The second step of a login: the code for the challenge, then the session.
 pub async fn complete_login(
-    state: &AppState,
+    state: &Authenticator,
     challenge_token: &str,
     method: Method,
     code: &str,
@@ -306,7 +306,7 @@ pub async fn complete_login(
 
 /// A fresh second factor for the caller's session, for the sensitive actions that follow.
 pub async fn step_up(
-    state: &AppState,
+    state: &Authenticator,
     claims: &Claims,
     method: Method,
     code: &str,
@@ -339,7 +339,7 @@ pub async fn step_up(
 /// password again, or nothing. Without an mfa component only actions that need no proof from a
 /// customer without factors go ahead; anything else fails closed.
 pub async fn require_fresh(
-    state: &AppState,
+    state: &Authenticator,
     claims: &Claims,
     action: SensitiveAction,
 ) -> Result<(), SecondFactorError> {

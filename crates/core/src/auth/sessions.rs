@@ -1,15 +1,15 @@
 //! Ending sessions: the revocation, its trail and the revocation cache, in that order, so a
 //! session is refused everywhere as soon as its end is committed.
 
+use super::Authenticator;
 use crate::{
-    auth::trail,
-    state::AppState,
     store::{self, sessions},
+    trail,
 };
 
 /// Ends one session of `user_id` and records why; false when there was no live one to end.
 pub async fn end(
-    state: &AppState,
+    state: &Authenticator,
     user_id: &str,
     session_id: &str,
     reason: &str,
@@ -27,7 +27,7 @@ pub async fn end(
 
 /// Ends every session of `user_id` except `keep`; returns the ids ended.
 pub async fn end_all(
-    state: &AppState,
+    state: &Authenticator,
     user_id: &str,
     keep: Option<&str>,
     reason: &str,

@@ -9,7 +9,7 @@ use usvc_proto::bank::notification::v1::{
 use super::{ClientError, resilience::Resilience};
 use crate::{
     config::ClientPolicy,
-    notify::{Channel as NoticeChannel, Notification},
+    runtime::notify::{Channel as NoticeChannel, Notification},
 };
 
 pub struct NotificationClient {

@@ -19,13 +19,14 @@ use serde_json::json;
 use self::objects::{Inspection, ObjectStore, PresignedRequest};
 pub use self::rules::{Declaration, Kind};
 use crate::{
-    auth::{tokens::Claims, trail},
+    auth::tokens::Claims,
     capabilities::Capabilities,
     runtime::onboarding::Violation,
     store::{
         self, audit,
         documents::{self as rows, DocumentRow},
     },
+    trail,
 };
 
 /// The role that may read any customer's documents.

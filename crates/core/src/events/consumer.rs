@@ -29,8 +29,6 @@ use lapin::{
 };
 use rand::Rng;
 
-use crate::config::Subscription;
-
 /// The header that counts how often a message has been retried.
 pub const RETRIES_HEADER: &str = "x-retries";
 
@@ -440,6 +438,38 @@ fn loggable_id(properties: &BasicProperties) -> &str {
         }
         Some(_) => "(not an identifier)",
         None => "(none)",
+    }
+}
+
+/// A queue of ours bound to another service's topic exchange, and how its messages are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The other service's durable topic exchange.
+    pub exchange: String,
+    /// The routing key (binding pattern) of the messages wanted.
+    pub routing_key: String,
+    /// Our durable queue; `<queue>.retry` and `<queue>.dlq` are declared beside it.
+    pub queue: String,
+    /// Attempts a message gets while it fails for reasons that may pass; after the last one it
+    /// goes to the dead-letter queue.
+    pub max_attempts: u32,
+    /// Wait before the first retry; each further retry waits twice as long (at most 5 minutes).
+    pub retry_delay: Duration,
+    /// Unacknowledged messages the broker may hand us at once.
+    pub prefetch: u16,
+}
+
+impl Subscription {
+    /// The KYC service's `kyc.check.completed` results on the queue `usvc.kyc-results`.
+    pub fn kyc_results() -> Self {
+        Self {
+            exchange: "kyc.events".to_owned(),
+            routing_key: "kyc.check.completed".to_owned(),
+            queue: "usvc.kyc-results".to_owned(),
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(1),
+            prefetch: 16,
+        }
     }
 }
 

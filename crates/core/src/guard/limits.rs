@@ -7,8 +7,8 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use super::Shared;
 use crate::{
-    auth::sha256_hex,
     config::{Limits, Rate},
+    secrets::sha256_hex,
 };
 
 /// What a client is trying to do.

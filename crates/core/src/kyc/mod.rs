@@ -13,7 +13,6 @@ use self::{
     signature::{PROVIDER_HEADER, ProviderKeys, SIGNATURE_HEADER},
 };
 use crate::{
-    auth::trail,
     capabilities::Capabilities,
     events::consumer::{Disposition, Handler, Message},
     store::{
@@ -22,7 +21,7 @@ use crate::{
         inbox, kyc_checks,
         kyc_results::{self, KycResult},
     },
-    verification::Verifier,
+    trail,
 };
 
 /// How far a result's time may run ahead of this host's clock (or precede its check's
@@ -131,10 +130,17 @@ async fn refused(caps: &Capabilities, result: &CheckCompleted, reason: String) -
     Disposition::Poison(reason.into())
 }
 
+/// What follows a newly recorded result: the verification policy deciding again
+/// (`verification::Verifier`). A port, so that recording results needs nothing above it.
+#[async_trait::async_trait]
+pub trait ResultRecorded: Send + Sync + 'static {
+    async fn result_recorded(&self, user_id: &str);
+}
+
 /// The consumer's [`Handler`] for `kyc.check.completed` messages.
 pub struct KycResults {
     caps: Arc<Capabilities>,
-    verifier: Option<Verifier>,
+    verifier: Option<Arc<dyn ResultRecorded>>,
     keys: ProviderKeys,
 }
 
@@ -150,8 +156,8 @@ impl KycResults {
     }
 
     /// After each new result is committed, the verification policy decides again.
-    pub fn reassessing(mut self, verifier: Verifier) -> Self {
-        self.verifier = Some(verifier);
+    pub fn reassessing(mut self, verifier: impl ResultRecorded) -> Self {
+        self.verifier = Some(Arc::new(verifier));
         self
     }
 }

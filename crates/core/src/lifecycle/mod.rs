@@ -19,7 +19,6 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::{
-    auth::trail,
     capabilities::Capabilities,
     runtime::{
         ComponentKind, LoadedComponent, Runtime,
@@ -29,6 +28,7 @@ use crate::{
         self,
         component_versions::{self, ComponentVersion, NewVersion, StoredComponent},
     },
+    trail,
 };
 
 /// How often every host asks the database which version of each kind is active.

@@ -6,13 +6,13 @@ use serde_json::json;
 
 use super::{DeployError, Lifecycle};
 use crate::{
-    auth::trail,
     runtime::{ComponentKind, TrialMode},
     store::{
         self, Connection,
         component_trials::{self, StoredTrial},
         decisions,
     },
+    trail,
 };
 
 /// What identifies a running trial: the candidate's digest, the mode and the canary's percent.

@@ -18,15 +18,16 @@ use rand::Rng;
 use serde_json::json;
 
 use crate::{
-    auth::{code_digest, constant_time_eq, trail},
     capabilities::Capabilities,
     notify::{Notice, Notification, Notifier},
     runtime::{CallError, Runtime, onboarding::Violation},
+    secrets::{code_digest, constant_time_eq},
     store::{
         self, Connection,
         contact_changes::{self, ContactChannel, PendingChange},
         users,
     },
+    trail,
 };
 
 /// How long a code sent by SMS works: a text arrives in seconds.

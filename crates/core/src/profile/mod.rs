@@ -22,7 +22,6 @@ pub use crate::store::{
     profiles::{Address, Profile},
 };
 use crate::{
-    auth::trail,
     capabilities::Capabilities,
     runtime::{
         CallError, Runtime,
@@ -33,6 +32,7 @@ use crate::{
         profiles::{self, ProfileFields},
         users,
     },
+    trail,
 };
 
 /// A change to a profile: only the fields given change. An address replaces the whole address.

@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::{ProfileError, rules};
 use crate::{
-    auth::trail,
     capabilities::Capabilities,
     store::{
         self, Connection, Database,
         preferences::{self as stored, MarketingConsent, NotificationSetting, Preferences},
         users,
     },
+    trail,
 };
 
 /// A whole preferences document as a client sends it. Categories and channels are checked by

@@ -13,7 +13,6 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use serde_json::json;
 
 use crate::{
-    auth::trail,
     capabilities::Capabilities,
     clients::kyc::{self as provider, CheckRequest, CheckStatus, KycProvider},
     kyc::{
@@ -36,6 +35,7 @@ use crate::{
         profiles, users,
         verification::{self as states, Decision, VerificationState, open_check_of},
     },
+    trail,
 };
 
 /// The event published when a customer's tier or status changes.
@@ -577,6 +577,13 @@ fn result_facts(result: &StoredResult, identity_current: bool) -> Option<KycResu
         completed_at: result.completed_at,
         identity_current,
     })
+}
+
+#[async_trait::async_trait]
+impl kyc::ResultRecorded for Verifier {
+    async fn result_recorded(&self, user_id: &str) {
+        Verifier::result_recorded(self, user_id).await;
+    }
 }
 
 #[cfg(test)]
