@@ -784,13 +784,6 @@ pub fn admin_api_from_env() -> anyhow::Result<(String, String)> {
 mod tests {
     use super::*;
 
-    /// A fresh Ed25519 key as PKCS#8 PEM, as `USVC_JWT_SIGNING_KEY` holds one.
-    fn generate_pem() -> String {
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-        key.to_pkcs8_pem(Default::default()).unwrap().to_string()
-    }
-
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -907,7 +900,7 @@ mod tests {
 
     #[test]
     fn keys_never_print() {
-        let pem = generate_pem();
+        let pem = crate::runtime::keys::generate_pem().unwrap();
         let config = Config::from_vars(vars(&[
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),
             (
@@ -928,7 +921,7 @@ mod tests {
 
     #[test]
     fn production_mode_requires_a_secrets_key_of_32_bytes() {
-        let pem = generate_pem();
+        let pem = crate::runtime::keys::generate_pem().unwrap();
         let production = [
             ("USVC_MODE", "production"),
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),

@@ -163,12 +163,7 @@ pub fn mint(name: &str, key_pem: &str, ttl_secs: i64, now: i64) -> anyhow::Resul
 }
 
 /// The `USVC_GRPC_CALLERS` value naming the public half of a PKCS#8 PEM key.
-pub fn public_key(key_pem: &str) -> anyhow::Result<String> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    use ed25519_dalek::pkcs8::DecodePrivateKey;
-    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(key_pem)?;
-    Ok(URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()))
-}
+pub use usvc_core::runtime::keys::public_key;
 
 #[cfg(test)]
 mod tests {

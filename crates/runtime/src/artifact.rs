@@ -285,23 +285,11 @@ mod tests {
 
     const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0 pretend component";
 
-    /// A fresh Ed25519 key as PKCS#8 PEM.
-    fn generate_pem() -> String {
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        key.to_pkcs8_pem(Default::default()).unwrap().to_string()
-    }
-
-    /// The base64url public key of a PEM private key, as `USVC_COMPONENT_SIGNERS` names it.
-    fn public_key(pem: &str) -> String {
-        use ed25519_dalek::pkcs8::DecodePrivateKey;
-        let key = SigningKey::from_pkcs8_pem(pem).unwrap();
-        URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes())
-    }
+    use crate::keys::{generate_pem, public_key};
 
     fn key() -> (String, Signers) {
-        let pem = generate_pem();
-        let public = public_key(&pem);
+        let pem = generate_pem().unwrap();
+        let public = public_key(&pem).unwrap();
         let signers = Signers::parse(&format!("compliance={public}")).unwrap();
         (pem, signers)
     }
@@ -451,7 +439,7 @@ mod tests {
     #[test]
     fn signers_are_parsed_strictly() {
         let (pem, _) = key();
-        let public = public_key(&pem);
+        let public = public_key(&pem).unwrap();
         let signers = Signers::parse(&format!(" a={public}, b={public} ,")).unwrap();
         assert!(signers.key("a").is_some() && signers.key("b").is_some());
         assert!(Signers::parse("a").is_err());

@@ -11,6 +11,7 @@ pub mod capabilities;
 pub mod clock;
 pub mod codes;
 pub mod decision;
+pub mod keys;
 pub mod kv;
 pub mod limits;
 pub mod mfa;

@@ -85,13 +85,7 @@ fn parse_pem(pem: &str) -> anyhow::Result<SigningKey> {
 }
 
 /// A new signing key as PKCS#8 PEM, for `USVC_JWT_SIGNING_KEY` (`usvc keys generate`).
-pub fn generate_pem() -> anyhow::Result<String> {
-    let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    Ok(key
-        .to_pkcs8_pem(Default::default())
-        .context("encoding the key")?
-        .to_string())
-}
+pub use crate::runtime::keys::generate_pem;
 
 impl TokenIssuer {
     /// A key ring of one, held by this process only: the configured key or a generated one.

@@ -31,7 +31,7 @@ const COMPARE_AND_SET: &str = "local current = redis.call('GET', KEYS[1]) \
 const DELETE_IF: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-pub struct Redis {
+struct Redis {
     client: redis::Client,
     prefix: String,
     connection: OnceCell<ConnectionManager>,
@@ -42,6 +42,19 @@ pub struct Redis {
 }
 
 impl Redis {
+    fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)
+            .map_err(|e| anyhow::anyhow!("REDIS_URL is not a Redis URL: {e}"))?;
+        Ok(Self {
+            client,
+            prefix: prefix.to_owned(),
+            connection: OnceCell::new(),
+            retry_after: AtomicU64::new(0),
+            down: AtomicBool::new(false),
+            started: Instant::now(),
+        })
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -106,21 +119,6 @@ impl Redis {
                 None
             }
         }
-    }
-}
-
-impl Redis {
-    pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|e| anyhow::anyhow!("REDIS_URL is not a Redis URL: {e}"))?;
-        Ok(Self {
-            client,
-            prefix: prefix.to_owned(),
-            connection: OnceCell::new(),
-            retry_after: AtomicU64::new(0),
-            down: AtomicBool::new(false),
-            started: Instant::now(),
-        })
     }
 }
 
