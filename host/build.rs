@@ -5,7 +5,10 @@
 //! from its components directory only when it is one of the release's own
 //! (`runtime::baseline`).
 
-use std::{env, fs, path::PathBuf};
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+};
 
 use sha2::{Digest, Sha256};
 
@@ -40,4 +43,56 @@ fn main() {
         pinned.join("\n")
     );
     fs::write(out, source).expect("writing the baseline pins");
+    embed_reference_components(&workspace);
+}
+
+/// Embeds the sources of each reference component (its crate under `components/<kind>`, tests
+/// aside) for `usvc components new`, which starts a policy author's crate from them.
+fn embed_reference_components(workspace: &Path) {
+    let mut source = String::from(
+        "/// `(kind, [(path in the crate, contents)])` of each reference component.\npub const REFERENCE: &[(&str, &[(&str, &str)])] = &[\n",
+    );
+    for kind in KINDS {
+        let root = workspace.join("components").join(kind);
+        println!("cargo:rerun-if-changed={}", root.display());
+        let mut files = Vec::new();
+        collect(&root, &root, &mut files);
+        files.sort();
+        source.push_str(&format!("    ({kind:?}, &[\n"));
+        for (relative, path) in files {
+            println!("cargo:rerun-if-changed={}", path.display());
+            source.push_str(&format!(
+                "        ({relative:?}, include_str!({:?})),\n",
+                path.display().to_string()
+            ));
+        }
+        source.push_str("    ]),\n");
+    }
+    source.push_str("];\n");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("reference.rs");
+    fs::write(out, source).expect("writing the reference components");
+}
+
+/// Every file under `dir` but the crate's tests and build output, as `(path from root, path)`.
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if dir == root && (name == "tests" || name == "target") {
+                continue;
+            }
+            collect(root, &path, files);
+        } else {
+            let relative = path
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push((relative, path));
+        }
+    }
 }

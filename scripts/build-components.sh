@@ -3,8 +3,9 @@
 # [package.metadata.usvc]) into a WebAssembly component and copies it to
 # ${USVC_COMPONENTS_OUT:-target/components}/ (or USVC_COMPONENTS_DIR, where the host and the
 # test kit read components from, when only that is set):
-#   - production components as <kind>.wasm            (components/onboarding -> onboarding.wasm)
-#   - test fixtures under components/fixtures/ as <crate name without usvc->.wasm
+#   - the reference component of each kind (crate usvc-<kind>) as <kind>.wasm
+#                                                     (usvc-onboarding -> onboarding.wasm)
+#   - every other (test fixtures, crates from `usvc components new`) as <crate name without usvc->.wasm
 #                                                     (usvc-chaos-onboarding -> chaos-onboarding.wasm)
 #
 # Primary path: rustup's wasm32-wasip2 target, whose linker emits a component directly.
@@ -58,11 +59,12 @@ discover_components() {
 
 # The file name a component is installed under.
 artifact_name() {
-    local package="$1" kind="$2" dir="$3"
-    case "$dir" in
-        components/fixtures/*) printf '%s.wasm' "${package#usvc-}" ;;
-        *) printf '%s.wasm' "$kind" ;;
-    esac
+    local package="$1" kind="$2"
+    if [[ "$package" == "usvc-$kind" ]]; then
+        printf '%s.wasm' "$kind"
+    else
+        printf '%s.wasm' "${package#usvc-}"
+    fi
 }
 
 # --- Primary path: rustup's wasm32-wasip2 ----------------------------------------------------

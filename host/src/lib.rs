@@ -1,10 +1,11 @@
 //! usvc, the bank's user service: a native host that runs the business rules as sandboxed
 //! WebAssembly components. This crate is the composition root: it builds the service from its
-//! configuration ([`app::Application`]), sets up telemetry and pins the release's baseline
-//! components. See `docs/architecture.md` for the map.
+//! configuration ([`app::Application`]), sets up telemetry, pins the release's baseline
+//! components and scaffolds new ones. See `docs/architecture.md` for the map.
 
 pub mod app;
 pub mod baseline;
+pub mod scaffold;
 pub mod telemetry;
 
 // Every layer, under the names the service has always used for them.

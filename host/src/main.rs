@@ -18,6 +18,8 @@ const USAGE: &str =
        usvc users grant EMAIL ROLE           grant a staff role (admin, compliance, support)
        usvc callers public-key KEY.pem       the USVC_GRPC_CALLERS value of a caller's key
        usvc callers token NAME KEY.pem [TTL] a caller token for the gRPC API (e.g. for grpcurl)
+       usvc components new KIND DIR         a new component crate in DIR (under the workspace),
+                                            started from the reference KIND policy, with a test
        usvc components keygen               print a new component-signing key (PKCS#8 PEM)
        usvc components public-key KEY.pem   the USVC_COMPONENT_SIGNERS value of a signing key
        usvc components sign COMPONENT.wasm KIND VERSION SIGNER KEY.pem [DESCRIPTION [AUTHOR]]
@@ -68,6 +70,19 @@ async fn run() -> anyhow::Result<()> {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let pem = std::fs::read_to_string(key).with_context(|| format!("reading {key}"))?;
             println!("{}", callers::mint(name, &pem, ttl, now)?);
+            Ok(())
+        }
+        ["components", "new", kind, dir] => {
+            let kind = ComponentKind::from_name(kind).with_context(|| {
+                format!("{kind}: not a component kind (onboarding, mfa, verification)")
+            })?;
+            let made =
+                usvc::scaffold::new_component(kind, &std::env::current_dir()?, dir.as_ref())?;
+            println!("created {} in {}", made.package, made.dir.display());
+            if !made.joined_workspace {
+                println!("add {dir:?} to the workspace's members in Cargo.toml");
+            }
+            println!("next: make components && cargo test -p {}", made.package);
             Ok(())
         }
         ["components", "keygen"] => {

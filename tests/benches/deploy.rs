@@ -157,7 +157,7 @@ async fn switches(switch: &Switch, deployer: &TestApp, caller: &TestApp, iters: 
 /// The part of a deploy that compiles the component and checks it against its world, alone.
 fn compile(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let kit = rt.block_on(usvc_testkit::TestKit::onboarding());
+    let kit = rt.block_on(usvc_testkit::OnboardingKit::new());
     let real = usvc_tests::built("onboarding.wasm");
     let mut group = c.benchmark_group("deploy");
     group.sample_size(10);

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use usvc::config::PasswordHashing;
-use usvc_testkit::{Application, TestKit};
+use usvc_testkit::{Application, OnboardingKit};
 use usvc_tests::{Backend, Spawn, application, spawn_with};
 
 fn refused_application() -> Application {
@@ -21,7 +21,7 @@ fn refused_application() -> Application {
 
 fn onboarding_decision(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let kit = rt.block_on(TestKit::onboarding());
+    let kit = rt.block_on(OnboardingKit::new());
     // A refused application: instantiate, run every rule, answer; no database write.
     c.bench_function(
         "onboarding decision (instantiate + register call, refused)",

@@ -20,6 +20,7 @@ backends!(
     the_filesystem_store_refuses_altered_expired_and_oversized_uploads,
     s3_refuses_altered_and_expired_urls,
     declarations_are_checked_field_by_field,
+    what_a_declaration_may_carry_is_the_onboarding_policys,
     another_customers_document_is_not_found,
     documents_need_a_token,
     compliance_staff_can_download_and_customers_cannot,
@@ -402,6 +403,50 @@ async fn s3_refuses_altered_and_expired_urls(backend: Backend) {
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(refused_with(&upload, bytes).await, 403);
+}
+
+/// The kinds, file types, numbers and countries a customer may declare are the onboarding
+/// component's to decide: a deployed policy that accepts anything changes the answer at once.
+/// What the host enforces itself (a kind it keeps, a type it can inspect, size and digest)
+/// holds whatever the policy says.
+async fn what_a_declaration_may_carry_is_the_onboarding_policys(backend: Backend) {
+    let app = spawn(backend).await;
+    let access = app.onboarded_customer(ADA, PASSWORD).await;
+    let bytes = b"%PDF-1.7 a selfie as a document".to_vec();
+    let pdf_selfie = json!({"kind": "selfie", "content_type": "application/pdf",
+        "size_bytes": bytes.len(), "sha256": sha256(&bytes)});
+    let refused = declare(&app, &access, pdf_selfie.clone()).await;
+    refused.assert_problem(422, "/problems/validation");
+    assert_eq!(refused.violation_codes(), ["content_type.unsupported"]);
+
+    let admin = app.make_admin(ADA, PASSWORD, &access).await;
+    let deployed = app
+        .upload_component(
+            Method::POST,
+            "/v1/admin/components?kind=onboarding",
+            &admin,
+            usvc_tests::built("chaos-onboarding.wasm"),
+        )
+        .await;
+    assert_eq!(deployed.status, 201, "{:?}", deployed.body);
+
+    let accepted = declare(&app, &admin, pdf_selfie).await;
+    assert_eq!(accepted.status, 201, "{:?}", accepted.body);
+    for (field, value, code) in [
+        ("kind", json!("visa"), "kind.unknown"),
+        (
+            "content_type",
+            json!("image/gif"),
+            "content_type.unsupported",
+        ),
+        ("sha256", json!("abc"), "sha256.invalid"),
+    ] {
+        let mut body = passport(&bytes);
+        body[field] = value;
+        let reply = declare(&app, &admin, body).await;
+        reply.assert_problem(422, "/problems/validation");
+        assert_eq!(reply.violation_codes(), [code], "{field}");
+    }
 }
 
 async fn declarations_are_checked_field_by_field(backend: Backend) {

@@ -12,7 +12,54 @@ backends!(
     an_oversized_body_is_refused,
     me_needs_a_valid_bearer_token,
     an_unknown_route_is_a_problem,
+    a_domain_failure_names_its_stable_reason,
 );
+
+/// A failure the domain classified carries its reason, the same one gRPC sends in `ErrorInfo`;
+/// a problem of HTTP's own (a body that does not parse) has none.
+async fn a_domain_failure_names_its_stable_reason(backend: Backend) {
+    let app = spawn(backend).await;
+    let cases = [
+        (app.get("/v1/users/me", None).await, 401, "TOKEN_MISSING"),
+        (
+            app.get("/v1/users/me", Some("not-a-jwt")).await,
+            401,
+            "TOKEN_INVALID",
+        ),
+        (
+            app.post(
+                "/v1/auth/register",
+                application("not-an-address", "long enough secret"),
+            )
+            .await,
+            422,
+            "VALIDATION",
+        ),
+        (
+            app.post(
+                "/v1/auth/login",
+                json!({"email": "nobody@example.com", "password": "long enough secret"}),
+            )
+            .await,
+            401,
+            "INVALID_CREDENTIALS",
+        ),
+        (app.get("/v1/no-such-route", None).await, 404, "NOT_FOUND"),
+    ];
+    for (reply, status, reason) in cases {
+        assert_eq!(reply.status, status, "{:?}", reply.body);
+        assert_eq!(reply.body["reason"], reason, "{:?}", reply.body);
+    }
+    let malformed = app
+        .post_raw("/v1/auth/register", "application/json", "{")
+        .await;
+    malformed.assert_problem(400, "/problems/malformed-request");
+    assert!(
+        malformed.body.get("reason").is_none(),
+        "{:?}",
+        malformed.body
+    );
+}
 
 async fn malformed_json_is_a_bad_request(backend: Backend) {
     let app = spawn(backend).await;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use totp_rs::{Algorithm, Builder, Secret};
 use usvc_testkit::{
-    Channel, LoginContext, LoginRequirement, Method, Notice, OtpChannel, Proof, Sending,
-    SensitiveAction, SessionProofs, TestKit, Verification, Violation, components_dir,
+    Channel, LoginContext, LoginRequirement, Method, MfaKit, Notice, OtpChannel, Proof, Sending,
+    SensitiveAction, SessionProofs, Verification, Violation, components_dir,
 };
 
 /// The six-digit code an authenticator app shows at `at` for this base32 secret.
@@ -30,12 +30,12 @@ fn wrong_code(secret: &str, at: i64) -> String {
     code
 }
 
-async fn kit() -> TestKit {
-    TestKit::builder().mfa().build().await
+async fn kit() -> MfaKit {
+    MfaKit::new().await
 }
 
 /// An active customer with a confirmed authenticator app; returns (user, secret, recovery codes).
-async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
+async fn enrolled(kit: &MfaKit, email: &str) -> (String, String, Vec<String>) {
     let user = kit.active_customer(email).await;
     let enrolment = kit
         .enrol_totp(user.clone())
@@ -54,12 +54,12 @@ async fn enrolled(kit: &TestKit, email: &str) -> (String, String, Vec<String>) {
     (user, enrolment.secret, codes)
 }
 
-async fn step_up(kit: &TestKit, user: &str, method: Method, code: &str) -> Verification {
+async fn step_up(kit: &MfaKit, user: &str, method: Method, code: &str) -> Verification {
     kit.verify(user.to_owned(), None, method, code.to_owned())
         .await
 }
 
-async fn login_code(kit: &TestKit, user: &str, challenge: &str, code: &str) -> Verification {
+async fn login_code(kit: &MfaKit, user: &str, challenge: &str, code: &str) -> Verification {
     kit.verify(
         user.to_owned(),
         Some(challenge.to_owned()),
@@ -79,7 +79,7 @@ fn context(user: &str) -> LoginContext {
     }
 }
 
-async fn requirement(kit: &TestKit, context: LoginContext) -> LoginRequirement {
+async fn requirement(kit: &MfaKit, context: LoginContext) -> LoginRequirement {
     kit.login_requirement(context).await
 }
 
@@ -396,8 +396,7 @@ async fn the_default_policy_challenges_every_login_once_enrolled() {
 
 #[tokio::test]
 async fn the_relaxed_setting_asks_only_when_something_is_unusual() {
-    let kit = TestKit::builder()
-        .mfa()
+    let kit = MfaKit::builder()
         .setting("ask-on-known-device", "false")
         .setting("risk-threshold", "50")
         .build()
@@ -472,8 +471,7 @@ async fn the_relaxed_setting_asks_only_when_something_is_unusual() {
 
 #[tokio::test]
 async fn the_known_devices_variant_is_relaxed_by_default() {
-    let kit = TestKit::builder()
-        .mfa()
+    let kit = MfaKit::builder()
         .component(components_dir().join("mfa-known-devices.wasm"))
         .build()
         .await;
@@ -586,7 +584,7 @@ async fn removing_the_last_factor_removes_the_recovery_codes() {
 }
 
 /// The code of the last second-factor message sent to `to`.
-fn last_code(kit: &TestKit, to: &str) -> String {
+fn last_code(kit: &MfaKit, to: &str) -> String {
     kit.notices()
         .into_iter()
         .rev()
@@ -595,12 +593,12 @@ fn last_code(kit: &TestKit, to: &str) -> String {
         .expect("a code was sent")
 }
 
-async fn enrol_otp(kit: &TestKit, user: &str, channel: OtpChannel) -> Result<String, Violation> {
+async fn enrol_otp(kit: &MfaKit, user: &str, channel: OtpChannel) -> Result<String, Violation> {
     kit.enrol_otp(user.to_owned(), channel).await
 }
 
 async fn confirm_otp(
-    kit: &TestKit,
+    kit: &MfaKit,
     user: &str,
     factor: &str,
     code: &str,
@@ -609,13 +607,13 @@ async fn confirm_otp(
         .await
 }
 
-async fn send(kit: &TestKit, user: &str, challenge: Option<&str>, method: Method) -> Sending {
+async fn send(kit: &MfaKit, user: &str, challenge: Option<&str>, method: Method) -> Sending {
     kit.send_code(user.to_owned(), challenge.map(str::to_owned), method)
         .await
 }
 
 /// A customer whose second factor is a code by email, confirmed; the resend interval has passed.
-async fn email_enrolled(kit: &TestKit, email: &str) -> String {
+async fn email_enrolled(kit: &MfaKit, email: &str) -> String {
     let user = kit.active_customer(email).await;
     let factor = enrol_otp(kit, &user, OtpChannel::Email)
         .await

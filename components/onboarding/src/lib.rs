@@ -3,7 +3,8 @@
 //!
 //! This file only wires the generated bindings to the flows; the decisions live in `rules`, the
 //! two exported calls that write in `registration` and `confirmation`, and the checks of a
-//! change (`changes`, which read and write nothing) in `rules::profile` and `rules::email`.
+//! change (`changes`, which read and write nothing) in `rules::profile`, `rules::email` and
+//! `rules::document`.
 //! Nothing here keeps state between calls: the host gives every call a fresh instance.
 
 mod confirmation;
@@ -23,7 +24,7 @@ wit_bindgen::generate!({
 
 // The rest of the crate names the exported types through these, so that only this line knows
 // where the bindings put them.
-pub(crate) use exports::usvc::host::changes::{PostalAddress, ProfileChange};
+pub(crate) use exports::usvc::host::changes::{DocumentDeclaration, PostalAddress, ProfileChange};
 use exports::usvc::host::registration::Guest;
 pub(crate) use exports::usvc::host::registration::{Application, Confirmation};
 use usvc::host::types::Violation;
@@ -75,6 +76,12 @@ impl exports::usvc::host::changes::Guest for OnboardingPolicy {
         usvc_types::PhoneE164::parse(&phone)
             .map(usvc_types::PhoneE164::into_string)
             .map_err(|error| wit_violations(vec![usvc_types::Violation::of("phone", error)]))
+    }
+
+    fn check_document(
+        declaration: DocumentDeclaration,
+    ) -> Result<DocumentDeclaration, Vec<Violation>> {
+        rules::document::check(&declaration).map_err(wit_violations)
     }
 }
 

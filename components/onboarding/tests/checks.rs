@@ -2,7 +2,7 @@
 //! customer (change or reset) meets the same policy as at registration. The `changes`
 //! interface: a profile change, a new address or number keeps registration's rules.
 
-use usvc_testkit::{PostalAddress, ProposedChange, TestKit};
+use usvc_testkit::{OnboardingKit, PostalAddress, ProposedChange};
 
 fn codes(violations: Vec<usvc_testkit::Violation>) -> Vec<String> {
     violations.into_iter().map(|v| v.code).collect()
@@ -10,7 +10,7 @@ fn codes(violations: Vec<usvc_testkit::Violation>) -> Vec<String> {
 
 #[tokio::test]
 async fn a_strong_password_is_acceptable() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     assert!(
         kit.check_password("ada@example.com", "a much better passphrase")
             .await
@@ -20,7 +20,7 @@ async fn a_strong_password_is_acceptable() {
 
 #[tokio::test]
 async fn the_registration_rules_apply() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let email = "ada.lovelace@example.com";
     assert_eq!(
         codes(kit.check_password(email, "short").await),
@@ -42,7 +42,7 @@ async fn the_registration_rules_apply() {
 
 #[tokio::test]
 async fn every_violation_names_the_password_field() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let violations = kit.check_password("ada@example.com", "short").await;
     assert!(!violations.is_empty());
     assert!(
@@ -54,7 +54,7 @@ async fn every_violation_names_the_password_field() {
 
 #[tokio::test]
 async fn judging_a_password_writes_nothing() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.check_password("ada@example.com", "a much better passphrase")
         .await;
     kit.check_password("ada@example.com", "short").await;
@@ -75,7 +75,7 @@ fn change() -> ProposedChange {
 
 #[tokio::test]
 async fn a_profile_change_comes_back_normalised() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let checked = kit
         .check_profile_change(
             "user-1",
@@ -111,7 +111,7 @@ async fn a_profile_change_comes_back_normalised() {
 
 #[tokio::test]
 async fn a_profile_change_keeps_the_registration_rules() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     // The test kit's clock says 2026-06-15.
     let refused = kit
         .check_profile_change(
@@ -137,7 +137,7 @@ async fn a_profile_change_keeps_the_registration_rules() {
 
 #[tokio::test]
 async fn a_new_address_or_number_keeps_the_registration_rules() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     assert_eq!(
         kit.check_email("user-1", " Ada@Example.COM ").await,
         Ok("ada@example.com".to_owned())

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{TODAY_AT_NOON, register_valid_applicant};
 use serde_json::json;
-use usvc_testkit::{Confirmation, Notice, TestKit, UserStatus};
+use usvc_testkit::{Confirmation, Notice, OnboardingKit, UserStatus};
 
 const EMAIL: &str = "ada.lovelace@example.com";
 
@@ -23,7 +23,7 @@ fn wrong_code(code: &str) -> String {
 
 #[tokio::test]
 async fn the_emailed_code_confirms_the_address_and_activates_the_account() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (id, code) = register_valid_applicant(&kit).await;
 
     assert_matches!(
@@ -38,7 +38,7 @@ async fn the_emailed_code_confirms_the_address_and_activates_the_account() {
 
 #[tokio::test]
 async fn confirmation_publishes_user_email_verified_without_personal_data() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (id, code) = register_valid_applicant(&kit).await;
     kit.advance(Duration::from_secs(60));
 
@@ -57,7 +57,7 @@ async fn confirmation_publishes_user_email_verified_without_personal_data() {
 
 #[tokio::test]
 async fn confirmation_sends_a_welcome() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (id, code) = register_valid_applicant(&kit).await;
 
     kit.confirm_email(EMAIL, &code).await;
@@ -70,7 +70,7 @@ async fn confirmation_sends_a_welcome() {
 
 #[tokio::test]
 async fn the_address_is_normalised_before_it_is_looked_up() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     assert_matches!(
         kit.confirm_email("  Ada.Lovelace@EXAMPLE.com ", &code)
@@ -81,7 +81,7 @@ async fn the_address_is_normalised_before_it_is_looked_up() {
 
 #[tokio::test]
 async fn a_wrong_code_is_invalid_and_leaves_the_account_pending() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
 
     assert_matches!(
@@ -96,7 +96,7 @@ async fn a_wrong_code_is_invalid_and_leaves_the_account_pending() {
 
 #[tokio::test]
 async fn an_unknown_address_gets_the_same_answer_as_a_wrong_code() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     assert_matches!(
         kit.confirm_email("charles.babbage@example.com", &code)
@@ -111,7 +111,7 @@ async fn an_unknown_address_gets_the_same_answer_as_a_wrong_code() {
 
 #[tokio::test]
 async fn a_code_is_still_good_after_29_minutes() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     kit.advance(Duration::from_secs(29 * 60));
     assert_matches!(
@@ -122,7 +122,7 @@ async fn a_code_is_still_good_after_29_minutes() {
 
 #[tokio::test]
 async fn a_code_expires_after_30_minutes() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     kit.advance(Duration::from_secs(31 * 60));
 
@@ -135,7 +135,7 @@ async fn a_code_expires_after_30_minutes() {
 
 #[tokio::test]
 async fn four_wrong_guesses_still_leave_the_right_code_usable() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     for _ in 0..4 {
         kit.confirm_email(EMAIL, &wrong_code(&code)).await;
@@ -148,7 +148,7 @@ async fn four_wrong_guesses_still_leave_the_right_code_usable() {
 
 #[tokio::test]
 async fn five_wrong_guesses_kill_the_code() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
     for _ in 0..5 {
         kit.confirm_email(EMAIL, &wrong_code(&code)).await;
@@ -163,7 +163,7 @@ async fn five_wrong_guesses_kill_the_code() {
 
 #[tokio::test]
 async fn a_code_confirms_only_once() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let (_, code) = register_valid_applicant(&kit).await;
 
     assert_matches!(

@@ -8,13 +8,13 @@ mod common;
 
 use common::{TODAY_AT_NOON, codes, codes_for, valid_application};
 use serde_json::json;
-use usvc_testkit::{Application, Confirmation, Notice, TestKit, UserStatus};
+use usvc_testkit::{Application, Confirmation, Notice, OnboardingKit, UserStatus};
 
 // --- Email -------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn malformed_email_addresses_are_refused() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for email in [
         "",
         "ada",
@@ -53,7 +53,7 @@ async fn email_address_longer_than_254_characters_is_refused() {
 
 #[tokio::test]
 async fn disposable_email_addresses_are_refused() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for email in [
         "someone@mailinator.com",
         "someone@YOPMAIL.com",
@@ -73,7 +73,7 @@ async fn disposable_email_addresses_are_refused() {
 
 #[tokio::test]
 async fn email_address_is_stored_trimmed_and_lower_case() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         email: "  Ada.Lovelace@Example.COM \t".to_owned(),
         ..valid_application()
@@ -134,7 +134,7 @@ async fn password_longer_than_128_characters_is_refused() {
 
 #[tokio::test]
 async fn common_passwords_are_refused_whatever_their_case() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for password in [
         "password1234",
         "PassWord1234",
@@ -178,7 +178,7 @@ async fn email_names_shorter_than_3_characters_are_not_held_against_the_password
 
 #[tokio::test]
 async fn date_of_birth_must_be_a_real_yyyy_mm_dd_date() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for date_of_birth in [
         "",
         "10/12/1990",
@@ -276,13 +276,13 @@ async fn applicant_born_on_february_29_comes_of_age_on_march_1_in_a_common_year(
         ..valid_application()
     };
 
-    let on_28_february = TestKit::builder().today(2026, 2, 28).build().await;
+    let on_28_february = OnboardingKit::builder().today(2026, 2, 28).build().await;
     assert_eq!(
         codes(on_28_february.register(application()).await),
         ["date_of_birth.underage"]
     );
 
-    let on_1_march = TestKit::builder().today(2026, 3, 1).build().await;
+    let on_1_march = OnboardingKit::builder().today(2026, 3, 1).build().await;
     assert_eq!(
         codes(on_1_march.register(application()).await),
         Vec::<String>::new()
@@ -295,7 +295,7 @@ async fn age_is_judged_on_the_clock_of_the_host() {
         date_of_birth: "2008-06-16".to_owned(),
         ..valid_application()
     };
-    let kit = TestKit::builder().today(2026, 6, 16).build().await;
+    let kit = OnboardingKit::builder().today(2026, 6, 16).build().await;
     assert_eq!(
         codes(kit.register(application()).await),
         Vec::<String>::new()
@@ -306,7 +306,7 @@ async fn age_is_judged_on_the_clock_of_the_host() {
 
 #[tokio::test]
 async fn country_code_is_stored_trimmed_and_upper_case() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         country_of_residence: " gb ".to_owned(),
         ..valid_application()
@@ -317,7 +317,7 @@ async fn country_code_is_stored_trimmed_and_upper_case() {
 
 #[tokio::test]
 async fn country_that_is_not_a_two_letter_code_is_invalid() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for country in ["", "G", "GBR", "United Kingdom", "G1", "Ü K"] {
         let application = Application {
             country_of_residence: country.to_owned(),
@@ -345,7 +345,7 @@ async fn country_outside_the_default_allow_list_is_not_supported() {
 
 #[tokio::test]
 async fn allowed_countries_come_from_the_component_settings() {
-    let kit = TestKit::builder()
+    let kit = OnboardingKit::builder()
         .setting("allowed-countries", "GB, de")
         .build()
         .await;
@@ -368,7 +368,7 @@ async fn allowed_countries_come_from_the_component_settings() {
 
 #[tokio::test]
 async fn every_country_is_refused_when_no_country_is_allowed() {
-    let kit = TestKit::builder()
+    let kit = OnboardingKit::builder()
         .setting("allowed-countries", " ")
         .build()
         .await;
@@ -383,7 +383,7 @@ async fn every_country_is_refused_when_no_country_is_allowed() {
 
 #[tokio::test]
 async fn phone_number_is_optional() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(Application {
         phone: None,
         ..valid_application()
@@ -395,7 +395,7 @@ async fn phone_number_is_optional() {
 
 #[tokio::test]
 async fn phone_number_in_e164_form_is_stored_trimmed() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         phone: Some(" +447700900123 ".to_owned()),
         ..valid_application()
@@ -407,7 +407,7 @@ async fn phone_number_in_e164_form_is_stored_trimmed() {
 /// Read as at a contact change (`usvc_types::PhoneE164`): the separators people type go.
 #[tokio::test]
 async fn phone_number_typed_with_separators_is_stored_compact() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         phone: Some("+44 (7700) 900-123".to_owned()),
         ..valid_application()
@@ -418,7 +418,7 @@ async fn phone_number_typed_with_separators_is_stored_compact() {
 
 #[tokio::test]
 async fn phone_number_not_in_e164_form_is_invalid() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for phone in [
         "07700900123",
         "+0447700900123",
@@ -443,7 +443,7 @@ async fn phone_number_not_in_e164_form_is_invalid() {
 
 #[tokio::test]
 async fn blank_legal_name_is_missing() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for name in ["", "   "] {
         let application = Application {
             legal_name: name.to_owned(),
@@ -473,7 +473,7 @@ async fn legal_name_longer_than_200_characters_is_refused() {
 
 #[tokio::test]
 async fn legal_name_with_control_characters_is_invalid() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     for name in ["Ada\nKing", "Ada\u{0}King", "Ada\u{1b}[31mKing"] {
         let application = Application {
             legal_name: name.to_owned(),
@@ -489,7 +489,7 @@ async fn legal_name_with_control_characters_is_invalid() {
 
 #[tokio::test]
 async fn legal_name_is_stored_trimmed_in_its_own_script() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         legal_name: "  Zoë Ó Briain ".to_owned(),
         ..valid_application()
@@ -502,7 +502,7 @@ async fn legal_name_is_stored_trimmed_in_its_own_script() {
 
 #[tokio::test]
 async fn every_broken_rule_is_reported_at_once() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         email: "not an address".to_owned(),
         password: "short".to_owned(),
@@ -536,7 +536,7 @@ async fn every_broken_rule_is_reported_at_once() {
 
 #[tokio::test]
 async fn a_refused_application_writes_nothing() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let application = Application {
         date_of_birth: "2012-01-01".to_owned(),
         ..valid_application()
@@ -551,7 +551,7 @@ async fn a_refused_application_writes_nothing() {
 
 #[tokio::test]
 async fn successful_registration_creates_a_customer_pending_verification() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
 
     let users = kit.users().await;
@@ -570,7 +570,7 @@ async fn successful_registration_creates_a_customer_pending_verification() {
 
 #[tokio::test]
 async fn successful_registration_stores_the_chosen_password() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let id = kit.users().await[0].id.clone();
     assert!(kit.password_matches(&id, "analytical engine notes").await);
@@ -579,7 +579,7 @@ async fn successful_registration_stores_the_chosen_password() {
 
 #[tokio::test]
 async fn successful_registration_publishes_user_registered_without_personal_data() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let id = kit.users().await[0].id.clone();
 
@@ -613,7 +613,7 @@ async fn successful_registration_publishes_user_registered_without_personal_data
 
 #[tokio::test]
 async fn successful_registration_emails_a_verification_code() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let id = kit.users().await[0].id.clone();
 
@@ -630,7 +630,7 @@ async fn successful_registration_emails_a_verification_code() {
 
 #[tokio::test]
 async fn registering_a_known_address_answers_ok_and_tells_its_owner_instead() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let owner = kit.users().await[0].id.clone();
     let code = kit.notices()[0].code.clone().unwrap();
@@ -677,7 +677,7 @@ async fn registering_a_known_address_answers_ok_and_tells_its_owner_instead() {
 async fn the_newest_registration_of_a_pending_address_replaces_the_earlier_one() {
     // Someone registers an address they do not own and never confirms it; the address's owner
     // then registers it themselves. The account must go live with the owner's password only.
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     let squatter = Application {
         password: "someone else's passphrase".to_owned(),
         legal_name: "Someone Else".to_owned(),
@@ -727,7 +727,7 @@ async fn the_newest_registration_of_a_pending_address_replaces_the_earlier_one()
 
 #[tokio::test]
 async fn registering_a_confirmed_address_changes_nothing_of_its_owner() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let code = kit.notices()[0].code.clone().unwrap();
     assert_eq!(
@@ -749,7 +749,7 @@ async fn registering_a_confirmed_address_changes_nothing_of_its_owner() {
 #[tokio::test]
 async fn a_known_address_with_a_broken_rule_still_hears_about_the_rule() {
     // The rules run first, so the answer for a known address is the one a stranger would get.
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     kit.register(valid_application()).await.unwrap();
     let again = Application {
         password: "short".to_owned(),

@@ -1,17 +1,17 @@
 //! The self-test a host runs before this policy goes live, run the same way: the compiled
 //! component in wasmtime, every write discarded.
 
-use usvc_testkit::{TestKit, components_dir};
+use usvc_testkit::{OnboardingKit, VerificationKit, components_dir};
 
 #[tokio::test]
 async fn the_policy_passes_its_own_self_test() {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     assert_eq!(kit.self_test().await, Ok(true));
 }
 
 #[tokio::test]
 async fn a_failing_self_test_is_reported_with_its_reason() {
-    let kit = TestKit::builder()
+    let kit = OnboardingKit::builder()
         .component(components_dir().join("chaos-onboarding.wasm"))
         .setting("chaos-self-test", "fail")
         .build()
@@ -22,6 +22,6 @@ async fn a_failing_self_test_is_reported_with_its_reason() {
 
 #[tokio::test]
 async fn a_component_without_a_self_test_has_none_to_run() {
-    let kit = TestKit::builder().verification().build().await;
+    let kit = VerificationKit::new().await;
     assert_eq!(kit.self_test().await, Ok(false));
 }

@@ -4,11 +4,11 @@
 
 use usvc_testkit::{
     CalendarDate as Date, Customer, DocumentFacts, DocumentKind, DocumentStatus, KycOutcome,
-    KycResult, PolicyDecision, ProfileFacts, TestKit, VerificationStatus,
+    KycResult, PolicyDecision, ProfileFacts, VerificationKit, VerificationStatus,
 };
 
-async fn kit() -> TestKit {
-    TestKit::builder().verification().build().await
+async fn kit() -> VerificationKit {
+    VerificationKit::new().await
 }
 
 /// A customer whose profile is complete and whose email is confirmed; nothing else.
@@ -445,8 +445,7 @@ async fn a_check_the_host_cannot_build_is_not_submitted() {
 
 #[tokio::test]
 async fn limits_and_currency_come_from_the_settings() {
-    let kit = TestKit::builder()
-        .verification()
+    let kit = VerificationKit::builder()
         .setting("currency", "EUR")
         .setting("tier-1-daily-transfer-limit", "12345")
         .setting("tier-1-balance-cap", "not a number")
@@ -464,8 +463,7 @@ async fn limits_and_currency_come_from_the_settings() {
     assert_eq!(tier_2.limits.balance_cap, 999);
     assert_eq!(tier_2.limits.daily_transfer_limit, 500_000);
 
-    let odd = TestKit::builder()
-        .verification()
+    let odd = VerificationKit::builder()
         .setting("currency", "pounds")
         .build()
         .await;

@@ -1,6 +1,7 @@
 //! Staff actions on a customer's account — locking and unlocking — with who acted and why.
 //! HTTP (`/v1/admin/...`) and gRPC (`UserService.UpdateStatus`) both call these.
 
+use crate::failure::{Failure, Reason};
 use serde_json::json;
 
 use crate::auth::Authenticator;
@@ -70,6 +71,21 @@ pub enum AdminError {
     Conflict(&'static str),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotAdmin => Failure::forbidden(
+                Reason::AdminRoleRequired,
+                "this action needs the admin role",
+            ),
+            AdminError::Invalid(violations) => Failure::invalid(violations),
+            AdminError::NotFound => Failure::not_found("no such user"),
+            AdminError::Conflict(detail) => Failure::conflict(Reason::Conflict, detail),
+            AdminError::Database(e) => e.into(),
+        }
+    }
 }
 
 /// Whether the caller may act as `role` staff: the token carries the role and its session gave

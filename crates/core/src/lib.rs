@@ -9,6 +9,7 @@ pub mod clients;
 pub mod config;
 pub mod documents;
 pub mod events;
+pub mod failure;
 pub mod grants;
 pub mod guard;
 pub mod kyc;

@@ -32,7 +32,7 @@ impl AuthService for AuthApi {
         }
         let claims = access::authenticate(&self.0, &token)
             .await
-            .map_err(status::denied)?;
+            .map_err(status::of)?;
         Ok(Response::new(ValidateTokenResponse {
             subject: claims.sub,
             session_id: claims.sid,
@@ -50,7 +50,7 @@ impl AuthService for AuthApi {
         let token = request.into_inner().token;
         let claims = match access::authenticate(&self.0, &token).await {
             Ok(claims) => claims,
-            Err(Denied::Unavailable(e)) => return Err(status::database(e)),
+            Err(Denied::Unavailable(e)) => return Err(status::of(e)),
             Err(_) => return Ok(Response::new(IntrospectTokenResponse::default())),
         };
         Ok(Response::new(IntrospectTokenResponse {
@@ -92,7 +92,7 @@ impl AuthService for AuthApi {
         // Someone else's session is "not found", as over HTTP: the answer confirms nothing.
         if sessions::end(&self.0, user_id, &request.session_id, reason)
             .await
-            .map_err(status::database)?
+            .map_err(status::of)?
         {
             Ok(Response::new(RevokeSessionResponse {}))
         } else {

@@ -95,7 +95,7 @@ async fn acting_user<T>(state: &AppState, request: &Request<T>) -> Result<Option
     access::authenticate(state, token)
         .await
         .map(Some)
-        .map_err(status::denied)
+        .map_err(status::of)
 }
 
 /// The customer the call must act for.

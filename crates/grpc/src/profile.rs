@@ -30,7 +30,7 @@ impl ProfileService for ProfileApi {
         let user = required_user(&self.0, &request).await?;
         let profile = profile::get(&self.0.caps, &user.sub)
             .await
-            .map_err(status::profile)?;
+            .map_err(status::of)?;
         Ok(Response::new(profile_to_pb(profile)))
     }
 
@@ -60,11 +60,11 @@ impl ProfileService for ProfileApi {
         if identity {
             second_factor::require_fresh(&self.0, &user, SensitiveAction::ChangeIdentity)
                 .await
-                .map_err(status::second_factor)?;
+                .map_err(status::of)?;
         }
         let profile = profile::update(&self.0.runtime, &self.0.caps, &user.sub, change, expected)
             .await
-            .map_err(status::profile)?;
+            .map_err(status::of)?;
         if identity {
             self.0.verifier.identity_changed(&user.sub).await;
         }
@@ -79,7 +79,7 @@ impl ProfileService for ProfileApi {
         let user = required_user(&self.0, &request).await?;
         let preferences = profile::preferences(&self.0.caps.db, &user.sub)
             .await
-            .map_err(status::profile)?;
+            .map_err(status::of)?;
         Ok(Response::new(preferences_to_pb(preferences)))
     }
 
@@ -124,7 +124,7 @@ impl ProfileService for ProfileApi {
         };
         let preferences = profile::replace_preferences(&self.0.caps, &user.sub, document, expected)
             .await
-            .map_err(status::profile)?;
+            .map_err(status::of)?;
         Ok(Response::new(preferences_to_pb(preferences)))
     }
 }

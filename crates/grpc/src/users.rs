@@ -46,10 +46,10 @@ impl UserService for UserApi {
                 "a customer may read only their own record",
             ));
         }
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
+        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
         let user = users::get(&mut conn, &id)
             .await
-            .map_err(status::database)?
+            .map_err(status::of)?
             .ok_or_else(|| Status::not_found("no such user"))?;
         let whole = caller.personal_data || actor.is_some_and(|a| a.sub == user.id);
         Ok(Response::new(self.view(user, whole).await?))
@@ -65,10 +65,10 @@ impl UserService for UserApi {
         let email = Email::parse(&request.into_inner().email)
             .map_err(|error| status::invalid(&[Violation::of("email", error)]))?
             .into_string();
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
+        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
         let user = users::find_by_email(&mut conn, &email)
             .await
-            .map_err(status::database)?
+            .map_err(status::of)?
             .ok_or_else(|| Status::not_found("no such user"))?;
         Ok(Response::new(self.view(user, whole).await?))
     }
@@ -112,12 +112,12 @@ impl UserService for UserApi {
                 ));
             }
         };
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
+        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
         let after_ref = after.as_ref().map(|(at, id)| (*at, id.as_str()));
         // One more than asked tells whether another page follows.
         let mut page = users::page(&mut conn, after_ref, filter, i64::from(size) + 1)
             .await
-            .map_err(status::database)?;
+            .map_err(status::of)?;
         drop(conn);
         let next_page_token = if page.len() > size as usize {
             page.truncate(size as usize);
@@ -156,7 +156,7 @@ impl UserService for UserApi {
             })?;
         let user = admin::set_status(&self.0, &actor, &request.user_id, target, &request.reason)
             .await
-            .map_err(status::admin)?;
+            .map_err(status::of)?;
         let whole = caller.personal_data || actor.sub == user.id;
         Ok(Response::new(self.view(user, whole).await?))
     }
@@ -165,10 +165,10 @@ impl UserService for UserApi {
 impl UserApi {
     /// The record as the API gives it: `whole`, or with its personal data masked.
     async fn view(&self, user: User, whole: bool) -> Result<pb::User, Status> {
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::database)?;
+        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
         let roles = users::roles(&mut conn, &user.id)
             .await
-            .map_err(status::database)?;
+            .map_err(status::of)?;
         let date_of_birth = user.date_of_birth(&self.0.caps.secrets).map_err(|e| {
             tracing::error!(error = %format!("{e:#}"), "a sealed date of birth does not open");
             Status::internal("internal error")

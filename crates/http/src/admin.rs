@@ -11,10 +11,9 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
-    problems,
 };
 use usvc_core::{
-    admin::{self, AdminError},
+    admin::{self},
     store::users::{User, UserStatus},
 };
 
@@ -64,18 +63,4 @@ async fn set_status(
 ) -> Result<Json<AccountView>, ApiError> {
     let user = admin::set_status(&state, &claims, &id, change.status, &change.reason).await?;
     Ok(Json(account_view(&state, user)?))
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::NotAdmin => {
-                ApiError::Forbidden(problems::FORBIDDEN, "this action needs the admin role")
-            }
-            AdminError::Invalid(violations) => ApiError::Validation(violations),
-            AdminError::NotFound => ApiError::NotFound,
-            AdminError::Conflict(detail) => ApiError::Conflict(detail),
-            AdminError::Database(e) => e.into(),
-        }
-    }
 }

@@ -3,12 +3,12 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use usvc_core::failure::{Failure, Reason};
 
 use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, ClientIp, UserAgent},
-    problems,
 };
 use usvc_core::{
     auth::login::{self, LoginError, LoginOutcome, Origin, TokenPair},
@@ -47,7 +47,7 @@ async fn register(
         .runtime
         .register(&state.caps, application)
         .await?
-        .map_err(ApiError::Validation)?;
+        .map_err(Failure::invalid)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -87,15 +87,17 @@ async fn verify_email(
         Confirmation::Confirmed => Ok(Json(Verified { status: "verified" })),
         // A dead code answers like a wrong one: "too many attempts" would tell a stranger that
         // a pending account exists for the address.
-        Confirmation::InvalidCode | Confirmation::TooManyAttempts => Err(ApiError::BadRequestCode(
-            problems::INVALID_CODE,
+        Confirmation::InvalidCode | Confirmation::TooManyAttempts => Err(Failure::refused(
+            Reason::InvalidCode,
             "The code is not valid for this address. After five wrong attempts a code stops \
              working: register again to receive a new one.",
-        )),
-        Confirmation::ExpiredCode => Err(ApiError::BadRequestCode(
-            problems::EXPIRED_CODE,
+        )
+        .into()),
+        Confirmation::ExpiredCode => Err(Failure::refused(
+            Reason::ExpiredCode,
             "The code has expired: register again to receive a new one.",
-        )),
+        )
+        .into()),
     }
 }
 
@@ -200,29 +202,6 @@ pub(super) struct SecondFactorRequired {
     challenge_token: String,
     methods: Vec<Method>,
     expires_in: u64,
-}
-
-impl From<LoginError> for ApiError {
-    fn from(e: LoginError) -> Self {
-        match e {
-            LoginError::InvalidCredentials(_) => {
-                ApiError::Unauthorized("the email or password is wrong")
-            }
-            LoginError::EmailNotVerified => ApiError::Forbidden(
-                problems::EMAIL_NOT_VERIFIED,
-                "Confirm your email address before logging in.",
-            ),
-            LoginError::AccountUnavailable(_) => {
-                ApiError::Forbidden(problems::ACCOUNT_UNAVAILABLE, "This account cannot log in.")
-            }
-            LoginError::SecondFactorNotEnrolled => ApiError::Forbidden(
-                problems::SECOND_FACTOR_ENROLMENT_REQUIRED,
-                "This account must enrol a second factor before it can log in; ask an administrator.",
-            ),
-            LoginError::Policy(e) => ApiError::Component(e),
-            LoginError::Internal(e) => ApiError::Internal(e),
-        }
-    }
 }
 
 /// Records that repeated failures locked an account (for a known customer; an unknown address

@@ -9,18 +9,18 @@ use axum::{
     routing::{post, put},
 };
 use serde::{Deserialize, Serialize};
+use usvc_core::failure::{Failure, Reason};
 
 use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
-    problems,
 };
 use usvc_core::{
     admin::is_admin,
     auth::tokens::Claims,
     lifecycle::{DeployError, Deployed, ReplayReport, TrialStatus},
-    runtime::{ComponentKind, TrialMode, artifact::Rejection, onboarding::Violation},
+    runtime::{ComponentKind, TrialMode, artifact::Rejection},
     store::{component_versions::ComponentVersion, decisions::Filter},
 };
 
@@ -49,10 +49,11 @@ fn require_admin(claims: &Claims) -> Result<(), ApiError> {
     if is_admin(claims) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            problems::FORBIDDEN,
+        Err(Failure::forbidden(
+            Reason::AdminRoleRequired,
             "this action needs the admin role",
-        ))
+        )
+        .into())
     }
 }
 
@@ -129,15 +130,14 @@ async fn deploy(
     let deployed = state
         .lifecycle
         .deploy(&bytes, kind, &claims.sub, query.allow_downgrade)
-        .await
-        .map_err(rejected)?;
+        .await?;
     Ok(answer(deployed))
 }
 
 /// A kind named in a query or path; an unknown one is the artifact's `unknown_kind`.
 fn kind_named(name: &str) -> Result<ComponentKind, ApiError> {
     ComponentKind::from_name(name)
-        .ok_or_else(|| rejected(Rejection::UnknownKind(name.to_owned()).into()))
+        .ok_or_else(|| DeployError::from(Rejection::UnknownKind(name.to_owned())).into())
 }
 
 /// The uploaded artifact (`application/json`), or a bare component (`application/wasm`,
@@ -160,23 +160,22 @@ async fn read_artifact(
         return Err(ApiError::UnsupportedMediaType);
     };
     if bare && kind.is_none() {
-        return Err(ApiError::Validation(vec![Violation {
-            code: "kind.required".to_owned(),
-            field: "kind".to_owned(),
-            message: "a bare component needs ?kind=onboarding|mfa|verification".to_owned(),
-        }]));
+        return Err(Failure::invalid_field(
+            "kind",
+            "kind.required",
+            "a bare component needs ?kind=onboarding|mfa|verification",
+        )
+        .into());
     }
     let limit = state.lifecycle.max_bytes();
     axum::body::to_bytes(body, limit.saturating_add(1))
         .await
         .map_err(|_| {
-            rejected(
-                Rejection::TooLarge {
-                    size: limit.saturating_add(1),
-                    limit,
-                }
-                .into(),
-            )
+            DeployError::from(Rejection::TooLarge {
+                size: limit.saturating_add(1),
+                limit,
+            })
+            .into()
         })
 }
 
@@ -237,46 +236,14 @@ async fn rollback(
     ApiJson(request): ApiJson<RollbackRequest>,
 ) -> Result<(StatusCode, Json<VersionView>), ApiError> {
     require_admin(&claims)?;
-    let kind = ComponentKind::from_name(&kind).ok_or(ApiError::NotFound)?;
+    let kind =
+        ComponentKind::from_name(&kind).ok_or(Failure::not_found("no such component kind"))?;
     let deployed = state
         .lifecycle
         .rollback(kind, &request.digest, &claims.sub)
-        .await
-        .map_err(rejected)?;
+        .await?;
     // A rollback answers 200 either way: nothing new was created.
     Ok((StatusCode::OK, Json(deployed.version.into())))
-}
-
-/// A refused component is a validation problem naming its reason's stable code.
-fn rejected(error: DeployError) -> ApiError {
-    match error {
-        DeployError::Rejected(_) | DeployError::TypeCheck(_) => {
-            ApiError::Validation(vec![Violation {
-                code: error.code().unwrap_or("artifact.rejected").to_owned(),
-                field: "artifact".to_owned(),
-                message: error.to_string(),
-            }])
-        }
-        DeployError::SelfTest(_) => ApiError::Validation(vec![Violation {
-            code: "artifact.self_test".to_owned(),
-            field: "artifact".to_owned(),
-            message: error.to_string(),
-        }]),
-        DeployError::Downgrade { .. } => ApiError::Validation(vec![Violation {
-            code: "artifact.downgrade".to_owned(),
-            field: "allow_downgrade".to_owned(),
-            message: error.to_string(),
-        }]),
-        DeployError::NotFound | DeployError::NoTrial => ApiError::NotFound,
-        DeployError::AlreadyActive => ApiError::Conflict(
-            "that version is already the active one; put another version on trial",
-        ),
-        DeployError::Concurrent => ApiError::Conflict(
-            "another deploy or rollback of this kind ran at the same time; try again",
-        ),
-        DeployError::Database(e) => e.into(),
-        DeployError::Internal(e) => ApiError::Internal(e),
-    }
 }
 
 #[derive(Deserialize)]
@@ -290,11 +257,7 @@ struct TrialQuery {
 
 fn trial_mode(query: &TrialQuery) -> Result<TrialMode, ApiError> {
     let invalid = |code: &str, field: &str, message: &str| {
-        ApiError::Validation(vec![Violation {
-            code: code.to_owned(),
-            field: field.to_owned(),
-            message: message.to_owned(),
-        }])
+        ApiError::from(Failure::invalid_field(field, code, message))
     };
     match (query.mode.as_str(), query.percent) {
         ("shadow", None) => Ok(TrialMode::Shadow),
@@ -327,15 +290,15 @@ async fn start_trial(
     body: Body,
 ) -> Result<(StatusCode, Json<TrialStatus>), ApiError> {
     require_admin(&claims)?;
-    let kind = ComponentKind::from_name(&kind).ok_or(ApiError::NotFound)?;
+    let kind =
+        ComponentKind::from_name(&kind).ok_or(Failure::not_found("no such component kind"))?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mode = trial_mode(&query)?;
     let bytes = read_artifact(&state, Some(kind), &headers, body).await?;
     let status = state
         .lifecycle
         .start_trial(&bytes, Some(kind), mode, &claims.sub)
-        .await
-        .map_err(rejected)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(status)))
 }
 
@@ -346,8 +309,9 @@ async fn trial(
     Path(kind): Path<String>,
 ) -> Result<Json<TrialStatus>, ApiError> {
     require_admin(&claims)?;
-    let kind = ComponentKind::from_name(&kind).ok_or(ApiError::NotFound)?;
-    Ok(Json(state.lifecycle.trial(kind).await.map_err(rejected)?))
+    let kind =
+        ComponentKind::from_name(&kind).ok_or(Failure::not_found("no such component kind"))?;
+    Ok(Json(state.lifecycle.trial(kind).await?))
 }
 
 /// Ends the trial of `kind`; the answer is its final counts.
@@ -357,12 +321,9 @@ async fn end_trial(
     Path(kind): Path<String>,
 ) -> Result<Json<TrialStatus>, ApiError> {
     require_admin(&claims)?;
-    let kind = ComponentKind::from_name(&kind).ok_or(ApiError::NotFound)?;
-    let status = state
-        .lifecycle
-        .end_trial(kind, &claims.sub)
-        .await
-        .map_err(rejected)?;
+    let kind =
+        ComponentKind::from_name(&kind).ok_or(Failure::not_found("no such component kind"))?;
+    let status = state.lifecycle.end_trial(kind, &claims.sub).await?;
     Ok(Json(status))
 }
 
@@ -389,7 +350,8 @@ async fn replay(
     body: Body,
 ) -> Result<Json<ReplayReport>, ApiError> {
     require_admin(&claims)?;
-    let kind = ComponentKind::from_name(&kind).ok_or(ApiError::NotFound)?;
+    let kind =
+        ComponentKind::from_name(&kind).ok_or(Failure::not_found("no such component kind"))?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let bytes = read_artifact(&state, Some(kind), &headers, body).await?;
     let filter = Filter {
@@ -402,7 +364,6 @@ async fn replay(
     let report = state
         .lifecycle
         .replay(&bytes, Some(kind), filter, &claims.sub)
-        .await
-        .map_err(rejected)?;
+        .await?;
     Ok(Json(report))
 }

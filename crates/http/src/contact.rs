@@ -9,13 +9,11 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
-    problems,
 };
 use usvc_core::{
     auth::second_factor,
     clock::rfc3339,
-    guard::Refusal,
-    profile::contact::{self, CodeSent, ContactError},
+    profile::contact::{self, CodeSent},
     runtime::mfa::SensitiveAction,
 };
 
@@ -114,27 +112,4 @@ async fn confirm_email(
 ) -> Result<Json<EmailView>, ApiError> {
     let email = contact::confirm_email_change(&state.caps, &claims.sub, &body.code).await?;
     Ok(Json(EmailView { email }))
-}
-
-impl From<ContactError> for ApiError {
-    fn from(e: ContactError) -> Self {
-        match e {
-            ContactError::Invalid(violations) => ApiError::Validation(violations),
-            ContactError::TooSoon { retry_after } => {
-                ApiError::TooManyRequests(Refusal::RateLimited { retry_after })
-            }
-            ContactError::InvalidCode => ApiError::BadRequestCode(
-                problems::INVALID_CODE,
-                "The code is wrong, or no change is waiting for one. After five wrong codes the \
-                 change ends: ask for a new code.",
-            ),
-            ContactError::ExpiredCode => ApiError::BadRequestCode(
-                problems::EXPIRED_CODE,
-                "The code has expired: ask for a new one.",
-            ),
-            ContactError::NotFound => ApiError::NotFound,
-            ContactError::Database(e) => e.into(),
-            ContactError::Policy(e) => e.into(),
-        }
-    }
 }

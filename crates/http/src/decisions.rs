@@ -7,8 +7,9 @@ use axum::{
     routing::get,
 };
 use serde::{Deserialize, Serialize};
+use usvc_core::failure::{Failure, Reason};
 
-use super::{AppState, error::ApiError, extract::AuthUser, problems};
+use super::{AppState, error::ApiError, extract::AuthUser};
 use usvc_core::{
     admin::is_admin,
     documents::COMPLIANCE,
@@ -53,10 +54,11 @@ async fn list(
     query: Result<Query<DecisionQuery>, QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
     if !is_admin(&claims) && !usvc_core::admin::acts_as(&claims, COMPLIANCE) {
-        return Err(ApiError::Forbidden(
-            problems::FORBIDDEN,
+        return Err(Failure::forbidden(
+            Reason::AdminRoleRequired,
             "the decision log needs the admin or compliance role",
-        ));
+        )
+        .into());
     }
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);

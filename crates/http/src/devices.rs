@@ -8,6 +8,7 @@ use axum::{
     routing::{delete, get},
 };
 use serde::{Deserialize, Serialize};
+use usvc_core::failure::Failure;
 
 use super::{
     AppState,
@@ -15,7 +16,6 @@ use super::{
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{
-    runtime::onboarding::Violation,
     store::{
         self,
         devices::{self, Device},
@@ -83,17 +83,13 @@ async fn rename(
         None
     };
     if let Some((code, message)) = problem {
-        return Err(ApiError::Validation(vec![Violation {
-            field: "name".to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        }]));
+        return Err(Failure::invalid_field("name", code, message).into());
     }
     let mut conn = state.caps.db.acquire().await?;
     devices::rename(&mut conn, &claims.sub, &id, name)
         .await?
         .map(Json)
-        .ok_or(ApiError::NotFound)
+        .ok_or(Failure::not_found("no such device").into())
 }
 
 /// Someone else's device is "not found", never "forbidden".
@@ -106,7 +102,7 @@ async fn forget(
     let mut tx = store::begin(&state.caps.db).await?;
     let ended = sessions::revoke_by_device(&mut tx, &claims.sub, &id, now).await?;
     if !devices::delete(&mut tx, &claims.sub, &id).await? {
-        return Err(ApiError::NotFound);
+        return Err(Failure::not_found("no such device").into());
     }
     trail::sessions_revoked(&mut tx, &claims.sub, &ended, "device_forgotten", now).await?;
     trail::commit(tx, &state.caps).await?;

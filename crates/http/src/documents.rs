@@ -11,22 +11,21 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
+use usvc_core::failure::Failure;
 
 use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser},
-    problems,
 };
 use usvc_core::{
     clock::rfc3339,
     documents::{
-        self, Declaration, Document, DocumentError,
+        self, Declaration, Document,
         avatar::{self, AvatarError},
+        declaration::mask,
         objects::PresignedRequest,
-        rules::mask,
     },
-    runtime::onboarding::Violation,
 };
 
 pub fn router() -> Router<AppState> {
@@ -139,8 +138,14 @@ async fn declare_document(
         number: body.number,
         issuing_country: body.issuing_country,
     };
-    let (document, upload) =
-        documents::declare(&state.caps, &state.documents, &claims.sub, declaration).await?;
+    let (document, upload) = documents::declare(
+        &state.runtime,
+        &state.caps,
+        &state.documents,
+        &claims.sub,
+        declaration,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(Declared {
@@ -163,7 +168,7 @@ async fn list_documents(
         .await
         .map_err(|e| match e.downcast::<sqlx::Error>() {
             Ok(e) => ApiError::from(e),
-            Err(e) => ApiError::Internal(e),
+            Err(e) => ApiError::from(e),
         })?;
     Ok(Json(DocumentList {
         documents: documents.into_iter().map(DocumentView::from).collect(),
@@ -210,12 +215,7 @@ async fn replace_avatar(
         .await
         .map_err(|e| match e {
             AvatarError::TooLarge => ApiError::PayloadTooLarge,
-            AvatarError::NotAnImage => ApiError::Validation(vec![Violation {
-                code: "avatar.not_an_image".to_owned(),
-                field: "avatar".to_owned(),
-                message: "Send a PNG or JPEG image.".to_owned(),
-            }]),
-            AvatarError::Storage(e) => ApiError::Unavailable(e),
+            e => e.into(),
         })?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -226,8 +226,8 @@ async fn get_avatar(
 ) -> Result<Response, ApiError> {
     let (image, content_type) = avatar::get(&*state.documents.objects, &claims.sub)
         .await
-        .map_err(ApiError::Unavailable)?
-        .ok_or(ApiError::NotFound)?;
+        .map_err(Failure::unavailable)?
+        .ok_or(Failure::not_found("no avatar"))?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -247,30 +247,6 @@ async fn remove_avatar(
 ) -> Result<StatusCode, ApiError> {
     avatar::remove(&*state.documents.objects, &claims.sub)
         .await
-        .map_err(ApiError::Unavailable)?;
+        .map_err(Failure::unavailable)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-impl From<DocumentError> for ApiError {
-    fn from(e: DocumentError) -> Self {
-        match e {
-            DocumentError::Invalid(violations) => ApiError::Validation(violations),
-            DocumentError::NotFound => ApiError::NotFound,
-            DocumentError::NotUploaded => ApiError::ConflictOf(
-                problems::DOCUMENT_NOT_UPLOADED,
-                "Nothing has been uploaded for this document yet: PUT the file to its upload URL, then confirm it.",
-            ),
-            DocumentError::NotSettled => ApiError::ConflictOf(
-                problems::DOCUMENT_NOT_CONFIRMED,
-                "The document has not been confirmed yet: confirm it after its upload.",
-            ),
-            DocumentError::Altered => ApiError::ConflictOf(
-                problems::DOCUMENT_ALTERED,
-                "The stored document is not the one that was confirmed; it is not served.",
-            ),
-            DocumentError::Storage(e) => ApiError::Unavailable(e),
-            DocumentError::Database(e) => e.into(),
-            DocumentError::Internal(e) => ApiError::Internal(e),
-        }
-    }
 }

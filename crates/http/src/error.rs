@@ -10,8 +10,18 @@ use axum::{
 use serde::Serialize;
 
 use usvc_core::{
+    admin::AdminError,
+    auth::{
+        access::Denied, login::LoginError, reauth::ReauthError, refresh::RefreshError,
+        second_factor::SecondFactorError,
+    },
+    documents::{DocumentError, avatar::AvatarError},
+    failure::{Failure, Kind, Reason},
     guard::Refusal,
+    lifecycle::DeployError,
+    profile::{ProfileError, contact::ContactError},
     runtime::{CallError, onboarding::Violation},
+    verification::VerificationError,
 };
 
 use super::problems;
@@ -26,6 +36,9 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The stable reason of a domain failure, as gRPC's `ErrorInfo.reason` names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
 }
@@ -40,58 +53,45 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the request body must be JSON")]
     UnsupportedMediaType,
-    #[error("the application breaks {} rule(s)", .0.len())]
-    Validation(Vec<Violation>),
-    /// A refused one-time code: (problem type, detail).
-    #[error("{1}")]
-    BadRequestCode(&'static str, &'static str),
-    #[error("{0}")]
-    Unauthorized(&'static str),
-    #[error("{0}")]
-    Forbidden(&'static str, &'static str),
-    #[error("not found")]
-    NotFound,
-    /// The resource is in a state that does not allow the change.
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// As `Conflict`, with a problem type of its own: (problem type, detail).
-    #[error("{1}")]
-    ConflictOf(&'static str, &'static str),
     /// A write without `If-Match`: the client must name the version it changes.
     #[error("If-Match is required")]
     PreconditionRequired,
-    /// `If-Match` does not name the current version; nothing was changed.
-    #[error("the resource changed since the version given")]
-    PreconditionFailed,
-    #[error("too many attempts")]
-    TooManyRequests(Refusal),
-    #[error(transparent)]
-    Component(#[from] CallError),
-    #[error("a dependency is unavailable: {0}")]
-    Unavailable(anyhow::Error),
     #[error("the request took too long")]
     Timeout,
+    /// A domain failure, classified once by the core.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            // The database is unreachable or saturated: the same answer a failed capability gets.
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(e.into())
+/// Every domain error reaches the client through its one classification.
+macro_rules! classified {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                Self::Failure(e.into())
             }
-            e => Self::Internal(e.into()),
-        }
-    }
+        })*
+    };
 }
 
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
-        Self::TooManyRequests(refusal)
-    }
-}
+classified!(
+    sqlx::Error,
+    anyhow::Error,
+    Refusal,
+    CallError,
+    Denied,
+    LoginError,
+    SecondFactorError,
+    ReauthError,
+    RefreshError,
+    ContactError,
+    ProfileError,
+    VerificationError,
+    DocumentError,
+    AvatarError,
+    AdminError,
+    DeployError,
+);
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
@@ -107,6 +107,86 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// The HTTP status of a kind of failure.
+fn status(failure: &Failure) -> StatusCode {
+    match failure.kind {
+        // Broken business rules are a well-formed request the rules refuse; a refused code or
+        // token is a bad request.
+        Kind::Invalid if failure.violations.is_empty() => StatusCode::BAD_REQUEST,
+        Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Stale => StatusCode::PRECONDITION_FAILED,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::Limited => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The problem type and title of each reason.
+fn problem_type(reason: Reason) -> (&'static str, &'static str) {
+    const REFUSED: &str = "The code was refused";
+    const FORBIDDEN: &str = "Forbidden";
+    const UNAUTHORIZED: &str = "Unauthorized";
+    const IN_STATE: &str = "The request conflicts with the resource's state";
+    match reason {
+        Reason::Validation => (problems::VALIDATION, "The request breaks business rules"),
+        Reason::NotFound => (problems::NOT_FOUND, "Not found"),
+        Reason::Conflict => (
+            problems::CONFLICT,
+            "The change conflicts with the resource's state",
+        ),
+        Reason::StaleVersion => (problems::PRECONDITION_FAILED, "The resource has changed"),
+        Reason::InvalidCredentials
+        | Reason::TokenMissing
+        | Reason::TokenInvalid
+        | Reason::TokenExpired
+        | Reason::SessionEnded
+        | Reason::RefreshTokenInvalid
+        | Reason::ChallengeInvalid => (problems::UNAUTHORIZED, UNAUTHORIZED),
+        Reason::EmailNotVerified => (problems::EMAIL_NOT_VERIFIED, FORBIDDEN),
+        Reason::AccountUnavailable => (problems::ACCOUNT_UNAVAILABLE, FORBIDDEN),
+        Reason::SecondFactorEnrolmentRequired => {
+            (problems::SECOND_FACTOR_ENROLMENT_REQUIRED, FORBIDDEN)
+        }
+        Reason::StepUpRequired => (problems::STEP_UP_REQUIRED, FORBIDDEN),
+        Reason::ReauthenticationRequired => (problems::REAUTHENTICATION_REQUIRED, FORBIDDEN),
+        Reason::WrongPassword => (problems::WRONG_PASSWORD, FORBIDDEN),
+        Reason::AdminRoleRequired => (problems::FORBIDDEN, FORBIDDEN),
+        Reason::MfaLocked => (problems::MFA_LOCKED, FORBIDDEN),
+        Reason::UrlRefused => (problems::URL_REFUSED, FORBIDDEN),
+        Reason::MfaMethodNotAllowed => (problems::MFA_METHOD_NOT_ALLOWED, REFUSED),
+        Reason::MfaMethodUnavailable => (problems::MFA_METHOD_UNAVAILABLE, REFUSED),
+        Reason::MfaCodeRejected => (problems::MFA_CODE_REJECTED, REFUSED),
+        Reason::InvalidCode => (problems::INVALID_CODE, REFUSED),
+        Reason::ExpiredCode => (problems::EXPIRED_CODE, REFUSED),
+        Reason::InvalidResetToken => (problems::INVALID_RESET_TOKEN, REFUSED),
+        Reason::DocumentNotUploaded => (problems::DOCUMENT_NOT_UPLOADED, IN_STATE),
+        Reason::DocumentNotConfirmed => (problems::DOCUMENT_NOT_CONFIRMED, IN_STATE),
+        Reason::DocumentAltered => (problems::DOCUMENT_ALTERED, IN_STATE),
+        Reason::DocumentSettled => (problems::DOCUMENT_SETTLED, IN_STATE),
+        Reason::RateLimited => (problems::TOO_MANY_REQUESTS, "Too many requests"),
+        Reason::LoginDelayed => (problems::LOGIN_DELAYED, "Too many failed logins"),
+        Reason::LoginLocked => (problems::LOGIN_LOCKED, "Login temporarily locked"),
+        Reason::ComponentTimeout => (
+            problems::COMPONENT_TIMEOUT,
+            "The business rules took too long",
+        ),
+        Reason::ComponentUnavailable => (
+            problems::COMPONENT_UNAVAILABLE,
+            "The business rules are not loaded",
+        ),
+        Reason::ComponentFailed => (problems::COMPONENT_FAILED, "The business rules failed"),
+        Reason::DependencyUnavailable => (
+            problems::DEPENDENCY_UNAVAILABLE,
+            "A dependency is unavailable",
+        ),
+        Reason::Internal => (problems::INTERNAL, "Internal error"),
+    }
+}
+
 impl ApiError {
     fn problem(&self) -> Problem {
         let p = |kind, title, status: StatusCode, detail: Option<String>| Problem {
@@ -114,6 +194,7 @@ impl ApiError {
             title,
             status: status.as_u16(),
             detail,
+            reason: None,
             violations: Vec::new(),
         };
         match self {
@@ -141,114 +222,11 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Some("send `Content-Type: application/json`".into()),
             ),
-            Self::Validation(violations) => Problem {
-                violations: violations.clone(),
-                ..p(
-                    problems::VALIDATION,
-                    "The request breaks business rules",
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some("See `violations` for every rule broken.".into()),
-                )
-            },
-            Self::BadRequestCode(kind, detail) => p(
-                kind,
-                "The code was refused",
-                StatusCode::BAD_REQUEST,
-                Some((*detail).into()),
-            ),
-            Self::Unauthorized(detail) => p(
-                problems::UNAUTHORIZED,
-                "Unauthorized",
-                StatusCode::UNAUTHORIZED,
-                Some((*detail).into()),
-            ),
-            Self::Forbidden(kind, detail) => p(
-                kind,
-                "Forbidden",
-                StatusCode::FORBIDDEN,
-                Some((*detail).into()),
-            ),
-            Self::NotFound => p(
-                problems::NOT_FOUND,
-                "Not found",
-                StatusCode::NOT_FOUND,
-                None,
-            ),
-            Self::Conflict(detail) => p(
-                problems::CONFLICT,
-                "The change conflicts with the resource's state",
-                StatusCode::CONFLICT,
-                Some((*detail).into()),
-            ),
-            Self::ConflictOf(kind, detail) => p(
-                kind,
-                "The request conflicts with the resource's state",
-                StatusCode::CONFLICT,
-                Some((*detail).into()),
-            ),
             Self::PreconditionRequired => p(
                 problems::PRECONDITION_REQUIRED,
                 "If-Match is required",
                 StatusCode::PRECONDITION_REQUIRED,
                 Some("Send `If-Match` with the ETag of the version you read, so that no one else's change is overwritten.".into()),
-            ),
-            Self::PreconditionFailed => p(
-                problems::PRECONDITION_FAILED,
-                "The resource has changed",
-                StatusCode::PRECONDITION_FAILED,
-                Some("Nothing was changed: `If-Match` does not name the current version. Read it again and retry with its ETag.".into()),
-            ),
-            Self::TooManyRequests(Refusal::RateLimited { .. }) => p(
-                problems::TOO_MANY_REQUESTS,
-                "Too many requests",
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("Too many attempts. Try again after the time in `Retry-After`.".into()),
-            ),
-            Self::TooManyRequests(Refusal::SlowDown { .. }) => p(
-                problems::LOGIN_DELAYED,
-                "Too many failed logins",
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("After failed logins each attempt must wait a little longer. Try again after the time in `Retry-After`.".into()),
-            ),
-            Self::TooManyRequests(Refusal::LockedOut { .. }) => p(
-                problems::LOGIN_LOCKED,
-                "Login temporarily locked",
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("Too many failed logins: login is locked for a while. Try again after the time in `Retry-After`, or reset the password.".into()),
-            ),
-            Self::Component(CallError::Timeout(_)) => p(
-                problems::COMPONENT_TIMEOUT,
-                "The business rules took too long",
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some("Nothing was changed. Try again later.".into()),
-            ),
-            Self::Component(CallError::NotLoaded(_)) => p(
-                problems::COMPONENT_UNAVAILABLE,
-                "The business rules are not loaded",
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some("Nothing was changed. Try again later.".into()),
-            ),
-            Self::Component(CallError::Capability(_)) | Self::Unavailable(_) => p(
-                problems::DEPENDENCY_UNAVAILABLE,
-                "A dependency is unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some("Nothing was changed. Try again later.".into()),
-            ),
-            Self::Component(CallError::SandboxLimit { limit, .. }) if limit.is_customers() => p(
-                problems::TOO_MANY_REQUESTS,
-                "Too many requests",
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("Nothing was changed. Try again later.".into()),
-            ),
-            Self::Component(
-                CallError::Trapped { .. }
-                | CallError::MemoryExceeded(_)
-                | CallError::SandboxLimit { .. },
-            ) => p(
-                problems::COMPONENT_FAILED,
-                "The business rules failed",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some("Nothing was changed. The failure has been logged.".into()),
             ),
             Self::Timeout => p(
                 problems::TIMEOUT,
@@ -256,12 +234,19 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Try again later.".into()),
             ),
-            Self::Internal(_) => p(
-                problems::INTERNAL,
-                "Internal error",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some("The failure has been logged.".into()),
-            ),
+            Self::Failure(failure) => {
+                let (kind, title) = problem_type(failure.reason);
+                let detail = match failure.reason {
+                    // HTTP names the version it changes with `If-Match`.
+                    Reason::StaleVersion => "Nothing was changed: `If-Match` does not name the current version. Read it again and retry with its ETag.".to_owned(),
+                    _ => failure.detail.to_string(),
+                };
+                Problem {
+                    reason: Some(failure.reason.as_str()),
+                    violations: failure.violations.clone(),
+                    ..p(kind, title, status(failure), Some(detail))
+                }
+            }
         }
     }
 }
@@ -270,7 +255,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
         let retry_after = match &self {
-            Self::TooManyRequests(refusal) => Some(refusal.retry_after().as_secs()),
+            Self::Failure(failure) => failure.retry_after.map(|after| after.as_secs()),
             _ => None,
         };
         if problem.status >= 500 {

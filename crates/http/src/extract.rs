@@ -3,6 +3,7 @@
 //! (`If-Match`, with [`etag`] the one place entity tags are written).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use usvc_core::failure::{Failure, Reason};
 
 use axum::{
     extract::{ConnectInfo, FromRequest, FromRequestParts},
@@ -11,7 +12,7 @@ use axum::{
 
 use super::{AppState, error::ApiError};
 use usvc_core::auth::{
-    access::{self, Denied},
+    access::{self},
     tokens::Claims,
 };
 
@@ -30,7 +31,8 @@ impl FromRequestParts<AppState> for AuthUser {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(
+            .ok_or(Failure::unauthenticated(
+                Reason::TokenMissing,
                 "an `Authorization: Bearer` access token is required",
             ))?;
         let token = header
@@ -40,19 +42,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 h.strip_prefix("Bearer ")
                     .or_else(|| h.strip_prefix("bearer "))
             })
-            .ok_or(ApiError::Unauthorized(
+            .ok_or(Failure::unauthenticated(
+                Reason::TokenMissing,
                 "the Authorization header must be `Bearer <token>`",
             ))?;
-        let claims =
-            access::authenticate(state, token.trim())
-                .await
-                .map_err(|denied| match denied {
-                    Denied::SessionEnded => ApiError::Unauthorized("the session has ended"),
-                    Denied::Unavailable(e) => ApiError::from(e),
-                    Denied::Invalid | Denied::Expired => {
-                        ApiError::Unauthorized("the access token is invalid or expired")
-                    }
-                })?;
+        let claims = access::authenticate(state, token.trim()).await?;
         Ok(Self(claims))
     }
 }
@@ -122,7 +116,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let mut values = parts.headers.get_all(header::IF_MATCH).iter();
         let value = match (values.next(), values.next()) {
             (None, _) => return Err(ApiError::PreconditionRequired),
-            (Some(_), Some(_)) => return Err(ApiError::PreconditionFailed),
+            (Some(_), Some(_)) => return Err(Failure::stale().into()),
             (Some(value), None) => value,
         };
         let value = value.to_str().map(str::trim).unwrap_or_default();
@@ -134,7 +128,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .and_then(|v| v.strip_suffix('"'))
             .and_then(usvc_core::profile::parse_version)
             .map(Self)
-            .ok_or(ApiError::PreconditionFailed)
+            .ok_or(Failure::stale().into())
     }
 }
 

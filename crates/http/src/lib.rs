@@ -24,6 +24,7 @@ mod users;
 mod verification;
 
 use std::time::Duration;
+use usvc_core::failure::Failure;
 
 use axum::{
     BoxError, Router,
@@ -80,13 +81,14 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
         router = router.merge(metrics::router());
     }
     router
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::from(Failure::not_found("no such route")) })
         .method_not_allowed_fallback(|| async {
             problem_response(Problem {
                 kind: problems::METHOD_NOT_ALLOWED,
                 title: "Method not allowed",
                 status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
                 detail: None,
+                reason: None,
                 violations: Vec::new(),
             })
         })
@@ -132,5 +134,5 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 fn panic_problem() -> Response {
-    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+    ApiError::from(anyhow::anyhow!("a request handler panicked")).into_response()
 }

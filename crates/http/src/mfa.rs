@@ -10,17 +10,17 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use usvc_core::failure::Failure;
 
 use super::{
     AppState,
     auth::Tokens,
     error::ApiError,
     extract::{ApiJson, AuthUser, ClientIp},
-    problems,
 };
 use usvc_core::{
-    auth::second_factor::{self, SecondFactorError},
-    guard::{Action, Guard, Refusal},
+    auth::second_factor::{self},
+    guard::{Action, Guard},
     runtime::mfa::{Method, OtpChannel, SensitiveAction},
     store::factors,
 };
@@ -38,46 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/mfa/otp", post(enrol_otp))
         .route("/v1/mfa/otp/{id}/confirm", post(confirm))
         .route("/v1/mfa/recovery-codes", post(new_recovery_codes))
-}
-
-impl From<SecondFactorError> for ApiError {
-    fn from(e: SecondFactorError) -> Self {
-        match e {
-            SecondFactorError::InvalidChallenge => {
-                ApiError::Unauthorized("the challenge is invalid or expired; log in again")
-            }
-            SecondFactorError::MethodNotAllowed => ApiError::BadRequestCode(
-                problems::MFA_METHOD_NOT_ALLOWED,
-                "this method cannot complete the challenge; use one of its `methods`",
-            ),
-            SecondFactorError::Rejected => ApiError::BadRequestCode(
-                problems::MFA_CODE_REJECTED,
-                "the code is wrong or was already used",
-            ),
-            SecondFactorError::Locked => ApiError::Forbidden(
-                problems::MFA_LOCKED,
-                "Too many wrong codes: second factors are locked for a while.",
-            ),
-            SecondFactorError::Throttled(secs) => ApiError::TooManyRequests(Refusal::RateLimited {
-                retry_after: std::time::Duration::from_secs(secs.into()),
-            }),
-            SecondFactorError::NoSuchFactor => ApiError::BadRequestCode(
-                problems::MFA_METHOD_UNAVAILABLE,
-                "no active second factor sends codes by this method",
-            ),
-            SecondFactorError::StepUpRequired => ApiError::Forbidden(
-                problems::STEP_UP_REQUIRED,
-                "Confirm with a second factor first: POST /v1/auth/mfa/step-up.",
-            ),
-            SecondFactorError::ReauthenticationRequired => ApiError::Forbidden(
-                problems::REAUTHENTICATION_REQUIRED,
-                "Give your password again first: POST /v1/auth/reauthenticate.",
-            ),
-            SecondFactorError::Login(e) => e.into(),
-            SecondFactorError::Policy(e) => ApiError::Component(e),
-            SecondFactorError::Database(e) => e.into(),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -204,9 +164,9 @@ async fn enrol_totp(
         .runtime
         .mfa_enrol_totp(&state.caps, claims.sub.clone())
         .await?
-        .map_err(|v| ApiError::Validation(vec![v]))?;
+        .map_err(|v| Failure::invalid(vec![v]))?;
     let qr = qrcode::QrCode::new(enrolment.uri.as_bytes())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("QR code: {e}")))?
+        .map_err(|e| Failure::internal(anyhow::anyhow!("QR code: {e}")))?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
@@ -239,7 +199,7 @@ async fn confirm(
         .runtime
         .mfa_confirm_factor(&state.caps, claims.sub.clone(), id, request.code)
         .await?
-        .map_err(|v| ApiError::Validation(vec![v]))?;
+        .map_err(|v| Failure::invalid(vec![v]))?;
     Ok(Json(json!({ "active": true, "recovery_codes": codes })))
 }
 
@@ -261,7 +221,7 @@ async fn enrol_otp(
         .runtime
         .mfa_enrol_otp(&state.caps, claims.sub.clone(), request.channel)
         .await?
-        .map_err(|v| ApiError::Validation(vec![v]))?;
+        .map_err(|v| Failure::invalid(vec![v]))?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "factor_id": factor_id, "channel": request.channel, "code_sent": true })),
@@ -282,7 +242,7 @@ async fn remove(
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound)
+        Err(Failure::not_found("no such factor").into())
     }
 }
 
@@ -296,6 +256,6 @@ async fn new_recovery_codes(
         .runtime
         .mfa_new_recovery_codes(&state.caps, claims.sub.clone())
         .await?
-        .map_err(|v| ApiError::Validation(vec![v]))?;
+        .map_err(|v| Failure::invalid(vec![v]))?;
     Ok(Json(json!({ "recovery_codes": codes })))
 }

@@ -11,8 +11,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::put,
 };
+use usvc_core::failure::{Failure, Reason};
 
-use super::{AppState, error::ApiError, problems};
+use super::{AppState, error::ApiError};
 use usvc_core::documents::{
     files::{FilesystemObjects, UploadError, UrlGrant},
     sniff,
@@ -22,8 +23,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/objects/{*key}", put(upload).get(download))
 }
 
-const REFUSED: &str = problems::URL_REFUSED;
-
 /// The embedded store and the grant its URL carries, once the URL's signature and expiry hold.
 fn checked<'a>(
     state: &'a AppState,
@@ -31,15 +30,18 @@ fn checked<'a>(
     key: &str,
     grant: &Result<Query<UrlGrant>, QueryRejection>,
 ) -> Result<(&'a FilesystemObjects, UrlGrant), ApiError> {
-    let files = state.object_files.as_deref().ok_or(ApiError::NotFound)?;
+    let files = state
+        .object_files
+        .as_deref()
+        .ok_or(Failure::not_found("no such object"))?;
     let refused = || {
-        ApiError::Forbidden(
-            REFUSED,
+        Failure::forbidden(
+            Reason::UrlRefused,
             "The URL is not valid: it was altered, or it has expired. Ask for a new one.",
         )
     };
     let Ok(Query(grant)) = grant else {
-        return Err(refused());
+        return Err(refused().into());
     };
     files
         .check(method, key, grant, state.caps.clock.unix())
@@ -56,19 +58,21 @@ async fn upload(
 ) -> Result<StatusCode, ApiError> {
     let (files, grant) = checked(&state, "PUT", &key, &grant)?;
     if !usvc_core::documents::accepts_upload(&state.caps, &key).await? {
-        return Err(ApiError::ConflictOf(
-            problems::DOCUMENT_SETTLED,
+        return Err(Failure::conflict(
+            Reason::DocumentSettled,
             "The document is settled: its upload URL no longer works. Declare a new document.",
-        ));
+        )
+        .into());
     }
     let sent_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     if sent_type != grant.content_type.as_deref() {
-        return Err(ApiError::Forbidden(
-            REFUSED,
+        return Err(Failure::forbidden(
+            Reason::UrlRefused,
             "Send the Content-Type header the upload URL was given with.",
-        ));
+        )
+        .into());
     }
     let max = grant.size.unwrap_or_default();
     let declared_length = headers
@@ -84,7 +88,7 @@ async fn upload(
         .map_err(|e| match e {
             UploadError::TooLarge => ApiError::PayloadTooLarge,
             UploadError::Body(detail) => ApiError::BadRequest(detail),
-            UploadError::Io(e) => ApiError::Internal(e),
+            UploadError::Io(e) => e.into(),
         })?;
     Ok(StatusCode::OK)
 }
@@ -97,8 +101,8 @@ async fn download(
     let (files, grant) = checked(&state, "GET", &key, &grant)?;
     let bytes = usvc_core::documents::objects::ObjectStore::get(files, &key, u64::MAX)
         .await
-        .map_err(ApiError::Internal)?
-        .ok_or(ApiError::NotFound)?;
+        .map_err(Failure::internal)?
+        .ok_or(Failure::not_found("no such object"))?;
     // Only a type usvc accepts is echoed; anything else is served as opaque bytes.
     let content_type = [sniff::JPEG, sniff::PNG, sniff::PDF]
         .into_iter()

@@ -6,17 +6,17 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::Deserialize;
 use serde_json::json;
+use usvc_core::failure::{Failure, Reason};
 
 use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, AuthUser, ClientIp},
-    problems,
 };
 use usvc_core::{
     auth::{
         random_token,
-        reauth::{self, ReauthError},
+        reauth::{self},
         second_factor, sha256_hex,
     },
     guard::{Action, Guard},
@@ -93,19 +93,6 @@ async fn reauthenticate(
     Ok(StatusCode::NO_CONTENT)
 }
 
-impl From<ReauthError> for ApiError {
-    fn from(e: ReauthError) -> Self {
-        match e {
-            ReauthError::WrongPassword => {
-                ApiError::Forbidden(problems::WRONG_PASSWORD, "The current password is wrong.")
-            }
-            ReauthError::Refused(refusal) => ApiError::TooManyRequests(refusal),
-            ReauthError::NotFound => ApiError::NotFound,
-            ReauthError::Internal(e) => ApiError::Internal(e),
-        }
-    }
-}
-
 /// The new password against the onboarding component's policy.
 async fn check_policy(state: &AppState, email: &str, password: &str) -> Result<(), ApiError> {
     let violations = state
@@ -125,7 +112,7 @@ async fn check_policy(state: &AppState, email: &str, password: &str) -> Result<(
             v
         })
         .collect();
-    Err(ApiError::Validation(violations))
+    Err(Failure::invalid(violations).into())
 }
 
 #[derive(Deserialize)]
@@ -202,10 +189,10 @@ async fn confirm_reset(
     ApiJson(request): ApiJson<ResetConfirmation>,
 ) -> Result<StatusCode, ApiError> {
     let invalid = || {
-        ApiError::BadRequestCode(
-            problems::INVALID_RESET_TOKEN,
+        ApiError::from(Failure::refused(
+            Reason::InvalidResetToken,
             "The reset token is unknown, used or expired: ask for a new one.",
-        )
+        ))
     };
     let token_hash = sha256_hex(request.token.trim());
     let now = state.caps.clock.unix();

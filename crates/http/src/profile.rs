@@ -22,7 +22,7 @@ use usvc_core::{
     clock::rfc3339,
     profile::{
         self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
-        Profile, ProfileChange, ProfileError,
+        Profile, ProfileChange,
     },
     runtime::mfa::SensitiveAction,
 };
@@ -239,17 +239,4 @@ async fn replace_preferences(
     let preferences =
         profile::replace_preferences(&state.caps, &claims.sub, document, version).await?;
     Ok(preferences_view(preferences))
-}
-
-impl From<ProfileError> for ApiError {
-    fn from(e: ProfileError) -> Self {
-        match e {
-            ProfileError::Invalid(violations) => ApiError::Validation(violations),
-            ProfileError::Stale => ApiError::PreconditionFailed,
-            ProfileError::NotFound => ApiError::NotFound,
-            ProfileError::Database(e) => e.into(),
-            ProfileError::Sealed(e) => ApiError::Internal(e),
-            ProfileError::Policy(e) => e.into(),
-        }
-    }
 }

@@ -9,6 +9,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use usvc_core::failure::Failure;
 
 use super::{
     AppState,
@@ -49,16 +50,9 @@ async fn refresh(
         Ok(pair) => pair,
         Err(RefreshError::Reused(session_id)) => {
             state.sessions.ended([session_id.as_str()]).await;
-            return Err(ApiError::Unauthorized(
-                "the refresh token is invalid or expired",
-            ));
+            return Err(RefreshError::Reused(session_id).into());
         }
-        Err(RefreshError::Invalid) => {
-            return Err(ApiError::Unauthorized(
-                "the refresh token is invalid or expired",
-            ));
-        }
-        Err(RefreshError::Internal(e)) => return Err(ApiError::Internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(Json(Tokens::from(pair)))
 }
@@ -123,6 +117,6 @@ async fn end(
     if sessions::end(&state, &claims.sub, &id, "ended_by_customer").await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound)
+        Err(Failure::not_found("no such session").into())
     }
 }

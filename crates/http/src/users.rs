@@ -2,6 +2,7 @@
 
 use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
+use usvc_core::failure::Failure;
 
 use super::{AppState, error::ApiError, extract::AuthUser};
 use usvc_core::{
@@ -32,7 +33,7 @@ async fn me(
     let mut conn = state.caps.db.acquire().await?;
     let user = users::get(&mut conn, &claims.sub)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(Failure::not_found("no such customer"))?;
     let date_of_birth = user.date_of_birth(&state.caps.secrets)?;
     Ok(Json(Me {
         date_of_birth,

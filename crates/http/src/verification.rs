@@ -10,7 +10,7 @@ use super::{AppState, error::ApiError, extract::AuthUser};
 use usvc_core::{
     clock::rfc3339,
     store::verification::{Limits, Reason},
-    verification::{Verification, VerificationError},
+    verification::Verification,
 };
 
 pub fn router() -> Router<AppState> {
@@ -18,20 +18,6 @@ pub fn router() -> Router<AppState> {
         "/v1/users/me/verification",
         get(get_verification).post(request_verification),
     )
-}
-
-impl From<VerificationError> for ApiError {
-    fn from(e: VerificationError) -> Self {
-        match e {
-            VerificationError::NotFound => ApiError::NotFound,
-            VerificationError::Contended => {
-                ApiError::Conflict("the verification changed while it was decided; try again")
-            }
-            VerificationError::Component(e) => e.into(),
-            VerificationError::Database(e) => e.into(),
-            VerificationError::Profile(e) => ApiError::Internal(e.into()),
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,8 @@ use super::{
 };
 
 use crate::capabilities::{Capabilities, CapabilityFailure};
+/// A document declaration as the onboarding policy checks it (`changes.document-declaration`).
+pub use changes::DocumentDeclaration;
 /// A profile change as the onboarding policy checks it (`changes.profile-change`).
 pub use changes::{PostalAddress, ProfileChange as ProposedChange};
 
@@ -281,6 +283,37 @@ impl Runtime {
                         instance
                             .usvc_host_changes()
                             .call_check_phone(&mut *store, &phone)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(checked.map_err(violations))
+    }
+
+    /// The onboarding policy's verdict on a document `user` declares: normalised, or the rules
+    /// it breaks. Reads and writes nothing.
+    pub async fn check_document(
+        &self,
+        caps: &Arc<Capabilities>,
+        user: &str,
+        declaration: DocumentDeclaration,
+    ) -> Result<Result<DocumentDeclaration, Vec<Violation>>, CallError> {
+        let ask = Ask::new(ComponentKind::Onboarding, "check-document", &declaration).about(user);
+        let checked = self
+            .call(
+                caps,
+                ask,
+                |_| true,
+                checked_outcome,
+                |store, component| {
+                    Box::pin(async move {
+                        let instance = onboarding(component)?
+                            .instantiate_async(&mut *store)
+                            .await?;
+                        instance
+                            .usvc_host_changes()
+                            .call_check_document(&mut *store, &declaration)
                             .await
                     })
                 },

@@ -6,6 +6,7 @@
 //! Past `check_application`, the flows handle only normalised values and never re-check them.
 
 pub mod birth_date;
+pub mod document;
 pub mod email;
 pub mod legal_name;
 pub mod password;

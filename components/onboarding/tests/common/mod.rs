@@ -4,7 +4,7 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use usvc_testkit::{Application, TestKit, Violation};
+use usvc_testkit::{Application, OnboardingKit, Violation};
 
 /// The fixed clock's default instant, 2026-06-15 12:00:00 UTC, in Unix seconds.
 pub const TODAY_AT_NOON: i64 = 1_781_524_800;
@@ -34,12 +34,12 @@ pub fn codes(outcome: Result<(), Vec<Violation>>) -> Vec<String> {
 
 /// Registers `application` on a fresh kit with default settings and returns the broken rules.
 pub async fn codes_for(application: Application) -> Vec<String> {
-    let kit = TestKit::onboarding().await;
+    let kit = OnboardingKit::new().await;
     codes(kit.register(application).await)
 }
 
 /// Registers `valid_application()` and returns the new customer's id and emailed code.
-pub async fn register_valid_applicant(kit: &TestKit) -> (String, String) {
+pub async fn register_valid_applicant(kit: &OnboardingKit) -> (String, String) {
     kit.register(valid_application())
         .await
         .expect("the valid application is accepted");

@@ -1,6 +1,7 @@
 //! Who is calling: an access token checked for signature, issuer, audience, expiry and a live
 //! session. The one check behind HTTP's bearer extractor and gRPC's `ValidateToken`.
 
+use crate::failure::{Failure, Reason};
 use jsonwebtoken::errors::ErrorKind;
 
 use super::tokens::Claims;
@@ -20,15 +21,17 @@ pub enum Denied {
     Unavailable(#[from] sqlx::Error),
 }
 
-impl Denied {
-    /// A stable, machine-readable reason (gRPC `ErrorInfo.reason`).
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Invalid => "TOKEN_INVALID",
-            Self::Expired => "TOKEN_EXPIRED",
-            Self::SessionEnded => "SESSION_ENDED",
-            Self::Unavailable(_) => "UNAVAILABLE",
-        }
+impl From<Denied> for Failure {
+    fn from(denied: Denied) -> Self {
+        let reason = match denied {
+            Denied::Invalid => Reason::TokenInvalid,
+            Denied::Expired => Reason::TokenExpired,
+            Denied::SessionEnded => {
+                return Failure::unauthenticated(Reason::SessionEnded, "the session has ended");
+            }
+            Denied::Unavailable(e) => return e.into(),
+        };
+        Failure::unauthenticated(reason, "the access token is invalid or expired")
     }
 }
 

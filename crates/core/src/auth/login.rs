@@ -3,6 +3,7 @@
 //! `second_factor`). Every outcome for a known customer is published (`auth.login_succeeded`,
 //! `auth.login_failed`).
 
+use crate::failure::{Failure, Reason};
 use serde_json::json;
 
 use super::Authenticator;
@@ -59,6 +60,30 @@ pub enum LoginError {
     AccountUnavailable(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<LoginError> for Failure {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidCredentials(_) => Failure::unauthenticated(
+                Reason::InvalidCredentials,
+                "the email or password is wrong",
+            ),
+            LoginError::EmailNotVerified => Failure::forbidden(
+                Reason::EmailNotVerified,
+                "Confirm your email address before logging in.",
+            ),
+            LoginError::AccountUnavailable(_) => {
+                Failure::forbidden(Reason::AccountUnavailable, "This account cannot log in.")
+            }
+            LoginError::SecondFactorNotEnrolled => Failure::forbidden(
+                Reason::SecondFactorEnrolmentRequired,
+                "This account must enrol a second factor before it can log in; ask an administrator.",
+            ),
+            LoginError::Policy(e) => e.into(),
+            LoginError::Internal(e) => Failure::internal(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for LoginError {

@@ -3,6 +3,7 @@
 //! every check goes through the guard as a login does (the account's brake and lockout, which a
 //! wrong guess here feeds too), a bound per session, and an audit row for each wrong guess.
 
+use crate::failure::{Failure, Reason};
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -30,6 +31,19 @@ pub enum ReauthError {
     NotFound,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<ReauthError> for Failure {
+    fn from(e: ReauthError) -> Self {
+        match e {
+            ReauthError::WrongPassword => {
+                Failure::forbidden(Reason::WrongPassword, "The current password is wrong.")
+            }
+            ReauthError::Refused(refusal) => refusal.into(),
+            ReauthError::NotFound => Failure::not_found("no such customer"),
+            ReauthError::Internal(e) => Failure::internal(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ReauthError {

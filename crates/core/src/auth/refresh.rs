@@ -2,6 +2,7 @@
 //! spent means it was copied, so the whole session (its token family) ends and the reuse is
 //! published as a security event.
 
+use crate::failure::{Failure, Reason};
 use serde_json::json;
 
 use super::{login::TokenPair, random_token, sha256_hex, tokens::TokenIssuer};
@@ -21,6 +22,18 @@ pub enum RefreshError {
     Reused(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<RefreshError> for Failure {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Invalid | RefreshError::Reused(_) => Failure::unauthenticated(
+                Reason::RefreshTokenInvalid,
+                "the refresh token is invalid or expired",
+            ),
+            RefreshError::Internal(e) => Failure::internal(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for RefreshError {

@@ -2,6 +2,7 @@
 //! password, the challenge kept between the two steps of a login, its completion, and step-ups.
 //! The policy (the mfa component) decides; this module keeps the state and opens the session.
 
+use crate::failure::{Failure, Reason};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,47 @@ pub enum SecondFactorError {
     Policy(#[from] CallError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<SecondFactorError> for Failure {
+    fn from(e: SecondFactorError) -> Self {
+        match e {
+            SecondFactorError::InvalidChallenge => Failure::unauthenticated(
+                Reason::ChallengeInvalid,
+                "the challenge is invalid or expired; log in again",
+            ),
+            SecondFactorError::MethodNotAllowed => Failure::refused(
+                Reason::MfaMethodNotAllowed,
+                "this method cannot complete the challenge; use one of its `methods`",
+            ),
+            SecondFactorError::Rejected => Failure::refused(
+                Reason::MfaCodeRejected,
+                "the code is wrong or was already used",
+            ),
+            SecondFactorError::Locked => Failure::forbidden(
+                Reason::MfaLocked,
+                "Too many wrong codes: second factors are locked for a while.",
+            ),
+            SecondFactorError::Throttled(secs) => {
+                Failure::rate_limited(std::time::Duration::from_secs(secs.into()))
+            }
+            SecondFactorError::NoSuchFactor => Failure::refused(
+                Reason::MfaMethodUnavailable,
+                "no active second factor sends codes by this method",
+            ),
+            SecondFactorError::StepUpRequired => Failure::forbidden(
+                Reason::StepUpRequired,
+                "Confirm with a second factor first: POST /v1/auth/mfa/step-up.",
+            ),
+            SecondFactorError::ReauthenticationRequired => Failure::forbidden(
+                Reason::ReauthenticationRequired,
+                "Give your password again first: POST /v1/auth/reauthenticate.",
+            ),
+            SecondFactorError::Login(e) => e.into(),
+            SecondFactorError::Policy(e) => e.into(),
+            SecondFactorError::Database(e) => e.into(),
+        }
+    }
 }
 
 /// The mfa policy's answer for a login whose password was right. Without an mfa component a

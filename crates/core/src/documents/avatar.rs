@@ -6,6 +6,7 @@ use super::{
     objects::ObjectStore,
     sniff::{self, JPEG, PNG},
 };
+use crate::failure::Failure;
 
 /// The largest avatar accepted.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -22,6 +23,20 @@ pub enum AvatarError {
     TooLarge,
     #[error("object storage: {0:#}")]
     Storage(#[from] anyhow::Error),
+}
+
+impl From<AvatarError> for Failure {
+    fn from(e: AvatarError) -> Self {
+        match e {
+            AvatarError::TooLarge => {
+                Failure::invalid_field("avatar", "avatar.too_large", "An avatar is at most 1 MiB.")
+            }
+            AvatarError::NotAnImage => {
+                Failure::invalid_field("avatar", "avatar.not_an_image", "Send a PNG or JPEG image.")
+            }
+            AvatarError::Storage(e) => Failure::unavailable(e),
+        }
+    }
 }
 
 /// Replaces the customer's avatar; answers its content type.

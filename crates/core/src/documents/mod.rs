@@ -1,27 +1,28 @@
 //! KYC documents: what a customer declared, uploaded and had confirmed. The document number is
-//! sealed at rest and opened only here. A document is declared (`declare`: the rules, a pending
-//! row and a presigned upload URL), uploaded by the client straight to the object store, then
-//! confirmed (`confirm`: the host reads the object back and checks size, magic bytes and
+//! sealed at rest and opened only here. A document is declared (`declare`: the onboarding
+//! policy's verdict, a pending row and a presigned upload URL), uploaded by the client straight
+//! to the object store, then confirmed (`confirm`: the host reads the object back and checks size, magic bytes and
 //! SHA-256; the verdict, its event and audit row commit together). HTTP (`http/documents.rs`)
 //! only translates. Must not: put a document number in an event, an audit row or a log line.
 
 pub mod avatar;
+pub mod declaration;
 pub mod files;
 pub mod objects;
-pub mod rules;
 pub mod s3;
 pub mod sniff;
 
+use crate::failure::{Failure, Reason};
 use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
+pub use self::declaration::{Declaration, Kind};
 use self::objects::{Inspection, ObjectStore, PresignedRequest};
-pub use self::rules::{Declaration, Kind};
 use crate::{
     auth::tokens::Claims,
     capabilities::Capabilities,
-    runtime::onboarding::Violation,
+    runtime::{CallError, Runtime, onboarding::Violation},
     store::{
         self, audit,
         documents::{self as rows, DocumentRow},
@@ -60,8 +61,36 @@ pub enum DocumentError {
     Storage(anyhow::Error),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The onboarding policy, which decides what a declaration may carry, did not answer.
+    #[error(transparent)]
+    Policy(#[from] CallError),
     #[error(transparent)]
     Internal(anyhow::Error),
+}
+
+impl From<DocumentError> for Failure {
+    fn from(e: DocumentError) -> Self {
+        match e {
+            DocumentError::Invalid(violations) => Failure::invalid(violations),
+            DocumentError::NotFound => Failure::not_found("no such document"),
+            DocumentError::NotUploaded => Failure::conflict(
+                Reason::DocumentNotUploaded,
+                "Nothing has been uploaded for this document yet: PUT the file to its upload URL, then confirm it.",
+            ),
+            DocumentError::NotSettled => Failure::conflict(
+                Reason::DocumentNotConfirmed,
+                "The document has not been confirmed yet: confirm it after its upload.",
+            ),
+            DocumentError::Altered => Failure::conflict(
+                Reason::DocumentAltered,
+                "The stored document is not the one that was confirmed; it is not served.",
+            ),
+            DocumentError::Storage(e) => Failure::unavailable(e),
+            DocumentError::Database(e) => e.into(),
+            DocumentError::Policy(e) => e.into(),
+            DocumentError::Internal(e) => Failure::internal(e),
+        }
+    }
 }
 
 /// A customer's document with its number opened.
@@ -119,12 +148,25 @@ fn open(caps: &Capabilities, row: DocumentRow) -> anyhow::Result<Document> {
 /// A new document for `user_id`: checked, recorded as pending, with the URL the client uploads
 /// it to.
 pub async fn declare(
-    caps: &Capabilities,
+    runtime: &Runtime,
+    caps: &Arc<Capabilities>,
     storage: &Storage,
     user_id: &str,
     declaration: Declaration,
 ) -> Result<(Document, PresignedRequest), DocumentError> {
-    let declared = rules::check(declaration, storage.max_bytes).map_err(DocumentError::Invalid)?;
+    let facts = declaration::file_facts(&declaration, storage.max_bytes);
+    let verdict = runtime
+        .check_document(caps, user_id, declaration.for_policy())
+        .await?;
+    let declared = match (verdict, facts) {
+        (Ok(accepted), Ok(facts)) => declaration::declared(accepted, facts),
+        (verdict, facts) => Err([verdict.err(), facts.err()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()),
+    }
+    .map_err(DocumentError::Invalid)?;
     let now = caps.clock.unix();
     let id = uuid::Uuid::now_v7().to_string();
     let object_key = format!("documents/{user_id}/{id}");

@@ -13,6 +13,7 @@ pub mod watch;
 pub use replay::{Difference, ReplayReport};
 pub use trials::TrialStatus;
 
+use crate::failure::{Failure, Reason};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use serde_json::json;
@@ -67,6 +68,34 @@ pub enum DeployError {
     Database(sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<DeployError> for Failure {
+    fn from(error: DeployError) -> Self {
+        match error {
+            DeployError::NotFound | DeployError::NoTrial => {
+                Failure::not_found("no such version or trial")
+            }
+            DeployError::AlreadyActive => Failure::conflict(
+                Reason::Conflict,
+                "that version is already the active one; put another version on trial",
+            ),
+            DeployError::Concurrent => Failure::conflict(
+                Reason::Conflict,
+                "another deploy or rollback of this kind ran at the same time; try again",
+            ),
+            DeployError::Database(e) => e.into(),
+            DeployError::Internal(e) => Failure::internal(e),
+            rejected => {
+                let field = match rejected {
+                    DeployError::Downgrade { .. } => "allow_downgrade",
+                    _ => "artifact",
+                };
+                let code = rejected.code().unwrap_or("artifact.rejected");
+                Failure::invalid_field(field, code, &rejected.to_string())
+            }
+        }
+    }
 }
 
 impl DeployError {

@@ -12,6 +12,7 @@
 //! timing does not tell either); the switch itself re-checks the address in the same
 //! statement. Must not: put a number, address or code in an event, audit row or log line.
 
+use crate::failure::{Failure, Reason};
 use std::{sync::Arc, time::Duration};
 
 use rand::Rng;
@@ -58,6 +59,27 @@ pub enum ContactError {
     /// The onboarding policy, which decides what a new address or number may be, did not answer.
     #[error(transparent)]
     Policy(#[from] CallError),
+}
+
+impl From<ContactError> for Failure {
+    fn from(e: ContactError) -> Self {
+        match e {
+            ContactError::Invalid(violations) => Failure::invalid(violations),
+            ContactError::TooSoon { retry_after } => Failure::rate_limited(retry_after),
+            ContactError::InvalidCode => Failure::refused(
+                Reason::InvalidCode,
+                "The code is wrong, or no change is waiting for one. After five wrong codes the \
+                 change ends: ask for a new code.",
+            ),
+            ContactError::ExpiredCode => Failure::refused(
+                Reason::ExpiredCode,
+                "The code has expired: ask for a new one.",
+            ),
+            ContactError::NotFound => Failure::not_found("no such customer"),
+            ContactError::Database(e) => e.into(),
+            ContactError::Policy(e) => e.into(),
+        }
+    }
 }
 
 /// A change waiting for its code: when that code stops working.

@@ -10,6 +10,7 @@ pub mod contact;
 mod preferences;
 pub mod rules;
 
+use crate::failure::Failure;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -112,6 +113,21 @@ pub enum ProfileError {
     /// The onboarding policy, which decides what a change may carry, did not answer.
     #[error(transparent)]
     Policy(#[from] CallError),
+}
+
+impl From<ProfileError> for Failure {
+    fn from(e: ProfileError) -> Self {
+        match e {
+            ProfileError::Invalid(violations) => Failure::invalid(violations),
+            ProfileError::Stale => Failure::stale(),
+            ProfileError::NotFound => Failure::not_found("no such customer"),
+            ProfileError::Database(e) => e.into(),
+            ProfileError::Sealed(e) => {
+                Failure::internal(e.context("a sealed profile field does not open"))
+            }
+            ProfileError::Policy(e) => e.into(),
+        }
+    }
 }
 
 impl From<profiles::ReadError> for ProfileError {

@@ -8,6 +8,7 @@
 //! Must not: put a name, date of birth, address or document number in an event, audit row or
 //! log line; document numbers are opened only to build the check the KYC service receives.
 
+use crate::failure::{Failure, Reason};
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use serde_json::json;
@@ -58,6 +59,21 @@ pub enum VerificationError {
     /// A sealed profile field did not open.
     #[error(transparent)]
     Profile(#[from] profiles::ReadError),
+}
+
+impl From<VerificationError> for Failure {
+    fn from(e: VerificationError) -> Self {
+        match e {
+            VerificationError::NotFound => Failure::not_found("no such customer"),
+            VerificationError::Contended => Failure::conflict(
+                Reason::Conflict,
+                "the verification changed while it was decided; try again",
+            ),
+            VerificationError::Component(e) => e.into(),
+            VerificationError::Database(e) => e.into(),
+            VerificationError::Profile(e) => Failure::internal(e.into()),
+        }
+    }
 }
 
 /// A customer's verification as shown: the current decision (stored, or a preview when none
