@@ -1,9 +1,7 @@
 //! The `audit_events` table: the authentication trail, kept beside the outbox. With an audit
 //! service configured it is also that service's outbox (`forwarded_at`).
 
-use sqlx::Row;
-
-use super::Connection;
+use super::{Connection, columns::JsonText};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuditEvent {
@@ -29,43 +27,49 @@ pub async fn insert(conn: &mut Connection, event: &AuditEvent) -> sqlx::Result<(
     Ok(())
 }
 
-fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<AuditEvent> {
-    let data: String = row.try_get("data")?;
-    Ok(AuditEvent {
-        id: row.try_get("id")?,
-        event_type: row.try_get("event_type")?,
-        user_id: row.try_get("user_id")?,
-        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        occurred_at: row.try_get("occurred_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: String,
+    event_type: String,
+    user_id: String,
+    data: JsonText<serde_json::Value>,
+    occurred_at: i64,
+}
+
+impl From<AuditRow> for AuditEvent {
+    fn from(row: AuditRow) -> Self {
+        Self {
+            id: row.id,
+            event_type: row.event_type,
+            user_id: row.user_id,
+            data: row.data.0,
+            occurred_at: row.occurred_at,
+        }
+    }
 }
 
 /// A customer's trail, oldest first.
 pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<AuditEvent>> {
-    sqlx::query(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, event_type, user_id, data, occurred_at FROM audit_events \
          WHERE user_id = $1 ORDER BY occurred_at, id",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(from_row)
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
 }
 
 /// Up to `limit` rows not yet forwarded to the audit service, oldest first (ids are UUIDv7).
 pub async fn unforwarded(conn: &mut Connection, limit: i64) -> sqlx::Result<Vec<AuditEvent>> {
-    sqlx::query(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, event_type, user_id, data, occurred_at FROM audit_events \
          WHERE forwarded_at IS NULL ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(from_row)
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
 }
 
 /// Notes that the audit service has the row `id`.

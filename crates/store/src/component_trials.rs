@@ -1,9 +1,17 @@
 //! The `component_trials` table: the candidate of each kind on trial (in the shadow or as a
 //! canary), with its bytes, so every host of the fleet runs the same trial.
 
-use sqlx::FromRow;
+use super::{Connection, columns::text_enum, component_versions::StoredComponent};
 
-use super::{Connection, component_versions::StoredComponent};
+text_enum! {
+    /// The `mode` column: how a candidate is on trial.
+    pub enum TrialMode("trial mode") {
+        /// Evaluated beside the active version, its writes discarded.
+        Shadow = "shadow",
+        /// Deciding for a share of customers.
+        Canary = "canary",
+    }
+}
 
 /// A trial without its candidate's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
@@ -13,6 +21,7 @@ pub struct StoredTrial {
     pub version: Option<String>,
     pub signer: Option<String>,
     /// `shadow` or `canary`.
+    #[sqlx(try_from = "TrialMode")]
     pub mode: String,
     /// The canary's share of customers, in percent.
     pub percent: Option<i64>,
@@ -21,10 +30,6 @@ pub struct StoredTrial {
 }
 
 const COLUMNS: &str = "kind, digest, version, signer, mode, percent, started_by, started_at";
-
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredTrial> {
-    StoredTrial::from_row(row)
-}
 
 /// Starts (or replaces) the trial of `trial.kind`.
 /// Stores `trial` with its component and the signed artifact it came in (`None` for a bare
@@ -65,33 +70,27 @@ pub async fn end(conn: &mut Connection, kind: &str) -> sqlx::Result<bool> {
 }
 
 pub async fn find(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<StoredTrial>> {
-    let row = sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM component_trials WHERE kind = $1"
     ))
     .bind(kind)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// Every trial running: the fleet's poll.
 pub async fn all(conn: &mut Connection) -> sqlx::Result<Vec<StoredTrial>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM component_trials ORDER BY kind"
     ))
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 /// The candidate's bytes.
 pub async fn component(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<StoredComponent>> {
-    sqlx::query("SELECT component, artifact FROM component_trials WHERE kind = $1")
+    sqlx::query_as("SELECT component, artifact FROM component_trials WHERE kind = $1")
         .bind(kind)
         .fetch_optional(conn)
-        .await?
-        .map(StoredComponent::from_row)
-        .transpose()
+        .await
 }

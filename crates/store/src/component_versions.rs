@@ -1,9 +1,15 @@
 //! The `component_versions` table: every deployed component version with its bytes, which one
 //! of each kind is active, and the order activations happened in.
 
-use sqlx::{FromRow, Row};
+use super::{Connection, columns::text_enum};
 
-use super::Connection;
+text_enum! {
+    /// The `status` column: whether a version is its kind's active one.
+    pub enum VersionStatus("component version status") {
+        Active = "active",
+        Retired = "retired",
+    }
+}
 
 /// A stored version without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
@@ -18,6 +24,7 @@ pub struct ComponentVersion {
     pub deployed_by: String,
     pub deployed_at: i64,
     /// `active` or `retired`.
+    #[sqlx(try_from = "VersionStatus")]
     pub status: String,
     pub activation: i64,
     pub activated_by: String,
@@ -26,10 +33,6 @@ pub struct ComponentVersion {
 
 const COLUMNS: &str = "kind, digest, version, description, author, signer, size_bytes, \
      deployed_by, deployed_at, status, activation, activated_by, activated_at";
-
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<ComponentVersion> {
-    ComponentVersion::from_row(row)
-}
 
 /// A new version, stored already active (after [`retire_active`] in the same transaction).
 pub struct NewVersion<'a> {
@@ -72,13 +75,12 @@ pub async fn insert_active(conn: &mut Connection, new: &NewVersion<'_>) -> sqlx:
 }
 
 async fn next_activation(conn: &mut Connection, kind: &str) -> sqlx::Result<i64> {
-    let row = sqlx::query(
+    sqlx::query_scalar(
         "SELECT COALESCE(MAX(activation), 0) + 1 AS next FROM component_versions WHERE kind = $1",
     )
     .bind(kind)
     .fetch_one(conn)
-    .await?;
-    row.try_get("next")
+    .await
 }
 
 /// Retires the kind's active version, if any.
@@ -120,41 +122,31 @@ pub async fn find(
     kind: &str,
     digest: &str,
 ) -> sqlx::Result<Option<ComponentVersion>> {
-    let row = sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM component_versions WHERE kind = $1 AND digest = $2"
     ))
     .bind(kind)
     .bind(digest)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// The kind's active version, if any.
 pub async fn active(conn: &mut Connection, kind: &str) -> sqlx::Result<Option<ComponentVersion>> {
-    let row = sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM component_versions WHERE kind = $1 AND status = 'active'"
     ))
     .bind(kind)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// What a stored version or trial holds to be activated again: the component, and the signed
 /// artifact it came in (none for a bare component).
+#[derive(sqlx::FromRow)]
 pub struct StoredComponent {
     pub component: Vec<u8>,
     pub artifact: Option<Vec<u8>>,
-}
-
-impl StoredComponent {
-    pub(crate) fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Self> {
-        Ok(Self {
-            component: row.try_get("component")?,
-            artifact: row.try_get("artifact")?,
-        })
-    }
 }
 
 /// A stored version's component and artifact.
@@ -163,35 +155,27 @@ pub async fn component(
     kind: &str,
     digest: &str,
 ) -> sqlx::Result<Option<StoredComponent>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT component, artifact FROM component_versions WHERE kind = $1 AND digest = $2",
     )
     .bind(kind)
     .bind(digest)
     .fetch_optional(conn)
-    .await?
-    .map(StoredComponent::from_row)
-    .transpose()
+    .await
 }
 
 /// The active digest of each kind that has one: the fleet's cheap poll.
 pub async fn active_digests(conn: &mut Connection) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query("SELECT kind, digest FROM component_versions WHERE status = 'active'")
+    sqlx::query_as("SELECT kind, digest FROM component_versions WHERE status = 'active'")
         .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("kind")?, row.try_get("digest")?)))
-        .collect()
+        .await
 }
 
 /// Every stored version, by kind, newest activation first.
 pub async fn history(conn: &mut Connection) -> sqlx::Result<Vec<ComponentVersion>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM component_versions ORDER BY kind, activation DESC"
     ))
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }

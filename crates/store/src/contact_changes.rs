@@ -1,8 +1,6 @@
 //! The `contact_changes` table: a new phone number or email address waiting for the code sent to
 //! it, one per customer and channel. Only the code's hash is kept.
 
-use sqlx::Row;
-
 use super::Connection;
 
 /// What is being changed.
@@ -21,7 +19,7 @@ impl ContactChannel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PendingChange {
     pub new_value: String,
     pub code_hash: String,
@@ -36,24 +34,14 @@ pub async fn pending(
     user_id: &str,
     channel: ContactChannel,
 ) -> sqlx::Result<Option<PendingChange>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT new_value, code_hash, attempts, sent_at, expires_at FROM contact_changes \
          WHERE user_id = $1 AND channel = $2",
     )
     .bind(user_id)
     .bind(channel.as_str())
     .fetch_optional(conn)
-    .await?
-    .map(|row| {
-        Ok(PendingChange {
-            new_value: row.try_get("new_value")?,
-            code_hash: row.try_get("code_hash")?,
-            attempts: row.try_get("attempts")?,
-            sent_at: row.try_get("sent_at")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    })
-    .transpose()
+    .await
 }
 
 /// Records a change with a fresh code, replacing any waiting on the same channel (and its

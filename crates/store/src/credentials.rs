@@ -1,7 +1,5 @@
 //! Password hashes and one-time email codes. Only hashes are stored.
 
-use sqlx::Row;
-
 use super::Connection;
 
 pub async fn set_password_hash(
@@ -24,12 +22,10 @@ pub async fn set_password_hash(
 }
 
 pub async fn password_hash(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query("SELECT password_hash FROM password_credentials WHERE user_id = $1")
+    sqlx::query_scalar("SELECT password_hash FROM password_credentials WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get("password_hash"))
-        .transpose()
+        .await
 }
 
 /// Replaces the customer's live email code.
@@ -55,6 +51,7 @@ pub async fn put_email_code(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
 pub struct EmailCode {
     pub code_hash: String,
     pub attempts: i64,
@@ -62,21 +59,13 @@ pub struct EmailCode {
 }
 
 pub async fn email_code(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<EmailCode>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT code_hash, CAST(attempts AS BIGINT) AS attempts, expires_at \
          FROM email_verification_codes WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(conn)
-    .await?
-    .map(|row| {
-        Ok(EmailCode {
-            code_hash: row.try_get("code_hash")?,
-            attempts: row.try_get("attempts")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    })
-    .transpose()
+    .await
 }
 
 pub async fn count_email_code_attempt(conn: &mut Connection, user_id: &str) -> sqlx::Result<()> {

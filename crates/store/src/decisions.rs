@@ -1,9 +1,19 @@
 //! The `component_decisions` table: the decision log of every component call, and its queries
 //! by customer, kind, version and time.
 
-use sqlx::Row;
+use super::{Connection, columns::text_enum};
 
-use super::Connection;
+text_enum! {
+    /// The `role` column: how the version took part in a decision.
+    pub enum Role("decision role") {
+        /// It decided.
+        Active = "active",
+        /// A candidate taking a share of traffic decided.
+        Canary = "canary",
+        /// A candidate evaluated beside the active version, its writes discarded.
+        Shadow = "shadow",
+    }
+}
 
 /// One logged decision.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -29,21 +39,39 @@ pub struct DecisionRecord {
 const COLUMNS: &str = "id, decided_at, kind, operation, digest, role, user_id, input_digest, \
      outcome, agreed, duration_us, input";
 
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<DecisionRecord> {
-    Ok(DecisionRecord {
-        id: row.try_get("id")?,
-        decided_at: row.try_get("decided_at")?,
-        kind: row.try_get("kind")?,
-        operation: row.try_get("operation")?,
-        digest: row.try_get("digest")?,
-        role: row.try_get("role")?,
-        user_id: row.try_get("user_id")?,
-        input_digest: row.try_get("input_digest")?,
-        outcome: row.try_get("outcome")?,
-        agreed: row.try_get::<Option<i64>, _>("agreed")?.map(|a| a != 0),
-        duration_us: row.try_get("duration_us")?,
-        input: row.try_get("input")?,
-    })
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    id: String,
+    decided_at: i64,
+    kind: String,
+    operation: String,
+    digest: String,
+    role: Role,
+    user_id: Option<String>,
+    input_digest: String,
+    outcome: String,
+    agreed: Option<i64>,
+    duration_us: i64,
+    input: Option<String>,
+}
+
+impl From<DecisionRow> for DecisionRecord {
+    fn from(row: DecisionRow) -> Self {
+        Self {
+            id: row.id,
+            decided_at: row.decided_at,
+            kind: row.kind,
+            operation: row.operation,
+            digest: row.digest,
+            role: row.role.as_str().to_owned(),
+            user_id: row.user_id,
+            input_digest: row.input_digest,
+            outcome: row.outcome,
+            agreed: row.agreed.map(|a| a != 0),
+            duration_us: row.duration_us,
+            input: row.input,
+        }
+    }
 }
 
 pub async fn insert(conn: &mut Connection, d: &DecisionRecord) -> sqlx::Result<()> {
@@ -100,7 +128,7 @@ pub async fn query(conn: &mut Connection, filter: &Filter) -> sqlx::Result<Vec<D
          AND ($9 IS NULL OR id < $9) \
          ORDER BY id DESC LIMIT $10"
     );
-    sqlx::query(&sql)
+    let rows: Vec<DecisionRow> = sqlx::query_as(&sql)
         .bind(&filter.user_id)
         .bind(&filter.kind)
         .bind(&filter.digest)
@@ -112,10 +140,8 @@ pub async fn query(conn: &mut Connection, filter: &Filter) -> sqlx::Result<Vec<D
         .bind(&filter.before)
         .bind(filter.limit)
         .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+        .await?;
+    Ok(rows.into_iter().map(DecisionRecord::from).collect())
 }
 
 /// How many shadow evaluations of `digest` (a kind's candidate) were logged, and how many of
@@ -125,7 +151,7 @@ pub async fn shadow_counts(
     kind: &str,
     digest: &str,
 ) -> sqlx::Result<(i64, i64)> {
-    let row = sqlx::query(
+    sqlx::query_as(
         "SELECT COUNT(*) AS evaluated, COALESCE(SUM(CASE WHEN agreed = 0 THEN 1 ELSE 0 END), 0) \
          AS disagreed FROM component_decisions \
          WHERE kind = $1 AND digest = $2 AND role = 'shadow'",
@@ -133,6 +159,5 @@ pub async fn shadow_counts(
     .bind(kind)
     .bind(digest)
     .fetch_one(conn)
-    .await?;
-    Ok((row.try_get("evaluated")?, row.try_get("disagreed")?))
+    .await
 }

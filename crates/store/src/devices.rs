@@ -1,8 +1,6 @@
 //! Devices customers log in from: recognised by the hash of a token the client keeps, with
 //! user agent, address and when the device was first and last seen.
 
-use sqlx::Row;
-
 use super::Connection;
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -26,7 +24,7 @@ pub async fn touch_known(
     ip: &str,
     now: i64,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query(
+    sqlx::query_scalar(
         "UPDATE devices SET last_seen_at = $1, user_agent = $2, ip = $3 \
          WHERE user_id = $4 AND token_hash = $5 RETURNING id",
     )
@@ -36,9 +34,7 @@ pub async fn touch_known(
     .bind(user_id)
     .bind(token_hash)
     .fetch_optional(conn)
-    .await?
-    .map(|row| row.try_get("id"))
-    .transpose()
+    .await
 }
 
 pub struct NewDevice<'a> {

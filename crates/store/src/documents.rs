@@ -1,9 +1,26 @@
 //! The `documents` table: KYC documents a customer declared, uploaded and had confirmed. The
 //! document number arrives here already sealed.
 
-use sqlx::FromRow;
+use super::{Connection, columns::text_enum};
 
-use super::Connection;
+text_enum! {
+    /// The `kind` column: what a document is.
+    pub enum DocumentKind("document kind") {
+        Passport = "passport",
+        IdCard = "id_card",
+        ProofOfAddress = "proof_of_address",
+        Selfie = "selfie",
+    }
+}
+
+text_enum! {
+    /// The `status` column: where a document is in its checks.
+    pub enum DocumentStatus("document status") {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Rejected = "rejected",
+    }
+}
 
 /// A document row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,6 +28,7 @@ pub struct DocumentRow {
     pub id: String,
     pub user_id: String,
     /// `passport`, `id_card`, `proof_of_address` or `selfie`.
+    #[sqlx(try_from = "DocumentKind")]
     pub kind: String,
     /// Sealed (see `secrets.rs`) for the context `document:<id>`.
     pub number_sealed: Option<String>,
@@ -20,6 +38,7 @@ pub struct DocumentRow {
     pub size_bytes: i64,
     pub sha256: String,
     /// `pending`, `confirmed` or `rejected`.
+    #[sqlx(try_from = "DocumentStatus")]
     pub status: String,
     pub rejection: Option<String>,
     pub created_at: i64,
@@ -29,10 +48,6 @@ pub struct DocumentRow {
 
 const COLUMNS: &str = "id, user_id, kind, number_sealed, issuing_country, object_key, \
     content_type, size_bytes, sha256, status, rejection, created_at, upload_expires_at, confirmed_at";
-
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<DocumentRow> {
-    DocumentRow::from_row(row)
-}
 
 pub async fn insert(conn: &mut Connection, document: &DocumentRow) -> sqlx::Result<()> {
     sqlx::query(&format!(
@@ -60,26 +75,20 @@ pub async fn insert(conn: &mut Connection, document: &DocumentRow) -> sqlx::Resu
 
 /// The document with `id`, whoever owns it (callers check access).
 pub async fn get(conn: &mut Connection, id: &str) -> sqlx::Result<Option<DocumentRow>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM documents WHERE id = $1"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM documents WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+        .await
 }
 
 /// The customer's documents, oldest first.
 pub async fn list(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<DocumentRow>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM documents WHERE user_id = $1 ORDER BY created_at, id"
     ))
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 /// Settles a pending document: `confirmed` (with `rejection` None) or `rejected` with a code.

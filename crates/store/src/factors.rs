@@ -1,11 +1,25 @@
 //! The `mfa_factors` and `recovery_codes` tables: customers' second factors. Secrets arrive here
 //! already sealed and codes already hashed.
 
-use super::Connection;
+use super::{Connection, columns::text_enum};
+
+text_enum! {
+    /// The `kind` column: how a second factor proves itself.
+    pub enum FactorKind("factor kind") {
+        /// An authenticator app's time-based codes.
+        Totp = "totp",
+        /// A one-time code sent by email.
+        Email = "email",
+        /// A one-time code sent by text message.
+        Sms = "sms",
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Factor {
     pub id: String,
+    /// `totp`, `email` or `sms`.
+    #[sqlx(try_from = "FactorKind")]
     pub kind: String,
     /// Sealed (see `secrets.rs`).
     pub secret: String,

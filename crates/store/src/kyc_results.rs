@@ -1,9 +1,20 @@
 //! The `kyc_results` table: identity-check results reported by the KYC service, one row per
 //! result message.
 
-use sqlx::Row;
+use super::{
+    Connection,
+    columns::{JsonText, text_enum},
+};
 
-use super::Connection;
+text_enum! {
+    /// The `outcome` column: what the KYC service concluded.
+    pub enum Outcome("kyc outcome") {
+        Approved = "approved",
+        Rejected = "rejected",
+        /// A person looks at it; another result follows.
+        ManualReview = "manual_review",
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KycResult {
@@ -42,29 +53,42 @@ pub async fn insert(conn: &mut Connection, result: &KycResult) -> sqlx::Result<(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct ResultRow {
+    message_id: String,
+    check_id: String,
+    user_id: String,
+    outcome: Outcome,
+    reasons: JsonText<Vec<String>>,
+    provider_reference: String,
+    completed_at: i64,
+    received_at: i64,
+}
+
+impl From<ResultRow> for KycResult {
+    fn from(row: ResultRow) -> Self {
+        Self {
+            message_id: row.message_id,
+            check_id: row.check_id,
+            user_id: row.user_id,
+            outcome: row.outcome.as_str().to_owned(),
+            reasons: row.reasons.0,
+            provider_reference: row.provider_reference,
+            completed_at: row.completed_at,
+            received_at: row.received_at,
+        }
+    }
+}
+
 /// A customer's results, oldest check completion first.
 pub async fn for_user(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<KycResult>> {
-    sqlx::query(
+    let rows: Vec<ResultRow> = sqlx::query_as(
         "SELECT message_id, check_id, user_id, outcome, reasons, provider_reference, \
          completed_at, received_at FROM kyc_results WHERE user_id = $1 \
          ORDER BY completed_at, received_at, message_id",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        let reasons: String = row.try_get("reasons")?;
-        Ok(KycResult {
-            message_id: row.try_get("message_id")?,
-            check_id: row.try_get("check_id")?,
-            user_id: row.try_get("user_id")?,
-            outcome: row.try_get("outcome")?,
-            reasons: serde_json::from_str(&reasons).map_err(|e| sqlx::Error::Decode(e.into()))?,
-            provider_reference: row.try_get("provider_reference")?,
-            completed_at: row.try_get("completed_at")?,
-            received_at: row.try_get("received_at")?,
-        })
-    })
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(KycResult::from).collect())
 }

@@ -5,6 +5,7 @@
 //! depends on it, never the other way round.
 
 pub mod audit;
+mod columns;
 pub mod component_trials;
 pub mod component_versions;
 pub mod contact_changes;
@@ -28,6 +29,8 @@ pub mod users;
 pub mod verification;
 
 use std::{path::Path, str::FromStr, time::Duration};
+
+pub use columns::UnknownName;
 
 use anyhow::Context;
 use sqlx::{

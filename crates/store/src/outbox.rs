@@ -1,8 +1,6 @@
 //! The transactional outbox: events written beside the change they describe.
 
-use sqlx::Row;
-
-use super::Connection;
+use super::{Connection, columns::JsonText};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Event {
@@ -34,39 +32,46 @@ pub async fn append(
     Ok(id)
 }
 
-fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Event> {
-    let data: String = row.try_get("data")?;
-    Ok(Event {
-        id: row.try_get("id")?,
-        event_type: row.try_get("event_type")?,
-        subject: row.try_get("subject")?,
-        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        occurred_at: row.try_get("occurred_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    event_type: String,
+    subject: String,
+    data: JsonText<serde_json::Value>,
+    occurred_at: i64,
+}
+
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Self {
+            id: row.id,
+            event_type: row.event_type,
+            subject: row.subject,
+            data: row.data.0,
+            occurred_at: row.occurred_at,
+        }
+    }
 }
 
 /// Every event, oldest first.
 pub async fn all(conn: &mut Connection) -> sqlx::Result<Vec<Event>> {
-    sqlx::query("SELECT id, event_type, subject, data, occurred_at FROM outbox ORDER BY id")
-        .fetch_all(conn)
-        .await?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    let rows: Vec<EventRow> =
+        sqlx::query_as("SELECT id, event_type, subject, data, occurred_at FROM outbox ORDER BY id")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(Event::from).collect())
 }
 
 /// Up to `limit` undelivered events, oldest first.
 pub async fn pending(conn: &mut Connection, limit: i64) -> sqlx::Result<Vec<Event>> {
-    sqlx::query(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT id, event_type, subject, data, occurred_at FROM outbox \
          WHERE published_at IS NULL ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(from_row)
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(Event::from).collect())
 }
 
 pub async fn mark_published(conn: &mut Connection, id: &str, now: i64) -> sqlx::Result<()> {

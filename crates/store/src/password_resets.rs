@@ -1,7 +1,5 @@
 //! One-time password-reset tokens, stored hashed; a token is spent once and expires.
 
-use sqlx::Row;
-
 use super::Connection;
 
 pub async fn create(
@@ -30,16 +28,14 @@ pub async fn owner(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query(
+    sqlx::query_scalar(
         "SELECT user_id FROM password_reset_tokens \
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
-    .await?
-    .map(|row| row.try_get("user_id"))
-    .transpose()
+    .await
 }
 
 /// Spends the token: returns its customer when it was unused and unexpired, and marks every
@@ -49,16 +45,14 @@ pub async fn spend(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<String>> {
-    let user_id: Option<String> = sqlx::query(
+    let user_id: Option<String> = sqlx::query_scalar(
         "UPDATE password_reset_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
     )
     .bind(now)
     .bind(token_hash)
     .fetch_optional(&mut *conn)
-    .await?
-    .map(|row| row.try_get("user_id"))
-    .transpose()?;
+    .await?;
     if let Some(user_id) = &user_id {
         sqlx::query(
             "UPDATE password_reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",

@@ -1,9 +1,7 @@
 //! The `preferences` table (language, time zone, notification channels, marketing consent;
 //! versioned) and `consent_history`, the record of every change of marketing consent.
 
-use sqlx::Row;
-
-use super::Connection;
+use super::{Connection, columns::text_column};
 
 /// The channels a customer is told about one category of news by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,41 +39,65 @@ pub struct ConsentChange {
     pub changed_at: i64,
 }
 
+/// The `notifications` column: a JSON object from each category to its list of channels.
+struct Notifications(Vec<NotificationSetting>);
+
+impl TryFrom<String> for Notifications {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let by_category: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)?;
+        by_category
+            .into_iter()
+            .map(|(category, channels)| {
+                let channels = serde_json::from_value(channels)?;
+                Ok(NotificationSetting { category, channels })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+text_column!(Notifications);
+
+#[derive(sqlx::FromRow)]
+struct PreferencesRow {
+    language: String,
+    time_zone: String,
+    notifications: Notifications,
+    marketing_consent: i64,
+    marketing_source: Option<String>,
+    marketing_updated_at: Option<i64>,
+    version: i64,
+}
+
+impl From<PreferencesRow> for Preferences {
+    fn from(row: PreferencesRow) -> Self {
+        Self {
+            language: row.language,
+            time_zone: row.time_zone,
+            notifications: row.notifications.0,
+            marketing: MarketingConsent {
+                granted: row.marketing_consent == 1,
+                source: row.marketing_source,
+                updated_at: row.marketing_updated_at,
+            },
+            version: row.version,
+        }
+    }
+}
+
 /// The stored preferences of `user_id`; `None` when they never changed them (or there is no
 /// such customer).
 pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Preferences>> {
-    let Some(row) = sqlx::query(
+    let row: Option<PreferencesRow> = sqlx::query_as(
         "SELECT language, time_zone, notifications, marketing_consent, marketing_source, \
          marketing_updated_at, version FROM preferences WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let notifications: String = row.try_get("notifications")?;
-    let notifications: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&notifications).map_err(|e| sqlx::Error::Decode(e.into()))?;
-    let notifications = notifications
-        .into_iter()
-        .map(|(category, channels)| {
-            let channels = serde_json::from_value(channels)?;
-            Ok(NotificationSetting { category, channels })
-        })
-        .collect::<Result<_, serde_json::Error>>()
-        .map_err(|e| sqlx::Error::Decode(e.into()))?;
-    Ok(Some(Preferences {
-        language: row.try_get("language")?,
-        time_zone: row.try_get("time_zone")?,
-        notifications,
-        marketing: MarketingConsent {
-            granted: row.try_get::<i64, _>("marketing_consent")? == 1,
-            source: row.try_get("marketing_source")?,
-            updated_at: row.try_get("marketing_updated_at")?,
-        },
-        version: row.try_get("version")?,
-    }))
+    .await?;
+    Ok(row.map(Preferences::from))
 }
 
 /// Writes `preferences` when the stored version is still `expected_version` (0: no row yet), as
@@ -104,7 +126,7 @@ pub async fn save(
          updated_at = $8, version = version + 1 \
          WHERE user_id = $7 AND version = $9 RETURNING version"
     };
-    let mut query = sqlx::query(query)
+    let mut query = sqlx::query_scalar(query)
         .bind(&preferences.language)
         .bind(&preferences.time_zone)
         .bind(serde_json::Value::Object(notifications).to_string())
@@ -116,11 +138,7 @@ pub async fn save(
     if expected_version != 0 {
         query = query.bind(expected_version);
     }
-    query
-        .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get("version"))
-        .transpose()
+    query.fetch_optional(conn).await
 }
 
 /// Records a change of marketing consent.
@@ -152,27 +170,38 @@ pub async fn record_consent(
     Ok(change)
 }
 
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    id: String,
+    user_id: String,
+    granted: i64,
+    source: String,
+    changed_at: i64,
+}
+
+impl From<ConsentRow> for ConsentChange {
+    fn from(row: ConsentRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            granted: row.granted == 1,
+            source: row.source,
+            changed_at: row.changed_at,
+        }
+    }
+}
+
 /// Every change of `user_id`'s marketing consent, oldest first.
 pub async fn consent_history(
     conn: &mut Connection,
     user_id: &str,
 ) -> sqlx::Result<Vec<ConsentChange>> {
-    sqlx::query(
+    let rows: Vec<ConsentRow> = sqlx::query_as(
         "SELECT id, user_id, granted, source, changed_at FROM consent_history \
          WHERE user_id = $1 ORDER BY id",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(ConsentChange {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            granted: row.try_get::<i64, _>("granted")? == 1,
-            source: row.try_get("source")?,
-            changed_at: row.try_get("changed_at")?,
-        })
-    })
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(ConsentChange::from).collect())
 }

@@ -4,7 +4,6 @@
 //! ([`crate::secrets`]): written sealed, opened here on the way out.
 
 use anyhow::Context;
-use sqlx::Row;
 
 use super::{Connection, users::open_date_of_birth};
 use crate::secrets::{SecretBox, field_context};
@@ -61,6 +60,32 @@ pub fn seal_address(secrets: &SecretBox, user_id: &str, address: &Address) -> St
     secrets.seal_text(&json, &address_context(user_id))
 }
 
+/// The address columns versions before sealing wrote in the clear; start-up seals them
+/// ([`crate::sealing`]).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClearAddress {
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    address_city: Option<String>,
+    address_postal_code: Option<String>,
+    address_region: Option<String>,
+    address_country: Option<String>,
+}
+
+impl ClearAddress {
+    /// The address, when one was written (`address_line1` is set).
+    pub(crate) fn into_address(self) -> Option<Address> {
+        Some(Address {
+            line1: self.address_line1?,
+            line2: self.address_line2,
+            city: self.address_city.unwrap_or_default(),
+            postal_code: self.address_postal_code.unwrap_or_default(),
+            region: self.address_region,
+            country: self.address_country.unwrap_or_default(),
+        })
+    }
+}
+
 /// Why a stored profile could not be read: the database failed, or a sealed field does not open
 /// (another key, or altered).
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +96,31 @@ pub enum ReadError {
     Sealed(anyhow::Error),
 }
 
+/// A customer with their profile row, if any, as stored: sealed fields still sealed.
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    id: String,
+    legal_name: String,
+    date_of_birth: String,
+    phone: Option<String>,
+    phone_verified_at: Option<i64>,
+    created_at: i64,
+    nationality: Option<String>,
+    address_sealed: Option<String>,
+    national_id_sealed: Option<String>,
+    #[sqlx(flatten)]
+    clear_address: ClearAddress,
+    version: Option<i64>,
+    updated_at: Option<i64>,
+}
+
 /// The profile of `user_id`, its sealed fields opened; `None` when there is no such customer.
 pub async fn get(
     conn: &mut Connection,
     secrets: &SecretBox,
     user_id: &str,
 ) -> Result<Option<Profile>, ReadError> {
-    let Some(row) = sqlx::query(
+    let row: Option<ProfileRow> = sqlx::query_as(
         "SELECT u.id, u.legal_name, u.date_of_birth, u.phone, u.phone_verified_at, \
          u.created_at, p.nationality, p.address_sealed, p.national_id_sealed, \
          p.address_line1, p.address_line2, p.address_city, p.address_postal_code, \
@@ -86,67 +129,39 @@ pub async fn get(
     )
     .bind(user_id)
     .fetch_optional(conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let id: String = row.try_get("id")?;
-    let sealed_address: Option<String> = row.try_get("address_sealed")?;
-    let line1: Option<String> = row.try_get("address_line1")?;
-    let address = match (sealed_address, line1) {
-        (Some(sealed), _) => {
-            let json = secrets
-                .open_text(&sealed, &address_context(&id))
-                .map_err(ReadError::Sealed)?;
-            Some(
-                serde_json::from_str(&json)
-                    .context("a sealed address")
-                    .map_err(ReadError::Sealed)?,
-            )
+    .await?;
+    row.map(|row| open(secrets, row))
+        .transpose()
+        .map_err(ReadError::Sealed)
+}
+
+/// A stored profile with its sealed fields opened.
+fn open(secrets: &SecretBox, row: ProfileRow) -> anyhow::Result<Profile> {
+    let address = match row.address_sealed {
+        Some(sealed) => {
+            let json = secrets.open_text(&sealed, &address_context(&row.id))?;
+            Some(serde_json::from_str(&json).context("a sealed address")?)
         }
         // Written in the clear by a version before sealing; start-up seals it.
-        (None, Some(line1)) => Some(Address {
-            line1,
-            line2: row.try_get("address_line2")?,
-            city: row
-                .try_get::<Option<String>, _>("address_city")?
-                .unwrap_or_default(),
-            postal_code: row
-                .try_get::<Option<String>, _>("address_postal_code")?
-                .unwrap_or_default(),
-            region: row.try_get("address_region")?,
-            country: row
-                .try_get::<Option<String>, _>("address_country")?
-                .unwrap_or_default(),
-        }),
-        (None, None) => None,
+        None => row.clear_address.into_address(),
     };
     let national_id = row
-        .try_get::<Option<String>, _>("national_id_sealed")?
-        .map(|sealed| secrets.open_text(&sealed, &national_id_context(&id)))
-        .transpose()
-        .map_err(ReadError::Sealed)?;
-    let stored_date: String = row.try_get("date_of_birth")?;
-    let date_of_birth =
-        open_date_of_birth(secrets, &id, &stored_date).map_err(ReadError::Sealed)?;
-    let version: Option<i64> = row.try_get("version")?;
-    let updated_at: Option<i64> = row.try_get("updated_at")?;
-    let phone_verified_at: Option<i64> = row.try_get("phone_verified_at")?;
-    Ok(Some(Profile {
-        user_id: id,
-        legal_name: row.try_get("legal_name")?,
+        .national_id_sealed
+        .map(|sealed| secrets.open_text(&sealed, &national_id_context(&row.id)))
+        .transpose()?;
+    let date_of_birth = open_date_of_birth(secrets, &row.id, &row.date_of_birth)?;
+    Ok(Profile {
+        user_id: row.id,
+        legal_name: row.legal_name,
         date_of_birth,
-        nationality: row.try_get("nationality")?,
+        nationality: row.nationality,
         address,
         national_id,
-        phone: row.try_get("phone")?,
-        phone_verified: phone_verified_at.is_some(),
-        version: version.unwrap_or(0),
-        updated_at: match updated_at {
-            Some(at) => at,
-            None => row.try_get("created_at")?,
-        },
-    }))
+        phone: row.phone,
+        phone_verified: row.phone_verified_at.is_some(),
+        version: row.version.unwrap_or(0),
+        updated_at: row.updated_at.unwrap_or(row.created_at),
+    })
 }
 
 /// Writes the row, its address and national id sealed (and the clear address columns of earlier
@@ -176,7 +191,7 @@ pub async fn save(
          version = version + 1, updated_at = $5 \
          WHERE user_id = $4 AND version = $6 RETURNING version"
     };
-    let mut query = sqlx::query(query)
+    let mut query = sqlx::query_scalar(query)
         .bind(fields.nationality)
         .bind(address)
         .bind(national_id)
@@ -185,9 +200,5 @@ pub async fn save(
     if expected_version != 0 {
         query = query.bind(expected_version);
     }
-    query
-        .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get("version"))
-        .transpose()
+    query.fetch_optional(conn).await
 }

@@ -4,11 +4,9 @@
 //! old replica still writing in the clear never lose a value. Until a row is sealed, readers
 //! take its clear value as it is.
 
-use sqlx::Row;
-
 use super::{
     Database,
-    profiles::{Address, seal_address},
+    profiles::{ClearAddress, seal_address},
     users::{CLEAR_DATE_LEN, seal_date_of_birth},
 };
 use crate::secrets::SecretBox;
@@ -18,6 +16,15 @@ use crate::secrets::SecretBox;
 pub struct Sealed {
     pub dates_of_birth: u64,
     pub addresses: u64,
+}
+
+/// A profile row with its address in the clear.
+#[derive(sqlx::FromRow)]
+struct ClearProfile {
+    user_id: String,
+    version: i64,
+    #[sqlx(flatten)]
+    address: ClearAddress,
 }
 
 pub async fn seal_clear_personal_data(db: &Database, secrets: &SecretBox) -> sqlx::Result<Sealed> {
@@ -39,29 +46,17 @@ pub async fn seal_clear_personal_data(db: &Database, secrets: &SecretBox) -> sql
                 .rows_affected();
     }
 
-    let clear_addresses = sqlx::query(
+    let clear_profiles: Vec<ClearProfile> = sqlx::query_as(
         "SELECT user_id, version, address_line1, address_line2, address_city, \
          address_postal_code, address_region, address_country \
          FROM profiles WHERE address_line1 IS NOT NULL",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in clear_addresses {
-        let user_id: String = row.try_get("user_id")?;
-        let version: i64 = row.try_get("version")?;
-        let address = Address {
-            line1: row.try_get("address_line1")?,
-            line2: row.try_get("address_line2")?,
-            city: row
-                .try_get::<Option<String>, _>("address_city")?
-                .unwrap_or_default(),
-            postal_code: row
-                .try_get::<Option<String>, _>("address_postal_code")?
-                .unwrap_or_default(),
-            region: row.try_get("address_region")?,
-            country: row
-                .try_get::<Option<String>, _>("address_country")?
-                .unwrap_or_default(),
+    for profile in clear_profiles {
+        // Selected for its `address_line1`, so there is one.
+        let Some(address) = profile.address.into_address() else {
+            continue;
         };
         // The same content, so the version stays; it only guards against a change meanwhile.
         sealed.addresses += sqlx::query(
@@ -70,9 +65,9 @@ pub async fn seal_clear_personal_data(db: &Database, secrets: &SecretBox) -> sql
              address_region = NULL, address_country = NULL \
              WHERE user_id = $2 AND version = $3 AND address_line1 IS NOT NULL",
         )
-        .bind(seal_address(secrets, &user_id, &address))
-        .bind(&user_id)
-        .bind(version)
+        .bind(seal_address(secrets, &profile.user_id, &address))
+        .bind(&profile.user_id)
+        .bind(profile.version)
         .execute(&mut *conn)
         .await?
         .rows_affected();

@@ -1,7 +1,5 @@
 //! Sessions (one per login) and their refresh tokens, stored hashed.
 
-use sqlx::Row;
-
 use super::Connection;
 
 /// Opens a session for a login that gave the password now and held `roles`; the roles stay
@@ -46,18 +44,12 @@ pub async fn roles(conn: &mut Connection, session_id: &str) -> sqlx::Result<Vec<
 
 /// When the session's customer last gave their password in it.
 pub async fn password_at(conn: &mut Connection, session_id: &str) -> sqlx::Result<Option<i64>> {
-    let row = sqlx::query("SELECT password_at, created_at FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| {
-        let at: Option<i64> = row.try_get("password_at")?;
-        Ok(match at {
-            Some(at) => at,
-            None => row.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    let times: Option<(Option<i64>, i64)> =
+        sqlx::query_as("SELECT password_at, created_at FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(times.map(|(password_at, created_at)| password_at.unwrap_or(created_at)))
 }
 
 /// Records that the session's customer gave their password again now.
@@ -92,23 +84,24 @@ pub async fn add_refresh_token(
 
 /// True when the session exists, is not revoked and has not expired.
 pub async fn is_live(conn: &mut Connection, session_id: &str, now: i64) -> sqlx::Result<bool> {
-    let row = sqlx::query(
+    let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(session_id)
     .bind(now)
     .fetch_one(conn)
     .await?;
-    Ok(row.try_get::<i64, _>("n")? == 1)
+    Ok(n == 1)
 }
 
 /// The device a session was opened on.
 pub async fn device_of(conn: &mut Connection, session_id: &str) -> sqlx::Result<Option<String>> {
-    let row = sqlx::query("SELECT device_id FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.try_get("device_id")).transpose()?.flatten())
+    let device_id: Option<Option<String>> =
+        sqlx::query_scalar("SELECT device_id FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(device_id.flatten())
 }
 
 /// A refresh token with the state of its session.
@@ -120,12 +113,33 @@ pub struct RefreshToken {
     pub session_live: bool,
 }
 
+#[derive(sqlx::FromRow)]
+struct RefreshTokenRow {
+    session_id: String,
+    user_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    live: i64,
+}
+
+impl From<RefreshTokenRow> for RefreshToken {
+    fn from(row: RefreshTokenRow) -> Self {
+        Self {
+            session_id: row.session_id,
+            user_id: row.user_id,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            session_live: row.live == 1,
+        }
+    }
+}
+
 pub async fn find_refresh_token(
     conn: &mut Connection,
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<RefreshToken>> {
-    sqlx::query(
+    let row: Option<RefreshTokenRow> = sqlx::query_as(
         "SELECT r.session_id, s.user_id, r.expires_at, r.used_at, \
          CAST(CASE WHEN s.revoked_at IS NULL AND s.expires_at > $2 THEN 1 ELSE 0 END AS BIGINT) AS live \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
@@ -133,17 +147,8 @@ pub async fn find_refresh_token(
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
-    .await?
-    .map(|row| {
-        Ok(RefreshToken {
-            session_id: row.try_get("session_id")?,
-            user_id: row.try_get("user_id")?,
-            expires_at: row.try_get("expires_at")?,
-            used_at: row.try_get("used_at")?,
-            session_live: row.try_get::<i64, _>("live")? == 1,
-        })
-    })
-    .transpose()
+    .await?;
+    Ok(row.map(RefreshToken::from))
 }
 
 /// Marks a refresh token used; false when someone spent it first.
@@ -182,7 +187,7 @@ pub async fn revoke(
     Ok(revoked == 1)
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Session {
     pub id: String,
     pub created_at: i64,
@@ -197,7 +202,7 @@ pub async fn list_live(
     user_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Session>> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT s.id, s.created_at, s.expires_at, s.device_id, d.name AS device_name \
          FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
          WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 ORDER BY s.id DESC",
@@ -205,18 +210,7 @@ pub async fn list_live(
     .bind(user_id)
     .bind(now)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(Session {
-            id: row.try_get("id")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: row.try_get("expires_at")?,
-            device_id: row.try_get("device_id")?,
-            device_name: row.try_get("device_name")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// Ends every live session of `user_id` but `keep` (none when `None`); returns those ended.
@@ -226,7 +220,7 @@ pub async fn revoke_all_except(
     keep: Option<&str>,
     now: i64,
 ) -> sqlx::Result<Vec<String>> {
-    sqlx::query(
+    sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 \
          WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
     )
@@ -234,10 +228,7 @@ pub async fn revoke_all_except(
     .bind(user_id)
     .bind(keep.unwrap_or(""))
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| row.try_get::<String, _>("id"))
-    .collect()
+    .await
 }
 
 /// Ends every live session of `user_id` on `device_id`; returns those ended.
@@ -247,7 +238,7 @@ pub async fn revoke_by_device(
     device_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<String>> {
-    sqlx::query(
+    sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 \
          WHERE user_id = $2 AND device_id = $3 AND revoked_at IS NULL AND expires_at > $1 \
          RETURNING id",
@@ -256,10 +247,7 @@ pub async fn revoke_by_device(
     .bind(user_id)
     .bind(device_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| row.try_get::<String, _>("id"))
-    .collect()
+    .await
 }
 
 /// Records that the session completed a second factor now (a login challenge or a step-up).

@@ -1,9 +1,7 @@
 //! The `users` table: the customer directory. The date of birth is stored sealed
 //! ([`crate::secrets`]) and opened only by the readers that show it.
 
-use sqlx::{FromRow, Row};
-
-use super::Connection;
+use super::{Connection, columns::text_column};
 use crate::secrets::{SecretBox, field_context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -52,6 +50,8 @@ impl TryFrom<String> for UserStatus {
     }
 }
 
+text_column!(UserStatus);
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: String,
@@ -63,7 +63,6 @@ pub struct User {
     pub stored_date_of_birth: String,
     pub country_of_residence: String,
     pub phone: Option<String>,
-    #[sqlx(try_from = "String")]
     pub status: UserStatus,
     pub created_at: i64,
 }
@@ -108,17 +107,19 @@ pub fn seal_date_of_birth(secrets: &SecretBox, user_id: &str, date: &str) -> Str
 const COLUMNS: &str =
     "id, email, legal_name, date_of_birth, country_of_residence, phone, status, created_at";
 
-fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<User> {
-    User::from_row(&row)
-}
-
 pub async fn find_by_email(conn: &mut Connection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
         .bind(email)
         .fetch_optional(conn)
-        .await?
-        .map(from_row)
-        .transpose()
+        .await
+}
+
+/// A customer with their password hash.
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: Option<String>,
 }
 
 /// The customer holding `email` and their password hash (none for an account without one), in
@@ -127,39 +128,30 @@ pub async fn find_for_login(
     conn: &mut Connection,
     email: &str,
 ) -> sqlx::Result<Option<(User, Option<String>)>> {
-    sqlx::query(&format!(
+    let row: Option<LoginRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, (SELECT password_hash FROM password_credentials \
          WHERE password_credentials.user_id = users.id) AS password_hash \
          FROM users WHERE email = $1"
     ))
     .bind(email)
     .fetch_optional(conn)
-    .await?
-    .map(|row| {
-        let hash: Option<String> = row.try_get("password_hash")?;
-        Ok((from_row(row)?, hash))
-    })
-    .transpose()
+    .await?;
+    Ok(row.map(|row| (row.user, row.password_hash)))
 }
 
 pub async fn get(conn: &mut Connection, id: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await?
-        .map(from_row)
-        .transpose()
+        .await
 }
 
 pub async fn list(conn: &mut Connection) -> sqlx::Result<Vec<User>> {
-    sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users ORDER BY created_at, id"
     ))
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 /// Inserts a pending customer, the date of birth sealed; `None` when the email is already taken.
@@ -377,19 +369,14 @@ pub async fn page(
          WHERE (created_at > $1 OR (created_at = $1 AND id > $2)) {status_filter} \
          ORDER BY created_at, id LIMIT $3"
     );
-    let mut query = sqlx::query(&query)
+    let mut query = sqlx::query_as(&query)
         .bind(after_at)
         .bind(after_id)
         .bind(limit);
     if let Some(status) = status {
         query = query.bind(status.as_str());
     }
-    query
-        .fetch_all(conn)
-        .await?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    query.fetch_all(conn).await
 }
 
 #[cfg(test)]

@@ -2,9 +2,23 @@
 //! verification decision (written conditionally on its version) and the history of decisions.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
-use super::Connection;
+use super::{
+    Connection,
+    columns::{JsonText, text_enum},
+    kyc_results,
+};
+
+text_enum! {
+    /// The `status` column of both tables: where the customer's verification stands.
+    pub enum VerificationStatus("verification status") {
+        Unverified = "unverified",
+        Pending = "pending",
+        Verified = "verified",
+        ManualReview = "manual_review",
+        Rejected = "rejected",
+    }
+}
 
 /// What a tier allows, in minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,18 +72,44 @@ fn json<T: Serialize>(value: &T) -> sqlx::Result<String> {
     serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<T> {
-    let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(e.into()))
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    user_id: String,
+    #[sqlx(try_from = "i64")]
+    tier: u8,
+    status: VerificationStatus,
+    limits: JsonText<Limits>,
+    requirements: JsonText<Vec<String>>,
+    reasons: JsonText<Vec<Reason>>,
+    manual_review: i64,
+    open_check_id: Option<String>,
+    open_check_submitted_at: Option<i64>,
+    component_digest: String,
+    version: i64,
+    decided_at: i64,
 }
 
-fn tier(row: &sqlx::any::AnyRow) -> sqlx::Result<u8> {
-    let tier: i64 = row.try_get("tier")?;
-    u8::try_from(tier).map_err(|e| sqlx::Error::Decode(e.into()))
+impl From<StateRow> for VerificationState {
+    fn from(row: StateRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            tier: row.tier,
+            status: row.status.as_str().to_owned(),
+            limits: row.limits.0,
+            requirements: row.requirements.0,
+            reasons: row.reasons.0,
+            manual_review: row.manual_review != 0,
+            open_check_id: row.open_check_id,
+            open_check_submitted_at: row.open_check_submitted_at,
+            component_digest: row.component_digest,
+            version: row.version,
+            decided_at: row.decided_at,
+        }
+    }
 }
 
 pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<VerificationState>> {
-    let row = sqlx::query(
+    let row: Option<StateRow> = sqlx::query_as(
         "SELECT user_id, tier, status, limits, requirements, reasons, manual_review, \
          open_check_id, open_check_submitted_at, component_digest, version, decided_at \
          FROM verification_states WHERE user_id = $1",
@@ -77,24 +117,7 @@ pub async fn get(conn: &mut Connection, user_id: &str) -> sqlx::Result<Option<Ve
     .bind(user_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|row| {
-        let manual_review: i64 = row.try_get("manual_review")?;
-        Ok(VerificationState {
-            user_id: row.try_get("user_id")?,
-            tier: tier(&row)?,
-            status: row.try_get("status")?,
-            limits: parse(&row, "limits")?,
-            requirements: parse(&row, "requirements")?,
-            reasons: parse(&row, "reasons")?,
-            manual_review: manual_review != 0,
-            open_check_id: row.try_get("open_check_id")?,
-            open_check_submitted_at: row.try_get("open_check_submitted_at")?,
-            component_digest: row.try_get("component_digest")?,
-            version: row.try_get("version")?,
-            decided_at: row.try_get("decided_at")?,
-        })
-    })
-    .transpose()
+    Ok(row.map(VerificationState::from))
 }
 
 /// Writes `state` when the stored version is still `expected_version` (0: no row yet), as one
@@ -116,7 +139,7 @@ pub async fn save(
          component_digest = $9, decided_at = $10, version = version + 1 \
          WHERE user_id = $11 AND version = $12 RETURNING version"
     };
-    let mut query = sqlx::query(query)
+    let mut query = sqlx::query_scalar(query)
         .bind(i64::from(state.tier))
         .bind(&state.status)
         .bind(json(&state.limits)?)
@@ -131,11 +154,7 @@ pub async fn save(
     if expected_version != 0 {
         query = query.bind(expected_version);
     }
-    query
-        .fetch_optional(conn)
-        .await?
-        .map(|row| row.try_get("version"))
-        .transpose()
+    query.fetch_optional(conn).await
 }
 
 /// Notes that the KYC service accepted the open check `check_id`; false when it is no longer
@@ -177,43 +196,59 @@ pub async fn insert_decision(conn: &mut Connection, decision: &Decision) -> sqlx
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    id: String,
+    user_id: String,
+    #[sqlx(try_from = "i64")]
+    tier: u8,
+    status: VerificationStatus,
+    requirements: JsonText<Vec<String>>,
+    reasons: JsonText<Vec<Reason>>,
+    check_id: Option<String>,
+    component_digest: String,
+    decided_at: i64,
+}
+
+impl From<DecisionRow> for Decision {
+    fn from(row: DecisionRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            tier: row.tier,
+            status: row.status.as_str().to_owned(),
+            requirements: row.requirements.0,
+            reasons: row.reasons.0,
+            check_id: row.check_id,
+            component_digest: row.component_digest,
+            decided_at: row.decided_at,
+        }
+    }
+}
+
 /// A customer's decisions, newest first.
 pub async fn history(conn: &mut Connection, user_id: &str) -> sqlx::Result<Vec<Decision>> {
-    sqlx::query(
+    let rows: Vec<DecisionRow> = sqlx::query_as(
         "SELECT id, user_id, tier, status, requirements, reasons, check_id, component_digest, \
          decided_at FROM verification_decisions WHERE user_id = $1 \
          ORDER BY decided_at DESC, id DESC",
     )
     .bind(user_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| {
-        Ok(Decision {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            tier: tier(&row)?,
-            status: row.try_get("status")?,
-            requirements: parse(&row, "requirements")?,
-            reasons: parse(&row, "reasons")?,
-            check_id: row.try_get("check_id")?,
-            component_digest: row.try_get("component_digest")?,
-            decided_at: row.try_get("decided_at")?,
-        })
-    })
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(Decision::from).collect())
 }
 
 /// The check asked for and not yet answered: the stored open check, unless an `approved` or
 /// `rejected` result for it has arrived (`manual_review` is followed by another result).
 pub fn open_check_of(
     state: Option<&VerificationState>,
-    results: &[super::kyc_results::KycResult],
+    results: &[kyc_results::KycResult],
 ) -> Option<String> {
     let id = state?.open_check_id.clone()?;
     let answered = results
         .iter()
-        .any(|r| r.check_id == id && r.outcome != "manual_review");
+        .any(|r| r.check_id == id && r.outcome != kyc_results::Outcome::ManualReview.as_str());
     (!answered).then_some(id)
 }
 
@@ -228,7 +263,7 @@ pub async fn open_check(conn: &mut Connection, user_id: &str) -> sqlx::Result<Op
     {
         return Ok(None);
     }
-    let results = super::kyc_results::for_user(conn, user_id).await?;
+    let results = kyc_results::for_user(conn, user_id).await?;
     Ok(open_check_of(state.as_ref(), &results))
 }
 
