@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench load swap-load release clean
+.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -26,12 +26,18 @@ fmt:
 clippy: components
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## `usvc components new` for every kind, in a copy of the workspace: each new crate must build
+## and pass its generated test.
+scaffold-check: components
+	scripts/scaffold-check.sh
+
 ## Format, lint and test: what CI runs.
 check: components
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	python3 scripts/module-cycles.py crates/*/src host/src
 	$(CARGO) test --workspace --no-fail-fast
+	scripts/scaffold-check.sh
 
 bench: components
 	$(CARGO) bench -p usvc-tests --bench onboarding --bench deploy

@@ -74,12 +74,24 @@ impl Notifier for Recorder {
     }
 }
 
-/// The directory compiled components are read from: `USVC_COMPONENTS_DIR`, or the workspace's
-/// `target/components` (where `make components` puts them).
+/// The directory compiled components are read from: `USVC_COMPONENTS_DIR`, or the
+/// `target/components` (where `make components` puts them) of the workspace of the crate under
+/// test, which cargo names when it runs a test (`CARGO_MANIFEST_DIR`), else of the kit's own.
 pub fn components_dir() -> PathBuf {
-    std::env::var_os("USVC_COMPONENTS_DIR")
+    if let Some(dir) = std::env::var_os("USVC_COMPONENTS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/components"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let is_workspace = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+    };
+    let root = crate_dir
+        .ancestors()
+        .find(|dir| is_workspace(dir))
+        .unwrap_or(&crate_dir);
+    root.join("target/components")
 }
 
 /// A kind's kit: which kind it loads, its default settings, and how it wraps the shared kit.
