@@ -397,7 +397,7 @@ impl Runtime {
                 if let Some(record) = log(&result, elapsed) {
                     let conn = state
                         .work
-                        .conn(caps)
+                        .conn(&caps.db)
                         .await
                         .map_err(|e| CallError::Capability(e.into()))?;
                     decisions::insert(conn, &record)

@@ -8,7 +8,7 @@ use arc_swap::ArcSwapOption;
 use sha2::{Digest, Sha256};
 use wasmtime::{
     Engine,
-    component::{Component, ComponentExportIndex, HasSelf, InstancePre, Linker},
+    component::{Component, ComponentExportIndex, InstancePre, Linker},
 };
 
 use super::{
@@ -226,36 +226,40 @@ fn explain(error: wasmtime::Error, why: String) -> anyhow::Error {
 /// The linker of one kind: WASI (with nothing granted beyond a clock and stderr) plus exactly
 /// the capabilities the kind's world imports. A component asking for more fails to link.
 fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<CallState>> {
+    use crate::capabilities::{
+        audit::Trail, clock::Time, credentials::Passwords, events::Outbox, factors::Factors,
+        kv::Kv, kyc::Checks, logging::Log, notify::Messages, users::Directory,
+    };
     use bindings::usvc::host as caps;
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     match kind {
         ComponentKind::Onboarding => {
-            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::credentials::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::notify::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::types::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
+            caps::users::add_to_linker::<_, Directory>(&mut linker, CallState::directory)?;
+            caps::credentials::add_to_linker::<_, Passwords>(&mut linker, CallState::passwords)?;
+            caps::events::add_to_linker::<_, Outbox>(&mut linker, CallState::outbox)?;
+            caps::notify::add_to_linker::<_, Messages>(&mut linker, CallState::messages)?;
+            caps::clock::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
         }
         ComponentKind::Mfa => {
-            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::factors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::notify::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::events::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::audit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::types::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
+            caps::users::add_to_linker::<_, Directory>(&mut linker, CallState::directory)?;
+            caps::factors::add_to_linker::<_, Factors>(&mut linker, CallState::factors)?;
+            caps::notify::add_to_linker::<_, Messages>(&mut linker, CallState::messages)?;
+            caps::kv::add_to_linker::<_, Kv>(&mut linker, CallState::kv)?;
+            caps::events::add_to_linker::<_, Outbox>(&mut linker, CallState::outbox)?;
+            caps::audit::add_to_linker::<_, Trail>(&mut linker, CallState::trail)?;
+            caps::clock::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
         }
         ComponentKind::Verification => {
-            caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::kyc::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-            caps::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+            caps::types::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
+            caps::kyc::add_to_linker::<_, Checks>(&mut linker, CallState::checks)?;
+            caps::clock::add_to_linker::<_, Time>(&mut linker, CallState::time)?;
         }
     }
     // Every kind may log and read its own settings.
-    bindings::wasi::logging::logging::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    bindings::wasi::logging::logging::add_to_linker::<_, Log>(&mut linker, CallState::log)?;
     wasmtime_wasi_config::add_to_linker(&mut linker, |s: &mut CallState| {
         wasmtime_wasi_config::WasiConfig::from(&*s.settings)
     })?;

@@ -1,11 +1,23 @@
 //! `usvc:host/audit`: the audit trail, written in the call's unit of work.
 
+use wasmtime::component::HasData;
+
 use crate::store::audit::{self, AuditEvent};
-use crate::{CallState, bindings::usvc::host::audit::Host};
+use crate::{bindings::usvc::host::audit::Host, clock::Clock};
 
-use super::{events::is_event_type, failed};
+use super::{Tx, events::is_event_type, failed};
 
-impl Host for CallState {
+/// The `audit` capability: the trail in the call's unit of work, and the clock.
+pub(crate) struct Trail<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Trail<'static> {
+    type Data<'a> = Trail<'a>;
+}
+
+impl Host for Trail<'_> {
     async fn append(
         &mut self,
         event_type: String,
@@ -25,9 +37,9 @@ impl Host for CallState {
             event_type,
             user_id: subject,
             data,
-            occurred_at: self.caps.clock.unix(),
+            occurred_at: self.clock.unix(),
         };
-        let conn = self.conn().await.map_err(failed("audit.append"))?;
+        let conn = self.tx.conn().await.map_err(failed("audit.append"))?;
         audit::insert(conn, &event)
             .await
             .map_err(failed("audit.append"))

@@ -1,17 +1,28 @@
 //! `usvc:host/clock`: the host's time, fixed in tests.
 
+use wasmtime::component::HasData;
+
 use crate::{
-    CallState,
     bindings::usvc::host::{clock::Host, types::Date},
+    clock::Clock,
 };
 
-impl Host for CallState {
+/// The `clock` (and `types`) capability: the host's clock, nothing else.
+pub(crate) struct Time<'a> {
+    pub(crate) clock: &'a dyn Clock,
+}
+
+impl HasData for Time<'static> {
+    type Data<'a> = Time<'a>;
+}
+
+impl Host for Time<'_> {
     async fn now(&mut self) -> wasmtime::Result<i64> {
-        Ok(self.caps.clock.unix())
+        Ok(self.clock.unix())
     }
 
     async fn today(&mut self) -> wasmtime::Result<Date> {
-        let today = self.caps.clock.now().date();
+        let today = self.clock.now().date();
         Ok(Date {
             year: today.year(),
             month: today.month() as u8,
@@ -20,4 +31,4 @@ impl Host for CallState {
     }
 }
 
-impl crate::bindings::usvc::host::types::Host for CallState {}
+impl crate::bindings::usvc::host::types::Host for Time<'_> {}

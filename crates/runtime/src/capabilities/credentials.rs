@@ -1,19 +1,37 @@
 //! `usvc:host/credentials`: passwords are hashed here (Argon2id) and codes checked here; no hash
 //! or stored code is ever returned to a component.
 
+use wasmtime::component::HasData;
+
 use crate::codes::{self, CodeCheck as Check};
 use crate::store::credentials as store;
 use crate::{
-    CallState,
     bindings::usvc::host::credentials::{CodeCheck, Host},
+    clock::Clock,
+    password::PasswordHasher,
+    secrets::SecretBox,
 };
 
-use super::{CapabilityFailure, failed};
+use super::{CapabilityFailure, Tx, failed};
+
+/// The `credentials` capability: the password hasher (and a count of the hashes this call
+/// made), the clock, the key email codes are digested with, and the call's unit of work.
+pub(crate) struct Passwords<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) secrets: &'a SecretBox,
+    pub(crate) hasher: &'a PasswordHasher,
+    pub(crate) hashed: &'a mut u32,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Passwords<'static> {
+    type Data<'a> = Passwords<'a>;
+}
 
 /// Longer passwords are refused before hashing, so nobody can make the host hash megabytes.
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-impl Host for CallState {
+impl Host for Passwords<'_> {
     async fn set_password(&mut self, user: String, password: String) -> wasmtime::Result<()> {
         if password.len() > MAX_PASSWORD_BYTES {
             wasmtime::bail!(
@@ -21,15 +39,16 @@ impl Host for CallState {
             );
         }
         // Hash before touching the transaction, so no database lock is held while hashing.
-        let hash = self.caps.passwords.hash(password).await.map_err(|source| {
+        let hash = self.hasher.hash(password).await.map_err(|source| {
             wasmtime::Error::from(CapabilityFailure {
                 capability: "credentials.set-password",
                 source,
             })
         })?;
-        self.password_hashes += 1;
-        let now = self.caps.clock.unix();
+        *self.hashed += 1;
+        let now = self.clock.unix();
         let conn = self
+            .tx
             .conn()
             .await
             .map_err(failed("credentials.set-password"))?;
@@ -43,13 +62,14 @@ impl Host for CallState {
         user: String,
         code: String,
     ) -> wasmtime::Result<CodeCheck> {
-        let now = self.caps.clock.unix();
-        let secrets = self.caps.secrets.clone();
+        let now = self.clock.unix();
+        let secrets = self.secrets;
         let conn = self
+            .tx
             .conn()
             .await
             .map_err(failed("credentials.check-email-code"))?;
-        let check = codes::check_email_code(conn, &secrets, &user, &code, now)
+        let check = codes::check_email_code(conn, secrets, &user, &code, now)
             .await
             .map_err(failed("credentials.check-email-code"))?;
         Ok(match check {

@@ -1,9 +1,21 @@
 //! `usvc:host/events`: domain events into the transactional outbox.
 
-use crate::store::outbox;
-use crate::{CallState, bindings::usvc::host::events::Host};
+use wasmtime::component::HasData;
 
-use super::failed;
+use crate::store::outbox;
+use crate::{bindings::usvc::host::events::Host, clock::Clock};
+
+use super::{Tx, failed};
+
+/// The `events` capability: the outbox in the call's unit of work, and the clock.
+pub(crate) struct Outbox<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Outbox<'static> {
+    type Data<'a> = Outbox<'a>;
+}
 
 /// `user.registered`, `auth.login_succeeded`: dotted, lower case, underscores within a word.
 pub(super) fn is_event_type(s: &str) -> bool {
@@ -18,7 +30,7 @@ pub(super) fn is_event_type(s: &str) -> bool {
         })
 }
 
-impl Host for CallState {
+impl Host for Outbox<'_> {
     async fn publish(
         &mut self,
         event_type: String,
@@ -33,8 +45,8 @@ impl Host for CallState {
         if !data.is_object() {
             wasmtime::bail!("events.publish: data must be a JSON object");
         }
-        let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("events.publish"))?;
+        let now = self.clock.unix();
+        let conn = self.tx.conn().await.map_err(failed("events.publish"))?;
         outbox::append(conn, &event_type, &subject, &data, now)
             .await
             .map_err(failed("events.publish"))?;

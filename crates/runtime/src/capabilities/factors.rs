@@ -9,17 +9,31 @@ use std::time::Duration;
 use rand::{Rng, RngCore};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
+use wasmtime::component::HasData;
+
 use crate::{
+    bindings::usvc::host::factors::{Channel, Factor, Host, TotpEnrolment},
+    clock::Clock,
     notify::{Notice, Notification},
-    secrets::{code_digest, constant_time_eq, sha256_hex},
+    secrets::{SecretBox, code_digest, constant_time_eq, sha256_hex},
     store::{factors as store, users},
-    {
-        CallState,
-        bindings::usvc::host::factors::{Channel, Factor, Host, TotpEnrolment},
-    },
 };
 
-use super::{CapabilityFailure, failed};
+use super::{CapabilityFailure, Tx, failed, kv::Kv};
+
+/// The `factors` capability: the call's unit of work (whose messages leave after its commit),
+/// the clock, the key secrets are sealed and codes digested with, and the shared store the
+/// short-lived one-time codes live in.
+pub(crate) struct Factors<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) secrets: &'a SecretBox,
+    pub(crate) tx: Tx<'a>,
+    pub(crate) kv: Kv<'a>,
+}
+
+impl HasData for Factors<'static> {
+    type Data<'a> = Factors<'a>;
+}
 
 /// The name authenticator apps show above the code.
 const ISSUER: &str = "usvc";
@@ -74,9 +88,9 @@ fn new_recovery_code() -> String {
     format!("{}-{}", &encoded[..5], &encoded[5..10])
 }
 
-impl Host for CallState {
+impl Host for Factors<'_> {
     async fn all(&mut self, user: String) -> wasmtime::Result<Vec<Factor>> {
-        let conn = self.conn().await.map_err(failed("factors.all"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.all"))?;
         let factors = store::list(conn, &user)
             .await
             .map_err(failed("factors.all"))?;
@@ -94,7 +108,7 @@ impl Host for CallState {
     async fn enrol_totp(&mut self, user: String) -> wasmtime::Result<TotpEnrolment> {
         let mut secret = vec![0u8; 20];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        let conn = self.conn().await.map_err(failed("factors.enrol-totp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.enrol-totp"))?;
         let email = crate::store::users::get(conn, &user)
             .await
             .map_err(failed("factors.enrol-totp"))?
@@ -105,12 +119,9 @@ impl Host for CallState {
             source,
         })?;
         let factor_id = uuid::Uuid::now_v7().to_string();
-        let sealed = self
-            .caps
-            .secrets
-            .seal(&secret, &seal_context(&user, &factor_id));
-        let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("factors.enrol-totp"))?;
+        let sealed = self.secrets.seal(&secret, &seal_context(&user, &factor_id));
+        let now = self.clock.unix();
+        let conn = self.tx.conn().await.map_err(failed("factors.enrol-totp"))?;
         store::insert(conn, &factor_id, &user, "totp", &sealed, now)
             .await
             .map_err(failed("factors.enrol-totp"))?;
@@ -135,7 +146,7 @@ impl Host for CallState {
         if skew > MAX_SKEW {
             wasmtime::bail!("factors.match-totp: a skew of at most {MAX_SKEW} steps");
         }
-        let conn = self.conn().await.map_err(failed("factors.match-totp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.match-totp"))?;
         let factors = store::list(conn, &user)
             .await
             .map_err(failed("factors.match-totp"))?;
@@ -146,7 +157,6 @@ impl Host for CallState {
             return Ok(None);
         };
         let secret = self
-            .caps
             .secrets
             .open(&factor.secret, &seal_context(&user, &factor.id))
             .map_err(|source| CapabilityFailure {
@@ -157,7 +167,7 @@ impl Host for CallState {
             capability: "factors.match-totp",
             source,
         })?;
-        let now = self.caps.clock.unix().max(0) as u64;
+        let now = self.clock.unix().max(0) as u64;
         let code = code.trim();
         // One step at a time, nearest first; each comparison is constant-time.
         let origin = now / TOTP_STEP_SECS;
@@ -177,7 +187,7 @@ impl Host for CallState {
         user: String,
         channel: Channel,
     ) -> wasmtime::Result<Option<String>> {
-        let conn = self.conn().await.map_err(failed("factors.enrol-otp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.enrol-otp"))?;
         let customer = users::get(conn, &user)
             .await
             .map_err(failed("factors.enrol-otp"))?
@@ -188,8 +198,8 @@ impl Host for CallState {
             Channel::Sms => return Ok(None),
         };
         let factor_id = uuid::Uuid::now_v7().to_string();
-        let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("factors.enrol-otp"))?;
+        let now = self.clock.unix();
+        let conn = self.tx.conn().await.map_err(failed("factors.enrol-otp"))?;
         store::insert(conn, &factor_id, &user, kind, "", now)
             .await
             .map_err(failed("factors.enrol-otp"))?;
@@ -205,7 +215,7 @@ impl Host for CallState {
         if !(1..=MAX_OTP_TTL_SECS).contains(&ttl_secs) {
             wasmtime::bail!("factors.send-otp: a code lives 1 to {MAX_OTP_TTL_SECS} seconds");
         }
-        let conn = self.conn().await.map_err(failed("factors.send-otp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.send-otp"))?;
         let factors = store::list(conn, &user)
             .await
             .map_err(failed("factors.send-otp"))?;
@@ -215,7 +225,7 @@ impl Host for CallState {
         else {
             return Ok(false);
         };
-        let conn = self.conn().await.map_err(failed("factors.send-otp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.send-otp"))?;
         let Some(customer) = users::get(conn, &user)
             .await
             .map_err(failed("factors.send-otp"))?
@@ -236,14 +246,15 @@ impl Host for CallState {
         };
         // The expiry is kept beside the hash and checked by the host's clock (which tests can
         // move); the store's own expiry only clears the key away.
-        let expires_at = self.caps.clock.unix() + i64::from(ttl_secs);
-        self.kv_set(
-            &otp_key(&factor.id),
-            &format!("{expires_at}:{}", code_digest(&self.caps.secrets, &code)),
-            Duration::from_secs(ttl_secs.into()),
-        )
-        .await;
-        self.work.notifications.push(message);
+        let expires_at = self.clock.unix() + i64::from(ttl_secs);
+        self.kv
+            .write(
+                &otp_key(&factor.id),
+                &format!("{expires_at}:{}", code_digest(self.secrets, &code)),
+                Duration::from_secs(ttl_secs.into()),
+            )
+            .await;
+        self.tx.queue(message);
         Ok(true)
     }
 
@@ -253,7 +264,7 @@ impl Host for CallState {
         factor_id: String,
         code: String,
     ) -> wasmtime::Result<bool> {
-        let conn = self.conn().await.map_err(failed("factors.match-otp"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.match-otp"))?;
         let factors = store::list(conn, &user)
             .await
             .map_err(failed("factors.match-otp"))?;
@@ -264,7 +275,7 @@ impl Host for CallState {
             return Ok(false);
         }
         let key = otp_key(&factor_id);
-        let Some(stored) = self.kv_get(&key).await else {
+        let Some(stored) = self.kv.read(&key).await else {
             return Ok(false);
         };
         let Some((expires_at, expected)) = stored.split_once(':') else {
@@ -272,29 +283,29 @@ impl Host for CallState {
         };
         if expires_at
             .parse::<i64>()
-            .is_ok_and(|at| at <= self.caps.clock.unix())
+            .is_ok_and(|at| at <= self.clock.unix())
         {
-            self.kv_delete(&key).await;
+            self.kv.remove(&key).await;
             return Ok(false);
         }
-        let given = code_digest(&self.caps.secrets, code.trim());
+        let given = code_digest(self.secrets, code.trim());
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Ok(false);
         }
         // Spent: a code opens one door once — of two requests racing with it, one deletes it.
-        Ok(self.kv_delete_if(&key, &stored).await)
+        Ok(self.kv.remove_if(&key, &stored).await)
     }
 
     async fn activate(&mut self, user: String, factor_id: String) -> wasmtime::Result<bool> {
-        let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("factors.activate"))?;
+        let now = self.clock.unix();
+        let conn = self.tx.conn().await.map_err(failed("factors.activate"))?;
         store::activate(conn, &user, &factor_id, now)
             .await
             .map_err(failed("factors.activate"))
     }
 
     async fn remove(&mut self, user: String, factor_id: String) -> wasmtime::Result<bool> {
-        let conn = self.conn().await.map_err(failed("factors.remove"))?;
+        let conn = self.tx.conn().await.map_err(failed("factors.remove"))?;
         store::remove(conn, &user, &factor_id)
             .await
             .map_err(failed("factors.remove"))
@@ -311,10 +322,11 @@ impl Host for CallState {
         let codes: Vec<String> = (0..count).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes
             .iter()
-            .map(|c| code_digest(&self.caps.secrets, &normalise_recovery_code(c)))
+            .map(|c| code_digest(self.secrets, &normalise_recovery_code(c)))
             .collect();
-        let now = self.caps.clock.unix();
+        let now = self.clock.unix();
         let conn = self
+            .tx
             .conn()
             .await
             .map_err(failed("factors.replace-recovery-codes"))?;
@@ -326,11 +338,12 @@ impl Host for CallState {
 
     async fn spend_recovery_code(&mut self, user: String, code: String) -> wasmtime::Result<bool> {
         let code = normalise_recovery_code(&code);
-        let hash = code_digest(&self.caps.secrets, &code);
+        let hash = code_digest(self.secrets, &code);
         // Codes issued before they were keyed are kept as bare SHA-256 until spent or replaced.
         let legacy = sha256_hex(&code);
-        let now = self.caps.clock.unix();
+        let now = self.clock.unix();
         let conn = self
+            .tx
             .conn()
             .await
             .map_err(failed("factors.spend-recovery-code"))?;
@@ -347,6 +360,7 @@ impl Host for CallState {
 
     async fn recovery_codes_left(&mut self, user: String) -> wasmtime::Result<u32> {
         let conn = self
+            .tx
             .conn()
             .await
             .map_err(failed("factors.recovery-codes-left"))?;

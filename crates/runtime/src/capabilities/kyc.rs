@@ -3,15 +3,25 @@
 //! `verification` submits it once the decision that asked for it is stored. While a check is
 //! open its id is returned again, so asking twice starts one check.
 
+use wasmtime::component::HasData;
+
 use crate::{
+    bindings::usvc::host::{kyc::Host, types::Violation},
+    secrets::SecretBox,
     store::{documents, profiles, verification},
-    {
-        CallState,
-        bindings::usvc::host::{kyc::Host, types::Violation},
-    },
 };
 
-use super::{CapabilityFailure, failed};
+use super::{CapabilityFailure, Tx, failed};
+
+/// The `kyc` capability: the call's unit of work and the key profiles are sealed with.
+pub(crate) struct Checks<'a> {
+    pub(crate) secrets: &'a SecretBox,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Checks<'static> {
+    type Data<'a> = Checks<'a>;
+}
 
 fn refusal(code: &str, message: &str) -> Violation {
     Violation {
@@ -21,13 +31,13 @@ fn refusal(code: &str, message: &str) -> Violation {
     }
 }
 
-impl Host for CallState {
+impl Host for Checks<'_> {
     async fn request_check(
         &mut self,
         subject: String,
     ) -> wasmtime::Result<Result<String, Violation>> {
-        let secrets = self.caps.secrets.clone();
-        let conn = self.conn().await.map_err(failed("kyc.request-check"))?;
+        let secrets = self.secrets;
+        let conn = self.tx.conn().await.map_err(failed("kyc.request-check"))?;
         if let Some(open) = verification::open_check(conn, &subject)
             .await
             .map_err(failed("kyc.request-check"))?
@@ -35,7 +45,7 @@ impl Host for CallState {
             return Ok(Ok(open));
         }
         let Some(profile) =
-            profiles::get(conn, &secrets, &subject)
+            profiles::get(conn, secrets, &subject)
                 .await
                 .map_err(|e| CapabilityFailure {
                     capability: "kyc.request-check",

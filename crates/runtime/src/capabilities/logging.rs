@@ -3,14 +3,27 @@
 //! and the lines of one call (`USVC_COMPONENT_LOG_LINES_PER_CALL`): further ones are dropped
 //! and counted (`usvc_component_log_lines_dropped_total`).
 
+use wasmtime::component::HasData;
+
 use crate::{
-    CallState,
+    ComponentKind,
     bindings::wasi::logging::logging::{Host, Level},
 };
 
+/// The `wasi:logging` capability: the call's kind, and its count of lines against their bound.
+pub(crate) struct Log<'a> {
+    pub(crate) kind: ComponentKind,
+    pub(crate) lines: &'a mut u32,
+    pub(crate) bound: u32,
+}
+
+impl HasData for Log<'static> {
+    type Data<'a> = Log<'a>;
+}
+
 const MAX_MESSAGE: usize = 2048;
 
-impl Host for CallState {
+impl Host for Log<'_> {
     async fn log(
         &mut self,
         level: Level,
@@ -18,9 +31,9 @@ impl Host for CallState {
         message: String,
     ) -> wasmtime::Result<()> {
         let kind = self.kind.name();
-        self.log_lines += 1;
-        if self.log_lines > self.bounds.log_lines_per_call {
-            if self.log_lines == self.bounds.log_lines_per_call + 1 {
+        *self.lines += 1;
+        if *self.lines > self.bound {
+            if *self.lines == self.bound + 1 {
                 crate::exceeded(self.kind, "log-lines");
                 tracing::warn!(
                     component = kind,

@@ -1,27 +1,42 @@
 //! `usvc:host/notify`: renders a notice for a customer and queues it until the call commits.
 //! For an email-verification notice the host issues the one-time code itself.
 
+use wasmtime::component::HasData;
+
 use crate::codes;
 use crate::notify::{Notice as HostNotice, Notification};
 use crate::store::users;
 use crate::{
-    CallState,
     bindings::usvc::host::notify::{Host, Notice},
+    clock::Clock,
+    secrets::SecretBox,
 };
 
-use super::failed;
+use super::{Tx, failed};
 
-impl Host for CallState {
+/// The `notify` capability: the call's unit of work (whose messages leave after its commit),
+/// the clock and the key the codes it issues are digested with.
+pub(crate) struct Messages<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) secrets: &'a SecretBox,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Messages<'static> {
+    type Data<'a> = Messages<'a>;
+}
+
+impl Host for Messages<'_> {
     async fn send(&mut self, to: String, notice: Notice) -> wasmtime::Result<()> {
-        let now = self.caps.clock.unix();
-        let secrets = self.caps.secrets.clone();
-        let conn = self.conn().await.map_err(failed("notify.send"))?;
+        let now = self.clock.unix();
+        let secrets = self.secrets;
+        let conn = self.tx.conn().await.map_err(failed("notify.send"))?;
         let Some(user) = users::get(conn, &to).await.map_err(failed("notify.send"))? else {
             wasmtime::bail!("notify.send: no customer {to}");
         };
         let (notice, code) = match notice {
             Notice::EmailVerification => {
-                let code = codes::issue_email_code(conn, &secrets, &user.id, now)
+                let code = codes::issue_email_code(conn, secrets, &user.id, now)
                     .await
                     .map_err(failed("notify.send"))?;
                 (HostNotice::EmailVerification, Some(code))
@@ -40,11 +55,9 @@ impl Host for CallState {
                 .await
                 .map_err(failed("notify.send"))?
         {
-            self.work
-                .notifications
-                .push(message.clone().over_sms(phone));
+            self.tx.queue(message.clone().over_sms(phone));
         }
-        self.work.notifications.push(message);
+        self.tx.queue(message);
         Ok(())
     }
 }

@@ -1,16 +1,28 @@
 //! `usvc:host/users`: the customer directory. The date of birth crosses opened: the component
 //! decides on it; it is sealed only at rest.
 
+use wasmtime::component::HasData;
+
 use crate::{
-    CallState,
     bindings::usvc::host::users::{CreateError, Host, NewUser, User, UserStatus},
-};
-use crate::{
+    clock::Clock,
     secrets::SecretBox,
     store::users::{self as store, UserStatus as Status},
 };
 
-use super::failed;
+use super::{Tx, failed};
+
+/// The `users` capability: the call's unit of work, the clock and the key dates of birth are
+/// sealed with.
+pub(crate) struct Directory<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) secrets: &'a SecretBox,
+    pub(crate) tx: Tx<'a>,
+}
+
+impl HasData for Directory<'static> {
+    type Data<'a> = Directory<'a>;
+}
 
 /// The applicant's details as the store takes them.
 fn from_wit(user: NewUser) -> store::NewUser {
@@ -48,44 +60,52 @@ fn to_wit(secrets: &SecretBox, user: store::User) -> wasmtime::Result<User> {
     })
 }
 
-impl Host for CallState {
+impl Host for Directory<'_> {
     async fn find_by_email(&mut self, email: String) -> wasmtime::Result<Option<User>> {
-        let conn = self.conn().await.map_err(failed("users.find-by-email"))?;
+        let conn = self
+            .tx
+            .conn()
+            .await
+            .map_err(failed("users.find-by-email"))?;
         let user = store::find_by_email(conn, &email)
             .await
             .map_err(failed("users.find-by-email"))?;
-        user.map(|u| to_wit(&self.caps.secrets, u)).transpose()
+        user.map(|u| to_wit(self.secrets, u)).transpose()
     }
 
     async fn get(&mut self, id: String) -> wasmtime::Result<Option<User>> {
-        let conn = self.conn().await.map_err(failed("users.get"))?;
+        let conn = self.tx.conn().await.map_err(failed("users.get"))?;
         store::get(conn, &id)
             .await
             .map_err(failed("users.get"))?
-            .map(|u| to_wit(&self.caps.secrets, u))
+            .map(|u| to_wit(self.secrets, u))
             .transpose()
     }
 
     async fn create(&mut self, user: NewUser) -> wasmtime::Result<Result<User, CreateError>> {
-        let now = self.caps.clock.unix();
+        let now = self.clock.unix();
         let new = from_wit(user);
-        let secrets = self.caps.secrets.clone();
-        let conn = self.conn().await.map_err(failed("users.create"))?;
-        let created = store::create(conn, &secrets, &new, now)
+        let secrets = self.secrets;
+        let conn = self.tx.conn().await.map_err(failed("users.create"))?;
+        let created = store::create(conn, secrets, &new, now)
             .await
             .map_err(failed("users.create"))?;
         match created {
-            Some(user) => Ok(Ok(to_wit(&secrets, user)?)),
+            Some(user) => Ok(Ok(to_wit(secrets, user)?)),
             None => Ok(Err(CreateError::EmailTaken)),
         }
     }
 
     async fn replace_pending(&mut self, id: String, user: NewUser) -> wasmtime::Result<bool> {
-        let now = self.caps.clock.unix();
+        let now = self.clock.unix();
         let new = from_wit(user);
-        let secrets = self.caps.secrets.clone();
-        let conn = self.conn().await.map_err(failed("users.replace-pending"))?;
-        store::replace_pending(conn, &secrets, &id, &new, now)
+        let secrets = self.secrets;
+        let conn = self
+            .tx
+            .conn()
+            .await
+            .map_err(failed("users.replace-pending"))?;
+        store::replace_pending(conn, secrets, &id, &new, now)
             .await
             .map_err(failed("users.replace-pending"))
     }
@@ -97,8 +117,8 @@ impl Host for CallState {
             UserStatus::Locked => Status::Locked,
             UserStatus::Closed => Status::Closed,
         };
-        let now = self.caps.clock.unix();
-        let conn = self.conn().await.map_err(failed("users.set-status"))?;
+        let now = self.clock.unix();
+        let conn = self.tx.conn().await.map_err(failed("users.set-status"))?;
         store::set_status(conn, &id, status, now)
             .await
             .map_err(failed("users.set-status"))
