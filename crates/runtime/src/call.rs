@@ -9,74 +9,15 @@ use wasmtime_wasi_config::WasiConfigVariables;
 
 use super::ComponentKind;
 use crate::{
-    capabilities::{Capabilities, KvState},
+    capabilities::{
+        Capabilities, KvState, Tx, audit::Trail, clock::Time, credentials::Passwords,
+        events::Outbox, factors::Factors, kv::Kv, kyc::Checks, logging::Log, notify::Messages,
+        users::Directory,
+    },
     clock::WasiWallClock,
     limits::SandboxBounds,
-    notify::Notification,
-    store::{Connection, Database, Transaction},
+    work::UnitOfWork,
 };
-
-/// Everything a component call writes, committed together or not at all.
-#[derive(Default)]
-pub struct UnitOfWork {
-    tx: Option<Transaction>,
-    /// Messages to send once the transaction has committed.
-    pub(crate) notifications: Vec<Notification>,
-}
-
-impl UnitOfWork {
-    /// The call's transaction, begun on first use.
-    pub(crate) async fn conn(&mut self, db: &Database) -> sqlx::Result<&mut Connection> {
-        if self.tx.is_none() {
-            self.tx = Some(crate::store::begin(db).await?);
-        }
-        Ok(self.tx.as_mut().expect("just begun"))
-    }
-
-    pub(crate) async fn commit(self) -> sqlx::Result<Vec<Notification>> {
-        if let Some(tx) = self.tx {
-            tx.commit().await?;
-        }
-        Ok(self.notifications)
-    }
-
-    pub(crate) async fn rollback(self) {
-        if let Some(tx) = self.tx {
-            // Dropping the transaction rolls it back too; asking explicitly returns the
-            // connection to the pool sooner.
-            if let Err(error) = tx.rollback().await {
-                tracing::warn!(%error, "rollback failed; the connection is discarded");
-            }
-        }
-    }
-}
-
-/// A bound on what a call leaves outside its unit of work, exceeded: the call stops, rolled
-/// back, and `usvc_component_limit_exceeded_total{limit}` counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SandboxLimit {
-    #[error("its kv writes per call")]
-    KvWritesPerCall,
-    #[error("its kv keys per customer")]
-    KvKeysPerCustomer,
-    #[error("its kv bytes per customer")]
-    KvBytesPerCustomer,
-}
-
-impl SandboxLimit {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::KvWritesPerCall => "kv-writes-per-call",
-            Self::KvKeysPerCustomer => "kv-keys-per-customer",
-            Self::KvBytesPerCustomer => "kv-bytes-per-customer",
-        }
-    }
-
-    /// Whether the customer, rather than the component, ran into it (they may try later).
-    pub fn is_customers(self) -> bool {
-        !matches!(self, Self::KvWritesPerCall)
-    }
-}
 
 /// The memory ceiling of one instance. Growing past it traps with [`MemoryCapExceeded`].
 pub(crate) struct MemoryCap {
@@ -182,6 +123,115 @@ impl WasiView for CallState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+/// Each capability's context, projected from the call's state for the linker: the only place
+/// that sees every field, so each capability reaches only what its context holds.
+impl CallState {
+    pub(crate) fn time(&mut self) -> Time<'_> {
+        Time {
+            clock: &*self.caps.clock,
+        }
+    }
+
+    pub(crate) fn directory(&mut self) -> Directory<'_> {
+        Directory {
+            clock: &*self.caps.clock,
+            secrets: &self.caps.secrets,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn passwords(&mut self) -> Passwords<'_> {
+        Passwords {
+            clock: &*self.caps.clock,
+            secrets: &self.caps.secrets,
+            hasher: &self.caps.passwords,
+            hashed: &mut self.password_hashes,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn outbox(&mut self) -> Outbox<'_> {
+        Outbox {
+            clock: &*self.caps.clock,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn trail(&mut self) -> Trail<'_> {
+        Trail {
+            clock: &*self.caps.clock,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn messages(&mut self) -> Messages<'_> {
+        Messages {
+            clock: &*self.caps.clock,
+            secrets: &self.caps.secrets,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn checks(&mut self) -> Checks<'_> {
+        Checks {
+            secrets: &self.caps.secrets,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+        }
+    }
+
+    pub(crate) fn factors(&mut self) -> Factors<'_> {
+        Factors {
+            clock: &*self.caps.clock,
+            secrets: &self.caps.secrets,
+            tx: Tx {
+                work: &mut self.work,
+                db: &self.caps.db,
+            },
+            kv: Kv {
+                kind: self.kind,
+                shared: &self.caps.kv,
+                state: &mut self.kv,
+                bounds: &self.bounds,
+            },
+        }
+    }
+
+    pub(crate) fn kv(&mut self) -> Kv<'_> {
+        Kv {
+            kind: self.kind,
+            shared: &self.caps.kv,
+            state: &mut self.kv,
+            bounds: &self.bounds,
+        }
+    }
+
+    pub(crate) fn log(&mut self) -> Log<'_> {
+        Log {
+            kind: self.kind,
+            lines: &mut self.log_lines,
+            bound: self.bounds.log_lines_per_call,
         }
     }
 }

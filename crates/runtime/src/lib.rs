@@ -20,6 +20,7 @@ pub mod onboarding;
 pub mod password;
 mod registry;
 pub mod verification;
+mod work;
 
 use std::{
     collections::BTreeMap,
@@ -35,8 +36,9 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-pub use call::{CallState, MemoryCapExceeded, SandboxLimit};
+pub use call::{CallState, MemoryCapExceeded};
 pub use decision::{Ask, Role, Trial, TrialMode};
+pub use limits::SandboxLimit;
 pub use registry::{ComponentKind, LoadedComponent, Registry};
 
 // The persistence layer, under the names the runtime has always used for it.

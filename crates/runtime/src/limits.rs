@@ -117,3 +117,30 @@ impl Default for PasswordHashing {
         }
     }
 }
+
+/// A bound on what a call leaves outside its unit of work, exceeded: the call stops, rolled
+/// back, and `usvc_component_limit_exceeded_total{limit}` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxLimit {
+    #[error("its kv writes per call")]
+    KvWritesPerCall,
+    #[error("its kv keys per customer")]
+    KvKeysPerCustomer,
+    #[error("its kv bytes per customer")]
+    KvBytesPerCustomer,
+}
+
+impl SandboxLimit {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::KvWritesPerCall => "kv-writes-per-call",
+            Self::KvKeysPerCustomer => "kv-keys-per-customer",
+            Self::KvBytesPerCustomer => "kv-bytes-per-customer",
+        }
+    }
+
+    /// Whether the customer, rather than the component, ran into it (they may try later).
+    pub fn is_customers(self) -> bool {
+        !matches!(self, Self::KvWritesPerCall)
+    }
+}

@@ -8,8 +8,10 @@ use std::{collections::HashMap, time::Duration};
 use wasmtime::component::HasData;
 
 use crate::{
-    ComponentKind, bindings::usvc::host::kv::Host, call::SandboxLimit, kv::Shared,
-    limits::SandboxBounds,
+    ComponentKind,
+    bindings::usvc::host::kv::Host,
+    kv::Shared,
+    limits::{SandboxBounds, SandboxLimit},
 };
 
 const MAX_KEY_BYTES: usize = 200;

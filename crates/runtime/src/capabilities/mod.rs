@@ -1,7 +1,7 @@
 //! The host side of the WIT capabilities: one module per interface, each implementing the
 //! generated `Host` trait on a context of its own that holds only what that interface needs
 //! (the call's unit of work, the clock, the sealing key, ...), projected from the call's
-//! [`CallState`] when the linker calls it (`CallState::directory`, ...), the way
+//! the call's state when the linker calls it (`CallState::directory`, ...), the way
 //! wasmtime-wasi's interfaces do. Capabilities are domain-level (find a customer, set a
 //! password), never raw SQL; every write joins the call's unit of work. An infrastructure
 //! failure traps the call with [`CapabilityFailure`].
@@ -22,19 +22,15 @@ use std::{collections::BTreeMap, sync::Arc};
 use wasmtime_wasi_config::WasiConfigVariables;
 
 pub(crate) use self::kv::KvState;
-use self::{
-    audit::Trail, clock::Time, credentials::Passwords, events::Outbox, factors::Factors, kv::Kv,
-    kyc::Checks, logging::Log, notify::Messages, users::Directory,
-};
 use crate::{
-    CallState, ComponentKind,
-    call::UnitOfWork,
+    ComponentKind,
     clock::Clock,
     kv::Shared,
     notify::{Notification, Notifier},
     password::PasswordHasher,
     secrets::{DEVELOPMENT_KEY, SecretBox},
     store::{Connection, Database},
+    work::UnitOfWork,
 };
 
 /// The shared services behind the capabilities of every call.
@@ -123,8 +119,8 @@ pub(crate) fn failed(capability: &'static str) -> impl FnOnce(sqlx::Error) -> wa
 /// The call's unit of work as a capability reaches it: its transaction, begun on first use, and
 /// the messages that leave once it commits.
 pub(crate) struct Tx<'a> {
-    work: &'a mut UnitOfWork,
-    db: &'a Database,
+    pub(crate) work: &'a mut UnitOfWork,
+    pub(crate) db: &'a Database,
 }
 
 impl Tx<'_> {
@@ -135,114 +131,5 @@ impl Tx<'_> {
     /// Sends `message` after the call commits (never after a rollback).
     pub(crate) fn queue(&mut self, message: Notification) {
         self.work.notifications.push(message);
-    }
-}
-
-/// Each interface's context, projected from the call's state: the only place that sees every
-/// field, so each capability reaches only what its context holds.
-impl CallState {
-    pub(crate) fn time(&mut self) -> Time<'_> {
-        Time {
-            clock: &*self.caps.clock,
-        }
-    }
-
-    pub(crate) fn directory(&mut self) -> Directory<'_> {
-        Directory {
-            clock: &*self.caps.clock,
-            secrets: &self.caps.secrets,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn passwords(&mut self) -> Passwords<'_> {
-        Passwords {
-            clock: &*self.caps.clock,
-            secrets: &self.caps.secrets,
-            hasher: &self.caps.passwords,
-            hashed: &mut self.password_hashes,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn outbox(&mut self) -> Outbox<'_> {
-        Outbox {
-            clock: &*self.caps.clock,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn trail(&mut self) -> Trail<'_> {
-        Trail {
-            clock: &*self.caps.clock,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn messages(&mut self) -> Messages<'_> {
-        Messages {
-            clock: &*self.caps.clock,
-            secrets: &self.caps.secrets,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn checks(&mut self) -> Checks<'_> {
-        Checks {
-            secrets: &self.caps.secrets,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-        }
-    }
-
-    pub(crate) fn factors(&mut self) -> Factors<'_> {
-        Factors {
-            clock: &*self.caps.clock,
-            secrets: &self.caps.secrets,
-            tx: Tx {
-                work: &mut self.work,
-                db: &self.caps.db,
-            },
-            kv: Kv {
-                kind: self.kind,
-                shared: &self.caps.kv,
-                state: &mut self.kv,
-                bounds: &self.bounds,
-            },
-        }
-    }
-
-    pub(crate) fn kv(&mut self) -> Kv<'_> {
-        Kv {
-            kind: self.kind,
-            shared: &self.caps.kv,
-            state: &mut self.kv,
-            bounds: &self.bounds,
-        }
-    }
-
-    pub(crate) fn log(&mut self) -> Log<'_> {
-        Log {
-            kind: self.kind,
-            lines: &mut self.log_lines,
-            bound: self.bounds.log_lines_per_call,
-        }
     }
 }
