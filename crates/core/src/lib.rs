@@ -6,7 +6,6 @@
 pub mod admin;
 pub mod auth;
 pub mod clients;
-pub mod config;
 pub mod documents;
 pub mod events;
 pub mod failure;

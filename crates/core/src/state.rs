@@ -43,3 +43,10 @@ impl std::ops::Deref for AppState {
         &self.auth
     }
 }
+
+/// Whether the service runs for a developer (dev mailbox, generated keys) or for customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}

@@ -5,6 +5,8 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use anyhow::Context;
+
 use axum::{extract::State, middleware::Next, response::Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -165,6 +167,33 @@ pub fn mint(name: &str, key_pem: &str, ttl_secs: i64, now: i64) -> anyhow::Resul
 /// The `USVC_GRPC_CALLERS` value naming the public half of a PKCS#8 PEM key.
 pub use usvc_core::runtime::keys::public_key;
 
+/// `name=<base64url Ed25519 public key>` pairs, comma-separated.
+pub fn parse_callers(value: &str) -> anyhow::Result<BTreeMap<String, [u8; 32]>> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mut callers = BTreeMap::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, key) = entry
+            .split_once('=')
+            .context("expected `name=<base64url public key>`")?;
+        let name = name.trim();
+        anyhow::ensure!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "caller name {name:?}: use lower-case letters, digits and `-`"
+        );
+        let key = URL_SAFE_NO_PAD
+            .decode(key.trim().trim_end_matches('='))
+            .with_context(|| format!("caller {name}: the key is not base64url"))?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("caller {name}: an Ed25519 public key is 32 bytes"))?;
+        callers.insert(name.to_owned(), key);
+    }
+    Ok(callers)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -175,12 +204,7 @@ mod tests {
     fn a_minted_token_verifies_for_its_caller_only() {
         let pem = usvc_core::auth::tokens::generate_pem().unwrap();
         let public = public_key(&pem).unwrap();
-        let callers = usvc_core::config::Config::from_vars([(
-            "USVC_GRPC_CALLERS".to_owned(),
-            format!("ledger={public}"),
-        )])
-        .unwrap()
-        .grpc_callers;
+        let callers = parse_callers(&format!("ledger={public}")).unwrap();
         let keys = CallerKeys::new(&callers, &BTreeMap::new());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = mint("ledger", &pem, 60, now).unwrap();

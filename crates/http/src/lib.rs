@@ -42,8 +42,8 @@ use tower_http::{
 };
 
 use error::{ApiError, Problem, problem_response};
-use usvc_core::config::Mode;
 pub use usvc_core::state::AppState;
+use usvc_core::state::Mode;
 
 /// No request may take longer than this, whatever it waits for.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

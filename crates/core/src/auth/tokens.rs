@@ -18,16 +18,13 @@ use ed25519_dalek::{
     pkcs8::{DecodePrivateKey, EncodePrivateKey},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    config::TokenConfig,
-    store::{
-        Database,
-        signing_keys::{self, StoredKey},
-    },
+use crate::store::{
+    Database,
+    signing_keys::{self, StoredKey},
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -292,13 +289,37 @@ impl TokenIssuer {
     }
 }
 
+/// How access and refresh tokens are issued.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// PKCS#8 PEM of the Ed25519 signing key; generated per process when absent (development only).
+    pub signing_key_pem: Option<SecretString>,
+}
+
+impl Default for TokenConfig {
+    /// Issued and accepted by `usvc`, access for 15 minutes, refresh for 30 days, signed with a
+    /// key generated per process (development only).
+    fn default() -> Self {
+        Self {
+            issuer: "usvc".to_owned(),
+            audience: "usvc".to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            signing_key_pem: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     fn issuer() -> TokenIssuer {
-        TokenIssuer::new(&Config::embedded().tokens).unwrap()
+        TokenIssuer::new(&TokenConfig::default()).unwrap()
     }
 
     fn customer() -> Vec<String> {

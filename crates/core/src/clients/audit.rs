@@ -9,10 +9,9 @@ use std::{sync::Arc, time::Duration};
 use tonic::{Request, transport::Channel};
 use usvc_proto::bank::audit::v1::{RecordRequest, audit_service_client::AuditServiceClient};
 
-use super::{ClientError, resilience::Resilience};
+use super::{ClientError, ClientPolicy, resilience::Resilience};
 use crate::{
     clock::Clock,
-    config::ClientPolicy,
     store::{
         Database,
         audit::{self, AuditEvent},

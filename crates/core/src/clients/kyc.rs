@@ -7,8 +7,8 @@ use std::{collections::HashMap, sync::Mutex};
 use tonic::{Code, Request, transport::Channel};
 use usvc_proto::bank::kyc::v1 as pb;
 
+use super::ClientPolicy;
 use super::{ClientError, resilience::Resilience};
-use crate::config::ClientPolicy;
 
 /// A check of one person against their identity documents. `check_id` is chosen by usvc and
 /// makes the submission idempotent.

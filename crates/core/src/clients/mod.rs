@@ -10,12 +10,12 @@ pub mod kyc;
 pub mod notification;
 pub mod resilience;
 
+use std::time::Duration;
+
 use tonic::{
     Code,
     transport::{Channel, ClientTlsConfig, Endpoint},
 };
-
-use crate::config::ClientPolicy;
 
 /// Why a call to a bank service did not succeed. Carries no request content.
 #[derive(Debug, thiserror::Error)]
@@ -54,4 +54,36 @@ pub fn channel(url: &str, policy: &ClientPolicy) -> anyhow::Result<Channel> {
         endpoint = endpoint.tls_config(ClientTlsConfig::new().with_native_roots())?;
     }
     Ok(endpoint.connect_lazy())
+}
+
+/// Deadlines, retries and the circuit breaker of every client call. Only the deadline is read
+/// from the environment (`USVC_CLIENT_DEADLINE_MS`); the rest are fixed defaults that tests
+/// shorten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// The whole budget of one call, retries and waits included.
+    pub deadline: Duration,
+    /// Attempts of one call at most (the first included), for transient failures only.
+    pub max_attempts: u32,
+    /// The wait before the first retry; each further wait doubles (with jitter) up to
+    /// `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Consecutive failed attempts after which the breaker opens and calls fail at once.
+    pub breaker_threshold: u32,
+    /// How long an open breaker refuses calls before it lets one probe through.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(2),
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(10),
+        }
+    }
 }

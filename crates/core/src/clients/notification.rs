@@ -6,11 +6,8 @@ use usvc_proto::bank::notification::v1::{
     Channel as DeliveryChannel, SendRequest, notification_service_client::NotificationServiceClient,
 };
 
-use super::{ClientError, resilience::Resilience};
-use crate::{
-    config::ClientPolicy,
-    runtime::notify::{Channel as NoticeChannel, Notification},
-};
+use super::{ClientError, ClientPolicy, resilience::Resilience};
+use crate::runtime::notify::{Channel as NoticeChannel, Notification};
 
 pub struct NotificationClient {
     grpc: NotificationServiceClient<Channel>,

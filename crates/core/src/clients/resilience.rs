@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tonic::{Code, Status};
 
 use super::ClientError;
-use crate::config::ClientPolicy;
+use super::ClientPolicy;
 
 /// The transient failures worth another attempt: the service did not answer, was overloaded, or
 /// ran out of time. Anything else is the service's answer, and asking again would not change it.

@@ -18,7 +18,6 @@ use aws_sdk_s3::{
 };
 
 use super::objects::{Inspection, ObjectStore, PresignedRequest, Reader};
-use crate::config::S3Settings;
 
 pub struct S3Objects {
     client: Client,
@@ -234,5 +233,27 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(failed("removing an object"))?;
         Ok(())
+    }
+}
+
+/// An S3 bucket (path-style addressing). The secret is never printed.
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    /// `USVC_S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`; AWS's own endpoint when unset.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
     }
 }

@@ -5,11 +5,10 @@
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
+use anyhow::Context;
+
 use super::Shared;
-use crate::{
-    config::{Limits, Rate},
-    secrets::sha256_hex,
-};
+use crate::secrets::sha256_hex;
 
 /// What a client is trying to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +243,81 @@ pub fn client_bucket(ip: IpAddr, prefix: u8) -> String {
                 format!("{}/{prefix}", std::net::Ipv6Addr::from(bits & mask))
             }
         },
+    }
+}
+
+/// At most `max` attempts per `per`, counted in fixed windows. Written `max/seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub max: u32,
+    pub per: Duration,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let (max, secs) = s
+            .split_once('/')
+            .context("expected `attempts/seconds`, e.g. `10/60`")?;
+        let per = Duration::from_secs(secs.trim().parse()?);
+        anyhow::ensure!(!per.is_zero(), "the window must be at least one second");
+        Ok(Self {
+            max: max.trim().parse()?,
+            per,
+        })
+    }
+}
+
+/// Rate limits and the login brake. The defaults suit one customer's honest use.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub login_per_ip: Rate,
+    pub login_per_account: Rate,
+    pub register_per_ip: Rate,
+    /// Verification codes sent to one address (registrations naming it).
+    pub code_sends_per_account: Rate,
+    pub reset_per_ip: Rate,
+    pub reset_per_account: Rate,
+    pub code_checks_per_ip: Rate,
+    pub code_checks_per_account: Rate,
+    /// Password checks inside one session (a password change, a re-authentication).
+    pub reauth_per_session: Rate,
+    /// Failed logins after which each further attempt waits `failure_delay`, doubling.
+    pub failures_before_delay: u32,
+    pub failure_delay: Duration,
+    pub max_failure_delay: Duration,
+    /// Failed logins after which the account is locked for `lockout`.
+    pub failures_before_lockout: u32,
+    pub lockout: Duration,
+    /// IPv6 clients are counted per network of this prefix length (`USVC_LIMIT_IPV6_PREFIX`,
+    /// 64 by default): one customer line usually holds a whole /64.
+    pub ipv6_prefix: u8,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let rate = |max, secs| Rate {
+            max,
+            per: Duration::from_secs(secs),
+        };
+        Self {
+            login_per_ip: rate(60, 60),
+            login_per_account: rate(20, 60),
+            register_per_ip: rate(20, 3600),
+            code_sends_per_account: rate(5, 3600),
+            reset_per_ip: rate(20, 3600),
+            reset_per_account: rate(5, 3600),
+            code_checks_per_ip: rate(60, 600),
+            code_checks_per_account: rate(20, 600),
+            reauth_per_session: rate(5, 900),
+            failures_before_delay: 3,
+            failure_delay: Duration::from_secs(1),
+            max_failure_delay: Duration::from_secs(30),
+            failures_before_lockout: 10,
+            lockout: Duration::from_secs(15 * 60),
+            ipv6_prefix: 64,
+        }
     }
 }
 

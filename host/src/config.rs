@@ -1,23 +1,24 @@
 //! Configuration: read once from the environment at start-up, with embedded defaults that run the
-//! service with no external system at all.
+//! service with no external system at all. The binary owns it; each layer takes the settings it
+//! needs in its own types (`TokenConfig`, `Limits`, `ClientPolicy`, `RuntimeLimits`, ...),
+//! re-exported here under the names configuration has always used.
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-pub use crate::events::consumer::Subscription;
-use crate::runtime::ComponentKind;
-pub use crate::runtime::limits::{
-    CallLimits, KindLimits, PasswordHashing, RuntimeLimits, SandboxBounds,
+use usvc_core::runtime::ComponentKind;
+pub use usvc_core::{
+    auth::tokens::TokenConfig,
+    clients::ClientPolicy,
+    documents::s3::S3Settings,
+    events::consumer::Subscription,
+    guard::limits::{Limits, Rate},
+    runtime::limits::{CallLimits, KindLimits, PasswordHashing, RuntimeLimits, SandboxBounds},
+    state::Mode,
 };
-
-/// Whether the service runs for a developer (dev mailbox, generated keys) or for customers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Development,
-    Production,
-}
+use usvc_grpc::callers::parse_callers;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,8 +33,8 @@ pub struct Config {
     /// signs their caller tokens (`USVC_GRPC_CALLERS=name=<base64url key>,...`).
     pub grpc_callers: BTreeMap<String, [u8; 32]>,
     /// What each caller may call (`USVC_GRPC_GRANTS`); a caller not named gets
-    /// [`Grants::acting_for_customers`](crate::grants::Grants::acting_for_customers).
-    pub grpc_grants: BTreeMap<String, crate::grants::Grants>,
+    /// [`Grants::acting_for_customers`](usvc_core::grants::Grants::acting_for_customers).
+    pub grpc_grants: BTreeMap<String, usvc_core::grants::Grants>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     pub database_max_connections: u32,
@@ -41,7 +42,7 @@ pub struct Config {
     pub runtime: RuntimeLimits,
     /// Who may sign component artifacts: name → Ed25519 public key
     /// (`USVC_COMPONENT_SIGNERS=name=<base64url key>,...`).
-    pub component_signers: crate::runtime::artifact::Signers,
+    pub component_signers: usvc_core::runtime::artifact::Signers,
     /// The largest component artifact accepted (`USVC_COMPONENT_MAX_BYTES`, default 16 MiB).
     pub component_max_bytes: usize,
     /// Settings handed to components through `wasi:config`, per component kind.
@@ -76,7 +77,7 @@ pub struct Config {
     /// The key each KYC provider signs its results with (`USVC_KYC_RESULT_KEYS`,
     /// `provider=<base64>,…`). Required in production when results are consumed; without keys
     /// (development) unsigned results are accepted.
-    pub kyc_result_keys: crate::kyc::signature::ProviderKeys,
+    pub kyc_result_keys: usvc_core::kyc::signature::ProviderKeys,
     /// The bank's services usvc calls over gRPC; each unset one is served by an embedded default.
     pub clients: Clients,
     /// The address clients reach this host's HTTP API at (`USVC_PUBLIC_URL`), used in the
@@ -126,28 +127,6 @@ impl Default for DocumentSettings {
     }
 }
 
-/// An S3 bucket (path-style addressing). The secret is never printed.
-#[derive(Clone, Default)]
-pub struct S3Settings {
-    /// `USVC_S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`; AWS's own endpoint when unset.
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub bucket: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Where the bank's KYC, notification and audit services are (`http://` or `https://` gRPC
 /// endpoints), and how every call to them is made. An endpoint left unset is served by the
 /// embedded default: the sandbox KYC, the log notifier, the local audit table only.
@@ -160,38 +139,6 @@ pub struct Clients {
     pub notification_url: Option<String>,
     pub audit_url: Option<String>,
     pub policy: ClientPolicy,
-}
-
-/// Deadlines, retries and the circuit breaker of every client call. Only the deadline is read
-/// from the environment (`USVC_CLIENT_DEADLINE_MS`); the rest are fixed defaults that tests
-/// shorten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientPolicy {
-    /// The whole budget of one call, retries and waits included.
-    pub deadline: Duration,
-    /// Attempts of one call at most (the first included), for transient failures only.
-    pub max_attempts: u32,
-    /// The wait before the first retry; each further wait doubles (with jitter) up to
-    /// `max_backoff`.
-    pub min_backoff: Duration,
-    pub max_backoff: Duration,
-    /// Consecutive failed attempts after which the breaker opens and calls fail at once.
-    pub breaker_threshold: u32,
-    /// How long an open breaker refuses calls before it lets one probe through.
-    pub breaker_cooldown: Duration,
-}
-
-impl Default for ClientPolicy {
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_secs(2),
-            max_attempts: 3,
-            min_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(500),
-            breaker_threshold: 5,
-            breaker_cooldown: Duration::from_secs(10),
-        }
-    }
 }
 
 /// An endpoint (gRPC, S3, this host's public address): an absolute `http://` or `https://` URL
@@ -207,118 +154,6 @@ fn parse_endpoint(value: String) -> anyhow::Result<Option<String>> {
         "expected an http:// or https:// URL with a host, e.g. http://kyc.bank.internal:50051"
     );
     Ok(Some(value.to_owned()))
-}
-
-/// `name=<base64url Ed25519 public key>` pairs, comma-separated.
-fn parse_callers(value: &str) -> anyhow::Result<BTreeMap<String, [u8; 32]>> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let mut callers = BTreeMap::new();
-    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, key) = entry
-            .split_once('=')
-            .context("expected `name=<base64url public key>`")?;
-        let name = name.trim();
-        anyhow::ensure!(
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "caller name {name:?}: use lower-case letters, digits and `-`"
-        );
-        let key = URL_SAFE_NO_PAD
-            .decode(key.trim().trim_end_matches('='))
-            .with_context(|| format!("caller {name}: the key is not base64url"))?;
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("caller {name}: an Ed25519 public key is 32 bytes"))?;
-        callers.insert(name.to_owned(), key);
-    }
-    Ok(callers)
-}
-
-/// At most `max` attempts per `per`, counted in fixed windows. Written `max/seconds`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub max: u32,
-    pub per: Duration,
-}
-
-impl std::str::FromStr for Rate {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        let (max, secs) = s
-            .split_once('/')
-            .context("expected `attempts/seconds`, e.g. `10/60`")?;
-        let per = Duration::from_secs(secs.trim().parse()?);
-        anyhow::ensure!(!per.is_zero(), "the window must be at least one second");
-        Ok(Self {
-            max: max.trim().parse()?,
-            per,
-        })
-    }
-}
-
-/// Rate limits and the login brake. The defaults suit one customer's honest use.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub login_per_ip: Rate,
-    pub login_per_account: Rate,
-    pub register_per_ip: Rate,
-    /// Verification codes sent to one address (registrations naming it).
-    pub code_sends_per_account: Rate,
-    pub reset_per_ip: Rate,
-    pub reset_per_account: Rate,
-    pub code_checks_per_ip: Rate,
-    pub code_checks_per_account: Rate,
-    /// Password checks inside one session (a password change, a re-authentication).
-    pub reauth_per_session: Rate,
-    /// Failed logins after which each further attempt waits `failure_delay`, doubling.
-    pub failures_before_delay: u32,
-    pub failure_delay: Duration,
-    pub max_failure_delay: Duration,
-    /// Failed logins after which the account is locked for `lockout`.
-    pub failures_before_lockout: u32,
-    pub lockout: Duration,
-    /// IPv6 clients are counted per network of this prefix length (`USVC_LIMIT_IPV6_PREFIX`,
-    /// 64 by default): one customer line usually holds a whole /64.
-    pub ipv6_prefix: u8,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        let rate = |max, secs| Rate {
-            max,
-            per: Duration::from_secs(secs),
-        };
-        Self {
-            login_per_ip: rate(60, 60),
-            login_per_account: rate(20, 60),
-            register_per_ip: rate(20, 3600),
-            code_sends_per_account: rate(5, 3600),
-            reset_per_ip: rate(20, 3600),
-            reset_per_account: rate(5, 3600),
-            code_checks_per_ip: rate(60, 600),
-            code_checks_per_account: rate(20, 600),
-            reauth_per_session: rate(5, 900),
-            failures_before_delay: 3,
-            failure_delay: Duration::from_secs(1),
-            max_failure_delay: Duration::from_secs(30),
-            failures_before_lockout: 10,
-            lockout: Duration::from_secs(15 * 60),
-            ipv6_prefix: 64,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TokenConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
-    /// PKCS#8 PEM of the Ed25519 signing key; generated per process when absent (development only).
-    pub signing_key_pem: Option<SecretString>,
 }
 
 /// Countries served when no allow-list is configured: the EEA, Switzerland and the United Kingdom.
@@ -347,13 +182,7 @@ impl Config {
             components_dir: PathBuf::from("target/components"),
             runtime: RuntimeLimits::default(),
             component_settings: BTreeMap::from([("onboarding".to_owned(), onboarding)]),
-            tokens: TokenConfig {
-                issuer: "usvc".to_owned(),
-                audience: "usvc".to_owned(),
-                access_ttl: Duration::from_secs(15 * 60),
-                refresh_ttl: Duration::from_secs(30 * 24 * 3600),
-                signing_key_pem: None,
-            },
+            tokens: TokenConfig::default(),
             password_hashing: PasswordHashing::default(),
             max_body_bytes: 64 * 1024,
             redis_url: None,
@@ -450,13 +279,13 @@ impl Config {
             }
             "USVC_GRPC_ADDR" => self.grpc_addr = value.parse()?,
             "USVC_GRPC_CALLERS" => self.grpc_callers = parse_callers(&value)?,
-            "USVC_GRPC_GRANTS" => self.grpc_grants = crate::grants::parse_grants(&value)?,
+            "USVC_GRPC_GRANTS" => self.grpc_grants = usvc_core::grants::parse_grants(&value)?,
             "DATABASE_URL" => self.database_url = value,
             "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
             "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
             "USVC_COMPONENT_MAX_BYTES" => self.component_max_bytes = value.parse()?,
             "USVC_COMPONENT_SIGNERS" => {
-                self.component_signers = crate::runtime::artifact::Signers::parse(&value)?
+                self.component_signers = usvc_core::runtime::artifact::Signers::parse(&value)?
             }
             "USVC_CALL_DEADLINE_MS" => {
                 self.runtime.call_deadline = Duration::from_millis(value.parse()?)
@@ -524,7 +353,7 @@ impl Config {
                 self.clients.unsafe_sandbox_kyc = value.parse().context("expected true or false")?
             }
             "USVC_KYC_RESULT_KEYS" => {
-                self.kyc_result_keys = crate::kyc::signature::ProviderKeys::parse(&value)?
+                self.kyc_result_keys = usvc_core::kyc::signature::ProviderKeys::parse(&value)?
             }
             "USVC_NOTIFICATION_GRPC_URL" => self.clients.notification_url = parse_endpoint(value)?,
             "USVC_AUDIT_GRPC_URL" => self.clients.audit_url = parse_endpoint(value)?,
@@ -900,7 +729,7 @@ mod tests {
 
     #[test]
     fn keys_never_print() {
-        let pem = crate::runtime::keys::generate_pem().unwrap();
+        let pem = usvc_core::runtime::keys::generate_pem().unwrap();
         let config = Config::from_vars(vars(&[
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),
             (
@@ -921,7 +750,7 @@ mod tests {
 
     #[test]
     fn production_mode_requires_a_secrets_key_of_32_bytes() {
-        let pem = crate::runtime::keys::generate_pem().unwrap();
+        let pem = usvc_core::runtime::keys::generate_pem().unwrap();
         let production = [
             ("USVC_MODE", "production"),
             ("USVC_JWT_SIGNING_KEY", pem.as_str()),
