@@ -29,8 +29,19 @@ async fn settings_for_an_unknown_component_kind_stop_start_up() {
 }
 
 /// `usvc serve` in production mode with `extra` set over the keys it always needs: what it
-/// printed when it stopped, or `None` once it answered `/readyz` (it is then stopped).
+/// printed when it stopped, or `None` once it answered `/readyz` (it is then stopped). A free
+/// port another test took before the child bound it is tried again on others.
 async fn serve_in_production(extra: &[(&str, &str)]) -> Option<String> {
+    for _ in 0..5 {
+        match serve_once_in_production(extra).await {
+            Some(output) if output.contains("Address already in use") => continue,
+            outcome => return outcome,
+        }
+    }
+    panic!("no free port stayed free long enough for usvc serve to bind it");
+}
+
+async fn serve_once_in_production(extra: &[(&str, &str)]) -> Option<String> {
     let dir =
         std::env::temp_dir().join(format!("usvc-production-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
