@@ -10,28 +10,35 @@ use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    adapters::{
+        amqp::{AmqpConsumer, AmqpPublisher},
+        clients::{
+            audit::{AuditClient, AuditForwarder},
+            kyc::GrpcKyc,
+            notification::{GrpcNotifier, NotificationClient},
+        },
+        s3::S3Objects,
+    },
     auth::{Authenticator, password::PasswordHasher, tokens::TokenIssuer},
     capabilities::Capabilities,
-    clients::{
-        audit::{AuditClient, AuditForwarder},
-        kyc::{GrpcKyc, KycProvider, SandboxKyc},
-        notification::NotificationClient,
-    },
     clock::{Clock, SystemClock},
     config::{Config, Mode},
-    documents::{self, files::FilesystemObjects, objects::ObjectStore, s3::S3Objects},
-    events::{EventBus, OutboxRelay, amqp::AmqpPublisher, consumer::AmqpConsumer},
+    documents::{self, files::FilesystemObjects, objects::ObjectStore},
+    events::{Broker, EventBus, OutboxRelay},
     grpc::{self, callers::CallerKeys},
     guard::{Guard, SessionGate, Shared},
     http,
     kyc::KycResults,
     lifecycle::Lifecycle,
-    notify::{DevMailbox, Fanout, GrpcNotifier, LogNotifier, Notifier},
+    notify::{DevMailbox, Fanout, LogNotifier, Notifier},
     runtime::{ComponentKind, Runtime},
     state::AppState,
     store,
     trail::AfterAnswer,
-    verification::Verifier,
+    verification::{
+        Verifier,
+        provider::{KycProvider, SandboxKyc},
+    },
 };
 
 pub struct Application {
@@ -132,7 +139,7 @@ impl Application {
             .transpose()
             .context("USVC_AUDIT_GRPC_URL")?;
         let shared = Arc::new(match &config.redis_url {
-            Some(url) => crate::guard::redis::shared(url, &config.redis_prefix)?,
+            Some(url) => crate::adapters::redis::shared(url, &config.redis_prefix)?,
             None => Shared::in_memory(),
         });
         let secrets_key: [u8; 32] = match &config.secrets_key {
@@ -169,7 +176,7 @@ impl Application {
         let broker = config
             .amqp_url
             .as_deref()
-            .map(|url| AmqpPublisher::new(url, &config.amqp_exchange));
+            .map(|url| Box::new(AmqpPublisher::new(url, &config.amqp_exchange)) as Box<dyn Broker>);
         let relay = OutboxRelay::new(
             db.clone(),
             events.clone(),

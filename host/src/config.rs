@@ -8,12 +8,10 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 use anyhow::{Context, bail};
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+pub use usvc_adapters::{amqp::Subscription, clients::ClientPolicy, s3::S3Settings};
 use usvc_core::runtime::ComponentKind;
 pub use usvc_core::{
     auth::tokens::TokenConfig,
-    clients::ClientPolicy,
-    documents::s3::S3Settings,
-    events::consumer::Subscription,
     guard::limits::{Limits, Rate},
     runtime::limits::{CallLimits, KindLimits, PasswordHashing, RuntimeLimits, SandboxBounds},
     state::Mode,

@@ -3,10 +3,10 @@
 use anyhow::Context;
 use usvc::{
     admin::Grant,
+    admin_client as client,
     app::Application,
     config::Config,
     grpc::callers,
-    lifecycle::client,
     runtime::{ComponentKind, artifact},
     telemetry,
 };

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use usvc::events::consumer::{RETRIES_HEADER, retries_of};
+use usvc::adapters::amqp::consumer::{RETRIES_HEADER, retries_of};
 use usvc_tests::{Backend, TestApp, backends};
 
 use crate::{

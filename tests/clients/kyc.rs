@@ -1,8 +1,9 @@
 //! The KYC client against the KYC test server: a check submitted, resubmitted, decided and read.
 
 use tonic::Code;
-use usvc::clients::kyc::{
-    CheckRequest, CheckStatus, Document, DocumentType, GrpcKyc, KycProvider, Person,
+use usvc::{
+    clients::kyc::GrpcKyc,
+    verification::provider::{CheckRequest, CheckStatus, Document, DocumentType, Person},
 };
 use usvc_proto::bank::kyc::v1 as pb;
 use usvc_tests::bank::BankServer;

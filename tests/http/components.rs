@@ -547,7 +547,7 @@ async fn the_watched_directory_deploys_signed_artifacts_only_in_production(backe
 
 /// What `usvc components deploy|list|rollback` do, through the client they use.
 async fn the_command_line_client_deploys_lists_and_rolls_back(backend: Backend) {
-    use usvc::lifecycle::client::{AdminClient, table};
+    use usvc::admin_client::{AdminClient, table};
     let signer = new_signer();
     let app = host(backend, Mode::Development, &signer, None).await;
     let admin = administrator(&app).await;

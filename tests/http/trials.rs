@@ -438,7 +438,7 @@ async fn the_decision_log_answers_an_auditor_and_no_one_else(backend: Backend) {
 }
 
 async fn the_command_line_client_runs_trials_replays_and_reads_the_log(backend: Backend) {
-    use usvc::lifecycle::client::{AdminClient, decisions_table, replay_summary};
+    use usvc::admin_client::{AdminClient, decisions_table, replay_summary};
     let app = host(backend).await;
     let admin = administrator(&app).await;
     let client = AdminClient::new(&app.base, &admin);

@@ -1,11 +1,11 @@
 //! usvc's core: the domain services (authentication and sessions, profile, documents,
-//! verification and KYC, administration, the component lifecycle), the guards, and the adapters
-//! they use (the bank's services, the event bus, object stores). The front doors (`usvc-http`,
-//! `usvc-grpc`) call into it; it knows neither of them, nor the composition root.
+//! verification and KYC, administration, the component lifecycle), the guards, and the ports its
+//! adapters (`usvc-adapters`: the bank's services, RabbitMQ, Redis, S3) implement. The front
+//! doors (`usvc-http`, `usvc-grpc`) call into it; it knows neither them, nor the adapters, nor
+//! the composition root.
 
 pub mod admin;
 pub mod auth;
-pub mod clients;
 pub mod documents;
 pub mod events;
 pub mod failure;

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use crate::{
     auth::Authenticator,
-    clients::kyc::KycProvider,
     documents::{self, files::FilesystemObjects},
     lifecycle::Lifecycle,
     notify::DevMailbox,
     verification::Verifier,
+    verification::provider::KycProvider,
 };
 
 /// What every front door (HTTP, gRPC) serves requests with: one instance, shared. It derefs to

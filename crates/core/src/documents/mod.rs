@@ -9,7 +9,6 @@ pub mod avatar;
 pub mod declaration;
 pub mod files;
 pub mod objects;
-pub mod s3;
 pub mod sniff;
 
 use crate::failure::{Failure, Reason};

@@ -1,6 +1,6 @@
 //! Object storage: where uploaded documents and avatars live, behind one contract with two
-//! implementations — S3 (or any S3-compatible store, `s3.rs`) and a folder served by this host
-//! itself (`files.rs`, the embedded default). Clients move the bytes of a document straight to
+//! implementations — S3 (or any S3-compatible store, in `usvc-adapters`) and a folder served by
+//! this host itself (`files.rs`, the embedded default). Clients move the bytes of a document straight to
 //! and from the store through short-lived presigned URLs; the host reads an object back only to
 //! confirm it. Must not: know what a document is, or log a URL (its signature is a credential).
 
@@ -74,16 +74,16 @@ pub trait ObjectStore: Send + Sync {
     async fn delete(&self, key: &str) -> anyhow::Result<()>;
 }
 
-/// Hashes an object as its chunks arrive, keeping its first bytes.
+/// Hashes an object as its chunks arrive, keeping its first bytes: how every store inspects one.
 #[derive(Default)]
-pub(crate) struct Reader {
+pub struct Reader {
     size: u64,
     head: Vec<u8>,
     hasher: Sha256,
 }
 
 impl Reader {
-    pub(crate) fn update(&mut self, chunk: &[u8]) {
+    pub fn update(&mut self, chunk: &[u8]) {
         self.size += chunk.len() as u64;
         if self.head.len() < HEAD_BYTES {
             let wanted = (HEAD_BYTES - self.head.len()).min(chunk.len());
@@ -92,7 +92,7 @@ impl Reader {
         self.hasher.update(chunk);
     }
 
-    pub(crate) fn finish(self) -> Inspection {
+    pub fn finish(self) -> Inspection {
         Inspection {
             size: self.size,
             head: self.head,

@@ -1,17 +1,16 @@
-//! Event delivery: the outbox relay, which moves committed events to RabbitMQ when `AMQP_URL`
-//! is configured and always to the in-process bus. Delivery is at least once; consumers
-//! deduplicate by event id. `consumer` is the other direction: other services' events, read
-//! from RabbitMQ.
+//! Event delivery: the outbox relay, which moves committed events to the [`Broker`] (RabbitMQ,
+//! in `usvc-adapters`, when `AMQP_URL` is configured) and always to the in-process bus. Delivery
+//! is at least once; consumers deduplicate by event id. `inbound` is the other direction: other
+//! services' events as their handlers see them.
 
-pub mod amqp;
-pub mod consumer;
 pub mod envelope;
+pub mod inbound;
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Notify, broadcast};
 
-use self::{amqp::AmqpPublisher, envelope::Envelope};
+pub use self::envelope::Envelope;
 use crate::{
     clock::Clock,
     store::{
@@ -36,13 +35,20 @@ impl EventBus {
     }
 }
 
+/// Where committed events go beyond this process: a durable bus that confirms each one.
+#[async_trait::async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Publishes one event; `Ok` only once the bus has confirmed it.
+    async fn publish(&self, envelope: &Envelope<'_>) -> anyhow::Result<()>;
+}
+
 /// Moves committed outbox events to the broker (when configured) and the bus, oldest first,
 /// then marks them published. An event the broker has not confirmed stops the round, so no
 /// later event overtakes it: per-customer order holds.
 pub struct OutboxRelay {
     db: Database,
     bus: EventBus,
-    broker: Option<AmqpPublisher>,
+    broker: Option<Box<dyn Broker>>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
 }
@@ -55,7 +61,7 @@ impl OutboxRelay {
     pub fn new(
         db: Database,
         bus: EventBus,
-        broker: Option<AmqpPublisher>,
+        broker: Option<Box<dyn Broker>>,
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
     ) -> Self {

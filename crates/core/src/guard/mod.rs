@@ -3,7 +3,6 @@
 //! this process's memory otherwise, so Redis going down never takes login down.
 
 pub mod limits;
-pub mod redis;
 pub mod revocation;
 
 pub use crate::runtime::kv::Shared;

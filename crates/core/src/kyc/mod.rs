@@ -14,7 +14,7 @@ use self::{
 };
 use crate::{
     capabilities::Capabilities,
-    events::consumer::{Disposition, Handler, Message},
+    events::inbound::{Disposition, Handler, Message},
     store::{
         self,
         audit::{self, AuditEvent},

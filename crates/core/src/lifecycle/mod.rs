@@ -5,7 +5,6 @@
 //! switch when another one deployed. Must not: change the active version before every check
 //! passed, or activate anything the database does not say is active.
 
-pub mod client;
 mod replay;
 mod trials;
 pub mod watch;

@@ -8,14 +8,17 @@
 //! Must not: put a name, date of birth, address or document number in an event, audit row or
 //! log line; document numbers are opened only to build the check the KYC service receives.
 
-use crate::failure::{Failure, Reason};
+pub mod provider;
+
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use serde_json::json;
 
+use self::provider::{CheckRequest, CheckStatus, KycProvider};
+use crate::failure::{Failure, Reason};
+
 use crate::{
     capabilities::Capabilities,
-    clients::kyc::{self as provider, CheckRequest, CheckStatus, KycProvider},
     kyc::{
         self, Recorded,
         message::{CheckCompleted, Outcome},

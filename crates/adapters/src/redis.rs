@@ -9,7 +9,7 @@ use std::{
 use redis::{AsyncCommands, aio::ConnectionManager};
 use tokio::sync::OnceCell;
 
-use crate::runtime::kv::{Remote, Shared};
+use usvc_core::runtime::kv::{Remote, Shared};
 
 /// How long one Redis command may take before the memory fallback answers instead.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);

@@ -1,4 +1,5 @@
-//! The notification service's client: hands a rendered message to the bank's delivery service.
+//! The notification service's client, and the notifier built on it: hands a rendered message to
+//! the bank's delivery service.
 //! The message body may carry a one-time code, so nothing here logs a request.
 
 use tonic::{Request, transport::Channel};
@@ -7,7 +8,7 @@ use usvc_proto::bank::notification::v1::{
 };
 
 use super::{ClientError, ClientPolicy, resilience::Resilience};
-use crate::runtime::notify::{Channel as NoticeChannel, Notification};
+use usvc_core::notify::{Channel as NoticeChannel, Notification, Notifier};
 
 pub struct NotificationClient {
     grpc: NotificationServiceClient<Channel>,
@@ -56,5 +57,19 @@ impl NotificationClient {
             })
             .await
             .map(|response| response.into_inner().notification_id)
+    }
+}
+
+/// The bank's notification service as a [`Notifier`] (`USVC_NOTIFICATION_GRPC_URL`). Each
+/// message gets a fresh idempotency key, so the client's retries never deliver it twice.
+pub struct GrpcNotifier(pub NotificationClient);
+
+#[async_trait::async_trait]
+impl Notifier for GrpcNotifier {
+    async fn deliver(&self, n: &Notification) -> anyhow::Result<()> {
+        let key = uuid::Uuid::now_v7().to_string();
+        let id = self.0.send(&key, n).await?;
+        tracing::debug!(user_id = %n.user_id, notice = n.notice.name(), notification_id = %id, "handed to the notification service");
+        Ok(())
     }
 }

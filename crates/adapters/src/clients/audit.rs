@@ -10,7 +10,7 @@ use tonic::{Request, transport::Channel};
 use usvc_proto::bank::audit::v1::{RecordRequest, audit_service_client::AuditServiceClient};
 
 use super::{ClientError, ClientPolicy, resilience::Resilience};
-use crate::{
+use usvc_core::{
     clock::Clock,
     store::{
         Database,

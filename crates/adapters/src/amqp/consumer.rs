@@ -13,7 +13,7 @@
 //!   carries the header `x-retries`; the message it replaces is acknowledged only once the broker
 //!   has confirmed the copy.
 
-use std::{borrow::Cow, future::Future, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_lite::StreamExt;
@@ -28,6 +28,7 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString},
 };
 use rand::Rng;
+use usvc_core::events::inbound::{Disposition, Handler, Message};
 
 /// The header that counts how often a message has been retried.
 pub const RETRIES_HEADER: &str = "x-retries";
@@ -62,46 +63,6 @@ impl Subscription {
             .saturating_mul(1 << retries.min(20))
             .min(MAX_RETRY_DELAY)
     }
-}
-
-/// What became of one message.
-#[derive(Debug)]
-pub enum Disposition {
-    /// Its effect was committed: acknowledge it.
-    Processed,
-    /// It had been processed before (the inbox knew its id): acknowledge it.
-    Duplicate,
-    /// It can never be processed (unreadable, breaks the contract, names something unknown):
-    /// dead-letter it at once. The reason is a code that names no personal data.
-    Poison(Cow<'static, str>),
-    /// It failed for a reason that may pass (the database): retry it later, a bounded number of
-    /// times, then dead-letter it.
-    Transient(anyhow::Error),
-}
-
-/// A delivered message as a [`Handler`] sees it: its body and its headers.
-pub struct Message<'a> {
-    pub body: &'a [u8],
-    pub headers: Option<&'a FieldTable>,
-}
-
-impl Message<'_> {
-    /// A text header (an AMQP long or short string); `None` when absent or of another type.
-    pub fn header(&self, name: &str) -> Option<String> {
-        match self.headers?.inner().get(name)? {
-            AMQPValue::LongString(s) => Some(s.to_string()),
-            AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
-            _ => None,
-        }
-    }
-}
-
-/// What a consumer does with a message. Processing must be idempotent by message id.
-pub trait Handler: Send + Sync + 'static {
-    /// The consumer's name in logs and metric labels, e.g. `kyc_results`.
-    fn name(&self) -> &'static str;
-
-    fn handle(&self, message: &Message<'_>) -> impl Future<Output = Disposition> + Send;
 }
 
 /// One subscription's consumer; [`AmqpConsumer::run`] until the task is aborted.
@@ -301,7 +262,7 @@ impl<H: Handler> AmqpConsumer<H> {
         };
         let message = Message {
             body: &delivery.data,
-            headers: delivery.properties.headers().as_ref(),
+            headers: text_headers(&delivery.properties),
         };
         match self.handler.handle(&message).await {
             Disposition::Processed => {
@@ -441,6 +402,22 @@ fn loggable_id(properties: &BasicProperties) -> &str {
     }
 }
 
+/// The message's text headers (AMQP long and short strings); headers of other types are left out.
+fn text_headers(properties: &BasicProperties) -> Vec<(String, String)> {
+    let Some(headers) = properties.headers() else {
+        return Vec::new();
+    };
+    headers
+        .inner()
+        .iter()
+        .filter_map(|(name, value)| match value {
+            AMQPValue::LongString(s) => Some((name.to_string(), s.to_string())),
+            AMQPValue::ShortString(s) => Some((name.to_string(), s.as_str().to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A queue of ours bound to another service's topic exchange, and how its messages are retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -502,6 +479,24 @@ mod tests {
         assert_eq!(retries_of(&with(AMQPValue::ShortShortUInt(2))), 2);
         assert_eq!(retries_of(&with(AMQPValue::LongInt(-4))), 0);
         assert_eq!(retries_of(&with(AMQPValue::LongString("7".into()))), 0);
+    }
+
+    #[test]
+    fn a_handler_sees_the_text_headers_only() {
+        let mut headers = FieldTable::default();
+        headers.insert("x-provider".into(), AMQPValue::LongString("acme".into()));
+        headers.insert("x-short".into(), AMQPValue::ShortString("s".into()));
+        headers.insert(RETRIES_HEADER.into(), AMQPValue::LongLongInt(3));
+        let properties = BasicProperties::default().with_headers(headers);
+        let message = Message {
+            body: b"",
+            headers: text_headers(&properties),
+        };
+        assert_eq!(message.header("x-provider").as_deref(), Some("acme"));
+        assert_eq!(message.header("x-short").as_deref(), Some("s"));
+        assert_eq!(message.header(RETRIES_HEADER), None);
+        assert_eq!(message.header("x-absent"), None);
+        assert!(text_headers(&BasicProperties::default()).is_empty());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use aws_sdk_s3::{
     primitives::ByteStream,
 };
 
-use super::objects::{Inspection, ObjectStore, PresignedRequest, Reader};
+use usvc_core::documents::objects::{Inspection, ObjectStore, PresignedRequest, Reader};
 
 pub struct S3Objects {
     client: Client,

@@ -12,7 +12,7 @@ use lapin::{
 };
 use tokio::sync::Mutex;
 
-use super::envelope::Envelope;
+use usvc_core::events::{Broker, Envelope};
 
 /// How long the broker has to confirm one message.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -105,5 +105,12 @@ impl AmqpPublisher {
             .context("declaring the exchange")?;
         tracing::info!(exchange = %self.exchange, "connected to the broker");
         Ok((connection, channel))
+    }
+}
+
+#[async_trait::async_trait]
+impl Broker for AmqpPublisher {
+    async fn publish(&self, envelope: &Envelope<'_>) -> anyhow::Result<()> {
+        AmqpPublisher::publish(self, envelope).await
     }
 }
