@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod customers;
 pub mod documents;
 pub mod events;
 pub mod failure;

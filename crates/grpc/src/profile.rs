@@ -77,7 +77,7 @@ impl ProfileService for ProfileApi {
     ) -> Result<Response<pb::Preferences>, Status> {
         caller(&request)?;
         let user = required_user(&self.0, &request).await?;
-        let preferences = profile::preferences(&self.0.caps.db, &user.sub)
+        let preferences = profile::preferences(&self.0.caps, &user.sub)
             .await
             .map_err(status::of)?;
         Ok(Response::new(preferences_to_pb(preferences)))

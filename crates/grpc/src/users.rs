@@ -12,9 +12,9 @@ use usvc_types::{Email, Violation};
 
 use super::{Caller, acting_user, caller, internal_only, required_user, status, timestamp};
 use usvc_core::{
-    admin,
+    admin, customers,
     state::AppState,
-    store::users::{self, User, UserStatus},
+    store::users::{User, UserStatus},
 };
 
 pub struct UserApi(pub AppState);
@@ -46,8 +46,7 @@ impl UserService for UserApi {
                 "a customer may read only their own record",
             ));
         }
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
-        let user = users::get(&mut conn, &id)
+        let user = customers::get(&self.0.caps, &id)
             .await
             .map_err(status::of)?
             .ok_or_else(|| Status::not_found("no such user"))?;
@@ -65,8 +64,7 @@ impl UserService for UserApi {
         let email = Email::parse(&request.into_inner().email)
             .map_err(|error| status::invalid(&[Violation::of("email", error)]))?
             .into_string();
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
-        let user = users::find_by_email(&mut conn, &email)
+        let user = customers::find_by_email(&self.0.caps, &email)
             .await
             .map_err(status::of)?
             .ok_or_else(|| Status::not_found("no such user"))?;
@@ -112,13 +110,11 @@ impl UserService for UserApi {
                 ));
             }
         };
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
         let after_ref = after.as_ref().map(|(at, id)| (*at, id.as_str()));
         // One more than asked tells whether another page follows.
-        let mut page = users::page(&mut conn, after_ref, filter, i64::from(size) + 1)
+        let mut page = customers::page(&self.0.caps, after_ref, filter, i64::from(size) + 1)
             .await
             .map_err(status::of)?;
-        drop(conn);
         let next_page_token = if page.len() > size as usize {
             page.truncate(size as usize);
             page.last()
@@ -165,11 +161,10 @@ impl UserService for UserApi {
 impl UserApi {
     /// The record as the API gives it: `whole`, or with its personal data masked.
     async fn view(&self, user: User, whole: bool) -> Result<pb::User, Status> {
-        let mut conn = self.0.caps.db.acquire().await.map_err(status::of)?;
-        let roles = users::roles(&mut conn, &user.id)
+        let roles = customers::roles(&self.0.caps, &user.id)
             .await
             .map_err(status::of)?;
-        let date_of_birth = user.date_of_birth(&self.0.caps.secrets).map_err(|e| {
+        let date_of_birth = customers::date_of_birth(&self.0.caps, &user).map_err(|e| {
             tracing::error!(error = %format!("{e:#}"), "a sealed date of birth does not open");
             Status::internal("internal error")
         })?;

@@ -14,6 +14,7 @@ use super::{
 };
 use usvc_core::{
     admin::{self},
+    customers,
     store::users::{User, UserStatus},
 };
 
@@ -43,7 +44,7 @@ struct AccountView {
 
 fn account_view(state: &AppState, user: User) -> Result<AccountView, ApiError> {
     Ok(AccountView {
-        date_of_birth: user.date_of_birth(&state.caps.secrets)?,
+        date_of_birth: customers::date_of_birth(&state.caps, &user)?,
         id: user.id,
         email: user.email,
         legal_name: user.legal_name,

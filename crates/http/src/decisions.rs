@@ -13,7 +13,7 @@ use super::{AppState, error::ApiError, extract::AuthUser};
 use usvc_core::{
     admin::is_admin,
     documents::COMPLIANCE,
-    store::decisions::{self, DecisionRecord, Filter},
+    store::decisions::{DecisionRecord, Filter},
 };
 
 pub fn router() -> Router<AppState> {
@@ -74,8 +74,7 @@ async fn list(
         before: query.before,
         limit,
     };
-    let mut conn = state.caps.db.acquire().await?;
-    let decisions = decisions::query(&mut conn, &filter).await?;
+    let decisions = state.lifecycle.decisions(&filter).await?;
     let next = (decisions.len() as i64 == limit)
         .then(|| decisions.last().map(|d| d.id.clone()))
         .flatten();

@@ -22,7 +22,6 @@ use usvc_core::{
     auth::second_factor::{self},
     guard::{Action, Guard},
     runtime::mfa::{Method, OtpChannel, SensitiveAction},
-    store::factors,
 };
 
 pub fn router() -> Router<AppState> {
@@ -136,9 +135,8 @@ async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut conn = state.caps.db.acquire().await?;
-    let factors: Vec<FactorView> = factors::list(&mut conn, &claims.sub)
-        .await?
+    let (factors, left) = second_factor::enrolled(&state, &claims.sub).await?;
+    let factors: Vec<FactorView> = factors
         .into_iter()
         .map(|f| FactorView {
             id: f.id,
@@ -147,7 +145,6 @@ async fn list(
             created_at: f.created_at,
         })
         .collect();
-    let left = factors::recovery_codes_left(&mut conn, &claims.sub).await?;
     Ok(Json(
         json!({ "factors": factors, "recovery_codes_left": left }),
     ))

@@ -193,7 +193,7 @@ async fn get_preferences(
     AuthUser(claims): AuthUser,
 ) -> Result<Tagged<PreferencesView>, ApiError> {
     Ok(preferences_view(
-        profile::preferences(&state.caps.db, &claims.sub).await?,
+        profile::preferences(&state.caps, &claims.sub).await?,
     ))
 }
 

@@ -17,12 +17,9 @@ use super::{
     error::ApiError,
     extract::{ApiJson, AuthUser},
 };
-use usvc_core::{
-    auth::{
-        refresh::{self, RefreshError},
-        sessions,
-    },
-    store,
+use usvc_core::auth::{
+    refresh::{self, RefreshError},
+    sessions,
 };
 
 pub fn router() -> Router<AppState> {
@@ -91,8 +88,7 @@ async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
-    let mut conn = state.caps.db.acquire().await?;
-    let live = store::sessions::list_live(&mut conn, &claims.sub, state.caps.clock.unix()).await?;
+    let live = sessions::live(&state, &claims.sub).await?;
     Ok(Json(
         live.into_iter()
             .map(|s| SessionView {

@@ -5,10 +5,7 @@ use serde::Serialize;
 use usvc_core::failure::Failure;
 
 use super::{AppState, error::ApiError, extract::AuthUser};
-use usvc_core::{
-    clock::rfc3339,
-    store::users::{self, UserStatus},
-};
+use usvc_core::{clock::rfc3339, customers, store::users::UserStatus};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/users/me", get(me))
@@ -30,11 +27,10 @@ async fn me(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<Me>, ApiError> {
-    let mut conn = state.caps.db.acquire().await?;
-    let user = users::get(&mut conn, &claims.sub)
+    let user = customers::get(&state.caps, &claims.sub)
         .await?
         .ok_or(Failure::not_found("no such customer"))?;
-    let date_of_birth = user.date_of_birth(&state.caps.secrets)?;
+    let date_of_birth = customers::date_of_birth(&state.caps, &user)?;
     Ok(Json(Me {
         date_of_birth,
         id: user.id,

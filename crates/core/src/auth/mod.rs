@@ -2,7 +2,9 @@
 //! Nothing here decides policy; it only makes and checks secrets.
 
 pub mod access;
+pub mod devices;
 pub mod login;
+pub mod new_password;
 pub mod reauth;
 pub mod refresh;
 pub mod second_factor;

@@ -416,6 +416,18 @@ pub async fn require_fresh(
     }
 }
 
+/// `user_id`'s second factors (active or still being enrolled) and how many unused recovery
+/// codes they hold.
+pub async fn enrolled(
+    state: &Authenticator,
+    user_id: &str,
+) -> sqlx::Result<(Vec<factors::Factor>, u32)> {
+    let mut conn = state.caps.db.acquire().await?;
+    let list = factors::list(&mut conn, user_id).await?;
+    let left = factors::recovery_codes_left(&mut conn, user_id).await?;
+    Ok((list, left))
+}
+
 #[cfg(test)]
 mod tests {
     use super::login_risk;

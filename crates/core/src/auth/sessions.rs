@@ -40,3 +40,9 @@ pub async fn end_all(
     state.sessions.ended(ended.iter().map(String::as_str)).await;
     Ok(ended)
 }
+
+/// `user_id`'s sessions that are neither ended nor expired, newest first.
+pub async fn live(state: &Authenticator, user_id: &str) -> sqlx::Result<Vec<sessions::Session>> {
+    let mut conn = state.caps.db.acquire().await?;
+    sessions::list_live(&mut conn, user_id, state.caps.clock.unix()).await
+}

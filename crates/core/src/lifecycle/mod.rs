@@ -314,6 +314,15 @@ impl Lifecycle {
         Ok(Deployed { version, changed })
     }
 
+    /// The decision log's entries that `filter` selects, newest first.
+    pub async fn decisions(
+        &self,
+        filter: &store::decisions::Filter,
+    ) -> sqlx::Result<Vec<store::decisions::DecisionRecord>> {
+        let mut conn = self.caps.db.acquire().await?;
+        store::decisions::query(&mut conn, filter).await
+    }
+
     /// Every stored version, by kind, newest activation first.
     pub async fn history(&self) -> sqlx::Result<Vec<ComponentVersion>> {
         let mut conn = self.caps.db.acquire().await?;

@@ -7,7 +7,7 @@ use super::{ProfileError, rules};
 use crate::{
     capabilities::Capabilities,
     store::{
-        self, Connection, Database,
+        self, Connection,
         preferences::{self as stored, MarketingConsent, NotificationSetting, Preferences},
         users,
     },
@@ -58,8 +58,8 @@ pub fn default_preferences() -> Preferences {
 }
 
 /// The customer's preferences.
-pub async fn preferences(db: &Database, user_id: &str) -> Result<Preferences, ProfileError> {
-    let mut conn = db.acquire().await?;
+pub async fn preferences(caps: &Capabilities, user_id: &str) -> Result<Preferences, ProfileError> {
+    let mut conn = caps.db.acquire().await?;
     current(&mut conn, user_id).await
 }
 
