@@ -1,20 +1,33 @@
 //! Configuration: read once from the environment at start-up, with embedded defaults that run the
-//! service with no external system at all. The binary owns it; each layer takes the settings it
-//! needs in its own types (`TokenConfig`, `Limits`, `ClientPolicy`, `RuntimeLimits`, ...),
-//! re-exported here under the names configuration has always used.
+//! service with no external system at all. The variables are deserialized into one flat struct
+//! whose fields are the settings there are (`Environment`), and one function checks them and
+//! turns them into [`Config`]. The binary owns it; each layer takes the settings it needs in its
+//! own types (`TokenConfig`, `Limits`, `ClientPolicy`, `RuntimeLimits`, ...), re-exported here
+//! under the names configuration has always used.
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail, ensure};
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::{
+    Deserialize, Deserializer,
+    de::{DeserializeOwned, Error as _},
+};
+use serde_aux::serde_introspection::serde_introspect;
+use serde_json::{Map, Value};
+use serde_with::{DisplayFromStr, DurationMilliSeconds, DurationSeconds, NoneAsEmptyString};
 
 pub use usvc_adapters::{amqp::Subscription, clients::ClientPolicy, s3::S3Settings};
-use usvc_core::runtime::ComponentKind;
 pub use usvc_core::{
     auth::tokens::TokenConfig,
     guard::limits::{Limits, Rate},
     runtime::limits::{CallLimits, KindLimits, PasswordHashing, RuntimeLimits, SandboxBounds},
     state::Mode,
+};
+use usvc_core::{
+    grants::{Grants, parse_grants},
+    kyc::signature::ProviderKeys,
+    runtime::{ComponentKind, artifact::Signers},
 };
 use usvc_grpc::callers::parse_callers;
 
@@ -139,21 +152,6 @@ pub struct Clients {
     pub policy: ClientPolicy,
 }
 
-/// An endpoint (gRPC, S3, this host's public address): an absolute `http://` or `https://` URL
-/// with a host. Empty means unset.
-fn parse_endpoint(value: String) -> anyhow::Result<Option<String>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let uri: tonic::transport::Uri = value.parse().context("not a URL")?;
-    anyhow::ensure!(
-        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some(),
-        "expected an http:// or https:// URL with a host, e.g. http://kyc.bank.internal:50051"
-    );
-    Ok(Some(value.to_owned()))
-}
-
 /// Countries served when no allow-list is configured: the EEA, Switzerland and the United Kingdom.
 pub const DEFAULT_ALLOWED_COUNTRIES: &str = "AT,BE,BG,CH,CY,CZ,DE,DK,EE,ES,FI,FR,GB,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK";
 
@@ -204,359 +202,492 @@ impl Config {
         Self::from_vars(std::env::vars())
     }
 
+    /// The embedded defaults overridden by `vars`: read into an `Environment`, then checked and
+    /// applied by `Environment::into_config`.
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
-        let mut config = Self::embedded();
-        for (key, value) in vars {
-            config
-                .apply(&key, value)
-                .with_context(|| format!("invalid {key}"))?;
-        }
-        if config.mode == Mode::Production && config.tokens.signing_key_pem.is_none() {
-            bail!("USVC_JWT_SIGNING_KEY is required in production mode");
-        }
-        if config.mode == Mode::Production && config.secrets_key.is_none() {
-            bail!("USVC_SECRETS_KEY is required in production mode");
-        }
-        if config.mode == Mode::Production
-            && config.clients.kyc_url.is_none()
-            && !config.clients.unsafe_sandbox_kyc
-        {
-            bail!(
-                "USVC_KYC_GRPC_URL is required in production mode: without it identity checks run against the sandbox, which approves everyone (set USVC_UNSAFE_SANDBOX_KYC=true to run a production-mode sandbox on purpose)"
-            );
-        }
-        if config.mode == Mode::Production
-            && config.consumes_kyc_results()
-            && config.kyc_result_keys.is_empty()
-        {
-            bail!(
-                "USVC_KYC_RESULT_KEYS is required in production mode when KYC results are consumed (AMQP_URL): unsigned results would set any customer's outcome"
-            );
-        }
-        if let Some(unknown) = config
-            .grpc_grants
-            .keys()
-            .find(|name| !config.grpc_callers.contains_key(*name))
-        {
-            bail!("USVC_GRPC_GRANTS names {unknown:?}, which USVC_GRPC_CALLERS does not");
-        }
-        if let Some(s3) = &config.documents.s3 {
-            for (name, value) in [
-                ("USVC_S3_BUCKET", &s3.bucket),
-                ("USVC_S3_ACCESS_KEY_ID", &s3.access_key_id),
-                ("USVC_S3_SECRET_ACCESS_KEY", &s3.secret_access_key),
-            ] {
-                if value.is_empty() {
-                    bail!("{name} is required when any USVC_S3_* setting is given");
-                }
-            }
-        }
-        Ok(config)
+        Environment::read(vars)?.into_config()
     }
 
     /// Whether KYC results are consumed from RabbitMQ.
     pub fn consumes_kyc_results(&self) -> bool {
         self.amqp_url.is_some() && !self.kyc_results.queue.is_empty()
     }
+}
 
-    fn apply(&mut self, key: &str, value: String) -> anyhow::Result<()> {
-        match key {
-            "USVC_MODE" => {
-                self.mode = match value.as_str() {
-                    "development" | "dev" => Mode::Development,
-                    "production" | "prod" => Mode::Production,
-                    _ => bail!("expected `development` or `production`"),
-                }
-            }
-            "USVC_HTTP_ADDR" => self.http_addr = value.parse()?,
-            "USVC_METRICS_ADDR" => {
-                self.metrics_addr = Some(value.trim())
-                    .filter(|v| !v.is_empty())
-                    .map(str::parse)
-                    .transpose()?
-            }
-            "USVC_GRPC_ADDR" => self.grpc_addr = value.parse()?,
-            "USVC_GRPC_CALLERS" => self.grpc_callers = parse_callers(&value)?,
-            "USVC_GRPC_GRANTS" => self.grpc_grants = usvc_core::grants::parse_grants(&value)?,
-            "DATABASE_URL" => self.database_url = value,
-            "USVC_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = value.parse()?,
-            "USVC_COMPONENTS_DIR" => self.components_dir = value.into(),
-            "USVC_COMPONENT_MAX_BYTES" => self.component_max_bytes = value.parse()?,
-            "USVC_COMPONENT_SIGNERS" => {
-                self.component_signers = usvc_core::runtime::artifact::Signers::parse(&value)?
-            }
-            "USVC_CALL_DEADLINE_MS" => {
-                self.runtime.call_deadline = Duration::from_millis(value.parse()?)
-            }
-            "USVC_COMPONENT_MEMORY_MIB" => {
-                self.runtime.memory_bytes = value.parse::<usize>()? << 20
-            }
-            "USVC_MAX_CONCURRENT_CALLS" => self.runtime.max_concurrent_calls = value.parse()?,
-            "USVC_COMPONENT_LOG_LINES_PER_CALL" => {
-                self.runtime.sandbox.log_lines_per_call = value.parse()?
-            }
-            "USVC_COMPONENT_KV_WRITES_PER_CALL" => {
-                self.runtime.sandbox.kv_writes_per_call = value.parse()?
-            }
-            "USVC_COMPONENT_KV_KEYS_PER_CUSTOMER" => {
-                self.runtime.sandbox.kv_keys_per_customer = value.parse()?
-            }
-            "USVC_COMPONENT_KV_BYTES_PER_CUSTOMER" => {
-                self.runtime.sandbox.kv_bytes_per_customer = value.parse()?
-            }
-            "USVC_JWT_ISSUER" => self.tokens.issuer = value,
-            "USVC_JWT_AUDIENCE" => self.tokens.audience = value,
-            "USVC_ACCESS_TOKEN_TTL_SECS" => {
-                self.tokens.access_ttl = Duration::from_secs(value.parse()?)
-            }
-            "USVC_REFRESH_TOKEN_TTL_SECS" => {
-                self.tokens.refresh_ttl = Duration::from_secs(value.parse()?)
-            }
-            "USVC_JWT_SIGNING_KEY" => self.tokens.signing_key_pem = Some(value.into()),
-            "USVC_ARGON2_MEMORY_KIB" => self.password_hashing.memory_kib = value.parse()?,
-            "USVC_ARGON2_ITERATIONS" => self.password_hashing.iterations = value.parse()?,
-            "USVC_ARGON2_PARALLELISM" => self.password_hashing.parallelism = value.parse()?,
-            "USVC_MAX_CONCURRENT_HASHES" => self.password_hashing.max_concurrent = value.parse()?,
-            "USVC_MAX_BODY_BYTES" => self.max_body_bytes = value.parse()?,
-            "REDIS_URL" => self.redis_url = Some(value).filter(|v| !v.is_empty()),
-            "USVC_REDIS_PREFIX" => self.redis_prefix = value,
-            "AMQP_URL" => self.amqp_url = Some(value).filter(|v| !v.is_empty()),
-            "USVC_AMQP_EXCHANGE" => self.amqp_exchange = value,
-            "USVC_SECRETS_KEY" => {
-                use base64::{Engine, engine::general_purpose::STANDARD};
-                let key = STANDARD
-                    .decode(value.trim())
-                    .context("expected 32 bytes in standard base64 (`openssl rand -base64 32`)")?;
-                let key: [u8; 32] = key.try_into().map_err(|_| {
-                    anyhow::anyhow!("expected 32 bytes (`openssl rand -base64 32`)")
-                })?;
-                self.secrets_key = Some(SecretBox::new(Box::new(SealingKey(key))));
-            }
-            "USVC_KYC_EXCHANGE" => self.kyc_results.exchange = value,
-            "USVC_KYC_ROUTING_KEY" => self.kyc_results.routing_key = value,
-            "USVC_KYC_RESULTS_QUEUE" => self.kyc_results.queue = value,
-            "USVC_KYC_MAX_ATTEMPTS" => {
-                self.kyc_results.max_attempts = value.parse()?;
-                anyhow::ensure!(self.kyc_results.max_attempts >= 1, "at least one attempt");
-            }
-            "USVC_KYC_RETRY_DELAY_MS" => {
-                self.kyc_results.retry_delay = Duration::from_millis(value.parse()?)
-            }
-            "USVC_KYC_PREFETCH" => {
-                self.kyc_results.prefetch = value.parse()?;
-                anyhow::ensure!(self.kyc_results.prefetch >= 1, "at least one message");
-            }
-            "USVC_KYC_GRPC_URL" => self.clients.kyc_url = parse_endpoint(value)?,
-            "USVC_UNSAFE_SANDBOX_KYC" => {
-                self.clients.unsafe_sandbox_kyc = value.parse().context("expected true or false")?
-            }
-            "USVC_KYC_RESULT_KEYS" => {
-                self.kyc_result_keys = usvc_core::kyc::signature::ProviderKeys::parse(&value)?
-            }
-            "USVC_NOTIFICATION_GRPC_URL" => self.clients.notification_url = parse_endpoint(value)?,
-            "USVC_AUDIT_GRPC_URL" => self.clients.audit_url = parse_endpoint(value)?,
-            "USVC_CLIENT_DEADLINE_MS" => {
-                let ms: u64 = value.parse()?;
-                anyhow::ensure!(ms > 0, "the deadline must be at least one millisecond");
-                self.clients.policy.deadline = Duration::from_millis(ms)
-            }
-            "USVC_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = value.parse()?,
-            "USVC_PUBLIC_URL" => {
-                self.public_url = parse_endpoint(value)?;
-            }
-            "USVC_OBJECTS_DIR" => self.documents.objects_dir = value.into(),
-            "USVC_DOCUMENT_UPLOAD_TTL_SECS" => {
-                self.documents.upload_ttl = Duration::from_secs(value.parse()?);
-                anyhow::ensure!(!self.documents.upload_ttl.is_zero(), "at least one second");
-            }
-            "USVC_DOCUMENT_DOWNLOAD_TTL_SECS" => {
-                self.documents.download_ttl = Duration::from_secs(value.parse()?);
-                anyhow::ensure!(
-                    !self.documents.download_ttl.is_zero(),
-                    "at least one second"
+// Durations are whole milliseconds or seconds, as their variable's name says.
+type Ms = DurationMilliSeconds<String>;
+type Secs = DurationSeconds<String>;
+
+/// The variables read by name, as given (trimmed): one field per variable, named after it
+/// (`usvc_http_addr` is `USVC_HTTP_ADDR`), each parsed into its type but not yet checked. Its
+/// fields are the settings there are. Numbers, booleans and rates are read with `FromStr`.
+#[serde_with::apply(
+    Option<bool> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<u8> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<u16> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<u32> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<u64> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<usize> => #[serde_as(as = "Option<DisplayFromStr>")],
+    Option<Rate> => #[serde_as(as = "Option<DisplayFromStr>")],
+)]
+#[serde_with::serde_as]
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "SCREAMING_SNAKE_CASE")]
+struct Environment {
+    #[serde(deserialize_with = "parsed")]
+    usvc_mode: Option<Mode>,
+    usvc_http_addr: Option<SocketAddr>,
+    #[serde_as(as = "NoneAsEmptyString")]
+    usvc_metrics_addr: Option<SocketAddr>,
+    usvc_grpc_addr: Option<SocketAddr>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_grpc_callers: Option<BTreeMap<String, [u8; 32]>>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_grpc_grants: Option<BTreeMap<String, Grants>>,
+    database_url: Option<String>,
+    usvc_database_max_connections: Option<u32>,
+    usvc_components_dir: Option<PathBuf>,
+    usvc_component_max_bytes: Option<usize>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_component_signers: Option<Signers>,
+    #[serde_as(as = "Option<Ms>")]
+    usvc_call_deadline_ms: Option<Duration>,
+    usvc_component_memory_mib: Option<usize>,
+    usvc_max_concurrent_calls: Option<u32>,
+    usvc_component_log_lines_per_call: Option<u32>,
+    usvc_component_kv_writes_per_call: Option<u32>,
+    usvc_component_kv_keys_per_customer: Option<u32>,
+    usvc_component_kv_bytes_per_customer: Option<u64>,
+    usvc_jwt_issuer: Option<String>,
+    usvc_jwt_audience: Option<String>,
+    #[serde_as(as = "Option<Secs>")]
+    usvc_access_token_ttl_secs: Option<Duration>,
+    #[serde_as(as = "Option<Secs>")]
+    usvc_refresh_token_ttl_secs: Option<Duration>,
+    usvc_jwt_signing_key: Option<SecretString>,
+    usvc_argon2_memory_kib: Option<u32>,
+    usvc_argon2_iterations: Option<u32>,
+    usvc_argon2_parallelism: Option<u32>,
+    usvc_max_concurrent_hashes: Option<usize>,
+    usvc_max_body_bytes: Option<usize>,
+    #[serde_as(as = "NoneAsEmptyString")]
+    redis_url: Option<String>,
+    usvc_redis_prefix: Option<String>,
+    #[serde_as(as = "NoneAsEmptyString")]
+    amqp_url: Option<String>,
+    usvc_amqp_exchange: Option<String>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_secrets_key: Option<SecretBox<SealingKey>>,
+    usvc_kyc_exchange: Option<String>,
+    usvc_kyc_routing_key: Option<String>,
+    usvc_kyc_results_queue: Option<String>,
+    usvc_kyc_max_attempts: Option<u32>,
+    #[serde_as(as = "Option<Ms>")]
+    usvc_kyc_retry_delay_ms: Option<Duration>,
+    usvc_kyc_prefetch: Option<u16>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_kyc_result_keys: Option<ProviderKeys>,
+    #[serde(deserialize_with = "endpoint")]
+    usvc_kyc_grpc_url: Option<String>,
+    usvc_unsafe_sandbox_kyc: Option<bool>,
+    #[serde(deserialize_with = "endpoint")]
+    usvc_notification_grpc_url: Option<String>,
+    #[serde(deserialize_with = "endpoint")]
+    usvc_audit_grpc_url: Option<String>,
+    #[serde_as(as = "Option<Ms>")]
+    usvc_client_deadline_ms: Option<Duration>,
+    usvc_trust_forwarded_for: Option<bool>,
+    usvc_forwarded_for_hops: Option<usize>,
+    #[serde(deserialize_with = "endpoint")]
+    usvc_public_url: Option<String>,
+    usvc_objects_dir: Option<PathBuf>,
+    #[serde_as(as = "Option<Secs>")]
+    usvc_document_upload_ttl_secs: Option<Duration>,
+    #[serde_as(as = "Option<Secs>")]
+    usvc_document_download_ttl_secs: Option<Duration>,
+    usvc_document_max_bytes: Option<u64>,
+    #[serde(deserialize_with = "endpoint")]
+    usvc_s3_endpoint: Option<String>,
+    usvc_s3_region: Option<String>,
+    usvc_s3_bucket: Option<String>,
+    usvc_s3_access_key_id: Option<String>,
+    usvc_s3_secret_access_key: Option<SecretString>,
+    usvc_limit_login_per_ip: Option<Rate>,
+    usvc_limit_login_per_account: Option<Rate>,
+    usvc_limit_register_per_ip: Option<Rate>,
+    usvc_limit_code_sends_per_account: Option<Rate>,
+    usvc_limit_reset_per_ip: Option<Rate>,
+    usvc_limit_reset_per_account: Option<Rate>,
+    usvc_limit_code_checks_per_ip: Option<Rate>,
+    usvc_limit_code_checks_per_account: Option<Rate>,
+    usvc_limit_reauth_per_session: Option<Rate>,
+    usvc_limit_ipv6_prefix: Option<u8>,
+    usvc_login_delay_after_failures: Option<u32>,
+    #[serde_as(as = "Option<Ms>")]
+    usvc_login_delay_ms: Option<Duration>,
+    #[serde_as(as = "Option<Ms>")]
+    usvc_login_max_delay_ms: Option<Duration>,
+    usvc_lockout_after_failures: Option<u32>,
+    #[serde_as(as = "Option<Secs>")]
+    usvc_lockout_secs: Option<Duration>,
+    /// `USVC_<KIND>_<LIMIT>`: the limits a kind has of its own.
+    #[serde(skip)]
+    per_kind: BTreeMap<ComponentKind, KindEnvironment>,
+    /// `USVC_COMPONENT_<KIND>__<SETTING>`, e.g. `USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES`:
+    /// handed to the kind's components through `wasi:config`, as `allowed-countries`.
+    #[serde(skip)]
+    component_settings: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The limits a kind of component may have of its own: `USVC_<KIND>_<FIELD>`, e.g.
+/// `USVC_MFA_INSTANCES`.
+#[serde_with::serde_as]
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct KindEnvironment {
+    #[serde_as(as = "Option<Ms>")]
+    deadline_ms: Option<Duration>,
+    #[serde_as(as = "Option<DisplayFromStr>")]
+    memory_mib: Option<usize>,
+    #[serde_as(as = "Option<DisplayFromStr>")]
+    instances: Option<u32>,
+}
+
+impl Environment {
+    /// Sorts `vars` out: the settings read by name, each kind's limits and the components'
+    /// settings. Any other `USVC_*` variable is refused: a misspelt setting (a security control
+    /// among them) must not pass unnoticed as the default. The rest of the environment is not ours.
+    fn read(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let names = serde_introspect::<Self>();
+        let mut by_name = Map::new();
+        let mut per_kind = BTreeMap::<ComponentKind, Map<String, Value>>::new();
+        let mut component_settings = BTreeMap::<String, BTreeMap<String, String>>::new();
+        for (key, value) in vars {
+            if names.contains(&key.as_str()) {
+                by_name.insert(key, value.trim().into());
+            } else if let Some((kind, limit)) = kind_limit(&key) {
+                let limits = per_kind.entry(kind).or_default();
+                limits.insert(limit.to_owned(), value.trim().into());
+            } else if let Some((kind, setting)) = key
+                .strip_prefix("USVC_COMPONENT_")
+                .and_then(|rest| rest.split_once("__"))
+            {
+                let kebab = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+                let settings = component_settings.entry(kebab(kind)).or_default();
+                settings.insert(kebab(setting), value);
+            } else if key.starts_with("USVC_") && !READ_ELSEWHERE.contains(&key.as_str()) {
+                let hint = if let Some(name) = closest_setting(&key) {
+                    format!("; did you mean {name}?")
+                } else if key.starts_with("USVC_COMPONENT_") {
+                    "; a component's setting is USVC_COMPONENT_<KIND>__<SETTING>, with two underscores".to_owned()
+                } else {
+                    String::new()
+                };
+                bail!(
+                    "invalid {key}: unknown setting: no USVC_* variable of that name{hint} (see the README's configuration table)"
                 );
-            }
-            "USVC_DOCUMENT_MAX_BYTES" => {
-                self.documents.max_bytes = value.parse()?;
-                anyhow::ensure!(self.documents.max_bytes > 0, "at least one byte");
-            }
-            "USVC_S3_ENDPOINT"
-            | "USVC_S3_REGION"
-            | "USVC_S3_BUCKET"
-            | "USVC_S3_ACCESS_KEY_ID"
-            | "USVC_S3_SECRET_ACCESS_KEY" => {
-                let s3 = self.documents.s3.get_or_insert_with(|| S3Settings {
-                    region: "us-east-1".to_owned(),
-                    ..S3Settings::default()
-                });
-                let value = value.trim().to_owned();
-                match key {
-                    "USVC_S3_ENDPOINT" => s3.endpoint = parse_endpoint(value)?,
-                    "USVC_S3_REGION" => s3.region = value,
-                    "USVC_S3_BUCKET" => s3.bucket = value,
-                    "USVC_S3_ACCESS_KEY_ID" => s3.access_key_id = value,
-                    _ => s3.secret_access_key = value,
-                }
-            }
-            "USVC_LIMIT_LOGIN_PER_IP" => self.limits.login_per_ip = value.parse()?,
-            "USVC_LIMIT_LOGIN_PER_ACCOUNT" => self.limits.login_per_account = value.parse()?,
-            "USVC_LIMIT_REAUTH_PER_SESSION" => self.limits.reauth_per_session = value.parse()?,
-            "USVC_LIMIT_IPV6_PREFIX" => {
-                self.limits.ipv6_prefix = value.parse()?;
-                anyhow::ensure!(
-                    (1..=128).contains(&self.limits.ipv6_prefix),
-                    "a prefix length is 1 to 128"
-                );
-            }
-            "USVC_FORWARDED_FOR_HOPS" => {
-                self.forwarded_for_hops = value.parse()?;
-                anyhow::ensure!(self.forwarded_for_hops >= 1, "at least one proxy");
-            }
-            "USVC_LIMIT_REGISTER_PER_IP" => self.limits.register_per_ip = value.parse()?,
-            "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT" => {
-                self.limits.code_sends_per_account = value.parse()?
-            }
-            "USVC_LIMIT_RESET_PER_IP" => self.limits.reset_per_ip = value.parse()?,
-            "USVC_LIMIT_RESET_PER_ACCOUNT" => self.limits.reset_per_account = value.parse()?,
-            "USVC_LIMIT_CODE_CHECKS_PER_IP" => self.limits.code_checks_per_ip = value.parse()?,
-            "USVC_LIMIT_CODE_CHECKS_PER_ACCOUNT" => {
-                self.limits.code_checks_per_account = value.parse()?
-            }
-            "USVC_LOGIN_DELAY_AFTER_FAILURES" => {
-                self.limits.failures_before_delay = value.parse()?
-            }
-            "USVC_LOGIN_DELAY_MS" => {
-                self.limits.failure_delay = Duration::from_millis(value.parse()?)
-            }
-            "USVC_LOGIN_MAX_DELAY_MS" => {
-                self.limits.max_failure_delay = Duration::from_millis(value.parse()?)
-            }
-            "USVC_LOCKOUT_AFTER_FAILURES" => self.limits.failures_before_lockout = value.parse()?,
-            "USVC_LOCKOUT_SECS" => self.limits.lockout = Duration::from_secs(value.parse()?),
-            _ if self.apply_kind_limit(key, &value)? => {}
-            _ => {
-                // USVC_COMPONENT_<KIND>__<SETTING>: a component setting, e.g.
-                // USVC_COMPONENT_ONBOARDING__ALLOWED_COUNTRIES=GB,DE.
-                if let Some(rest) = key.strip_prefix("USVC_COMPONENT_")
-                    && let Some((kind, setting)) = rest.split_once("__")
-                {
-                    let kebab = |s: &str| s.to_ascii_lowercase().replace('_', "-");
-                    self.component_settings
-                        .entry(kebab(kind))
-                        .or_default()
-                        .insert(kebab(setting), value);
-                } else if key.starts_with("USVC_") && !READ_ELSEWHERE.contains(&key) {
-                    // A misspelt setting (a security control among them) must not pass
-                    // unnoticed as the default.
-                    let hint = if let Some(name) = closest_setting(key) {
-                        format!("; did you mean {name}?")
-                    } else if key.starts_with("USVC_COMPONENT_") {
-                        "; a component's setting is USVC_COMPONENT_<KIND>__<SETTING>, with two underscores".to_owned()
-                    } else {
-                        String::new()
-                    };
-                    bail!(
-                        "unknown setting: no USVC_* variable of that name{hint} (see the README's configuration table)"
-                    );
-                }
             }
         }
-        Ok(())
+        let mut environment: Self = deserialize("", by_name)?;
+        for (kind, limits) in per_kind {
+            let limits = deserialize(&kind_prefix(kind), limits)?;
+            environment.per_kind.insert(kind, limits);
+        }
+        environment.component_settings = component_settings;
+        Ok(environment)
+    }
+
+    /// The embedded defaults overridden by the settings given, and every check: of values on
+    /// their own, of settings against each other, and of what production requires.
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut c = Config::embedded();
+        // Each setting given replaces its default.
+        macro_rules! set {
+            ($($given:expr => $setting:expr,)*) => {
+                $(if let Some(given) = $given { $setting = given; })*
+            };
+        }
+        let mib = |mib: usize| mib << 20;
+        set! {
+            self.usvc_mode => c.mode,
+            self.usvc_http_addr => c.http_addr,
+            self.usvc_grpc_addr => c.grpc_addr,
+            self.usvc_grpc_callers => c.grpc_callers,
+            self.usvc_grpc_grants => c.grpc_grants,
+            self.database_url => c.database_url,
+            self.usvc_database_max_connections => c.database_max_connections,
+            self.usvc_components_dir => c.components_dir,
+            self.usvc_component_max_bytes => c.component_max_bytes,
+            self.usvc_component_signers => c.component_signers,
+            self.usvc_call_deadline_ms => c.runtime.call_deadline,
+            self.usvc_component_memory_mib.map(mib) => c.runtime.memory_bytes,
+            self.usvc_max_concurrent_calls => c.runtime.max_concurrent_calls,
+            self.usvc_component_log_lines_per_call => c.runtime.sandbox.log_lines_per_call,
+            self.usvc_component_kv_writes_per_call => c.runtime.sandbox.kv_writes_per_call,
+            self.usvc_component_kv_keys_per_customer => c.runtime.sandbox.kv_keys_per_customer,
+            self.usvc_component_kv_bytes_per_customer => c.runtime.sandbox.kv_bytes_per_customer,
+            self.usvc_jwt_issuer => c.tokens.issuer,
+            self.usvc_jwt_audience => c.tokens.audience,
+            self.usvc_access_token_ttl_secs => c.tokens.access_ttl,
+            self.usvc_refresh_token_ttl_secs => c.tokens.refresh_ttl,
+            self.usvc_argon2_memory_kib => c.password_hashing.memory_kib,
+            self.usvc_argon2_iterations => c.password_hashing.iterations,
+            self.usvc_argon2_parallelism => c.password_hashing.parallelism,
+            self.usvc_max_concurrent_hashes => c.password_hashing.max_concurrent,
+            self.usvc_max_body_bytes => c.max_body_bytes,
+            self.usvc_redis_prefix => c.redis_prefix,
+            self.usvc_amqp_exchange => c.amqp_exchange,
+            self.usvc_kyc_exchange => c.kyc_results.exchange,
+            self.usvc_kyc_routing_key => c.kyc_results.routing_key,
+            self.usvc_kyc_results_queue => c.kyc_results.queue,
+            self.usvc_kyc_max_attempts => c.kyc_results.max_attempts,
+            self.usvc_kyc_retry_delay_ms => c.kyc_results.retry_delay,
+            self.usvc_kyc_prefetch => c.kyc_results.prefetch,
+            self.usvc_kyc_result_keys => c.kyc_result_keys,
+            self.usvc_unsafe_sandbox_kyc => c.clients.unsafe_sandbox_kyc,
+            self.usvc_client_deadline_ms => c.clients.policy.deadline,
+            self.usvc_trust_forwarded_for => c.trust_forwarded_for,
+            self.usvc_forwarded_for_hops => c.forwarded_for_hops,
+            self.usvc_objects_dir => c.documents.objects_dir,
+            self.usvc_document_upload_ttl_secs => c.documents.upload_ttl,
+            self.usvc_document_download_ttl_secs => c.documents.download_ttl,
+            self.usvc_document_max_bytes => c.documents.max_bytes,
+            self.usvc_limit_login_per_ip => c.limits.login_per_ip,
+            self.usvc_limit_login_per_account => c.limits.login_per_account,
+            self.usvc_limit_register_per_ip => c.limits.register_per_ip,
+            self.usvc_limit_code_sends_per_account => c.limits.code_sends_per_account,
+            self.usvc_limit_reset_per_ip => c.limits.reset_per_ip,
+            self.usvc_limit_reset_per_account => c.limits.reset_per_account,
+            self.usvc_limit_code_checks_per_ip => c.limits.code_checks_per_ip,
+            self.usvc_limit_code_checks_per_account => c.limits.code_checks_per_account,
+            self.usvc_limit_reauth_per_session => c.limits.reauth_per_session,
+            self.usvc_limit_ipv6_prefix => c.limits.ipv6_prefix,
+            self.usvc_login_delay_after_failures => c.limits.failures_before_delay,
+            self.usvc_login_delay_ms => c.limits.failure_delay,
+            self.usvc_login_max_delay_ms => c.limits.max_failure_delay,
+            self.usvc_lockout_after_failures => c.limits.failures_before_lockout,
+            self.usvc_lockout_secs => c.limits.lockout,
+        }
+        // Unset by default.
+        c.metrics_addr = self.usvc_metrics_addr;
+        c.tokens.signing_key_pem = self.usvc_jwt_signing_key;
+        c.redis_url = self.redis_url;
+        c.amqp_url = self.amqp_url;
+        c.secrets_key = self.usvc_secrets_key;
+        c.clients.kyc_url = self.usvc_kyc_grpc_url;
+        c.clients.notification_url = self.usvc_notification_grpc_url;
+        c.clients.audit_url = self.usvc_audit_grpc_url;
+        c.public_url = self.usvc_public_url;
+        for (kind, own) in self.per_kind {
+            let limits = c.runtime.per_kind.entry(kind).or_default();
+            limits.deadline = own.deadline_ms.or(limits.deadline);
+            limits.memory_bytes = own.memory_mib.map(mib).or(limits.memory_bytes);
+            limits.instances = own.instances.or(limits.instances);
+        }
+        for (kind, settings) in self.component_settings {
+            let defaults = c.component_settings.entry(kind).or_default();
+            defaults.extend(settings);
+        }
+        let s3_secret = self.usvc_s3_secret_access_key;
+        if self.usvc_s3_endpoint.is_some()
+            || self.usvc_s3_region.is_some()
+            || self.usvc_s3_bucket.is_some()
+            || self.usvc_s3_access_key_id.is_some()
+            || s3_secret.is_some()
+        {
+            c.documents.s3 = Some(S3Settings {
+                endpoint: self.usvc_s3_endpoint,
+                region: self
+                    .usvc_s3_region
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                bucket: self.usvc_s3_bucket.unwrap_or_default(),
+                access_key_id: self.usvc_s3_access_key_id.unwrap_or_default(),
+                secret_access_key: s3_secret
+                    .map_or_else(String::new, |secret| secret.expose_secret().to_owned()),
+            });
+        }
+
+        #[rustfmt::skip]
+        let bounds = [
+            ("USVC_KYC_MAX_ATTEMPTS", c.kyc_results.max_attempts >= 1, "at least one attempt"),
+            ("USVC_KYC_PREFETCH", c.kyc_results.prefetch >= 1, "at least one message"),
+            ("USVC_CLIENT_DEADLINE_MS", !c.clients.policy.deadline.is_zero(), "at least one millisecond"),
+            ("USVC_DOCUMENT_UPLOAD_TTL_SECS", !c.documents.upload_ttl.is_zero(), "at least one second"),
+            ("USVC_DOCUMENT_DOWNLOAD_TTL_SECS", !c.documents.download_ttl.is_zero(), "at least one second"),
+            ("USVC_DOCUMENT_MAX_BYTES", c.documents.max_bytes > 0, "at least one byte"),
+            ("USVC_LIMIT_IPV6_PREFIX", (1..=128).contains(&c.limits.ipv6_prefix), "a prefix length is 1 to 128"),
+            ("USVC_FORWARDED_FOR_HOPS", c.forwarded_for_hops >= 1, "at least one proxy"),
+        ];
+        for (name, within, bound) in bounds {
+            ensure!(within, "invalid {name}: {bound}");
+        }
+        let production = c.mode == Mode::Production;
+        if production && c.tokens.signing_key_pem.is_none() {
+            bail!("USVC_JWT_SIGNING_KEY is required in production mode");
+        }
+        if production && c.secrets_key.is_none() {
+            bail!("USVC_SECRETS_KEY is required in production mode");
+        }
+        if production && c.clients.kyc_url.is_none() && !c.clients.unsafe_sandbox_kyc {
+            bail!(
+                "USVC_KYC_GRPC_URL is required in production mode: without it identity checks run against the sandbox, which approves everyone (set USVC_UNSAFE_SANDBOX_KYC=true to run a production-mode sandbox on purpose)"
+            );
+        }
+        if production && c.consumes_kyc_results() && c.kyc_result_keys.is_empty() {
+            bail!(
+                "USVC_KYC_RESULT_KEYS is required in production mode when KYC results are consumed (AMQP_URL): unsigned results would set any customer's outcome"
+            );
+        }
+        if let Some(unknown) = c
+            .grpc_grants
+            .keys()
+            .find(|name| !c.grpc_callers.contains_key(*name))
+        {
+            bail!("USVC_GRPC_GRANTS names {unknown:?}, which USVC_GRPC_CALLERS does not");
+        }
+        if let Some(s3) = &c.documents.s3 {
+            for (name, value) in [
+                ("USVC_S3_BUCKET", &s3.bucket),
+                ("USVC_S3_ACCESS_KEY_ID", &s3.access_key_id),
+                ("USVC_S3_SECRET_ACCESS_KEY", &s3.secret_access_key),
+            ] {
+                ensure!(
+                    !value.is_empty(),
+                    "{name} is required when any USVC_S3_* setting is given"
+                );
+            }
+        }
+        Ok(c)
     }
 }
 
-/// Every variable [`Config::apply`] reads by its exact name, for the suggestion when a name is
-/// misspelt (the families `USVC_COMPONENT_<KIND>__<SETTING>` and `USVC_<KIND>_<LIMIT>` aside).
-/// A unit test keeps it equal to `apply`'s arms.
-const SETTINGS: &[&str] = &[
-    "AMQP_URL",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "USVC_ACCESS_TOKEN_TTL_SECS",
-    "USVC_AMQP_EXCHANGE",
-    "USVC_ARGON2_ITERATIONS",
-    "USVC_ARGON2_MEMORY_KIB",
-    "USVC_ARGON2_PARALLELISM",
-    "USVC_AUDIT_GRPC_URL",
-    "USVC_CALL_DEADLINE_MS",
-    "USVC_CLIENT_DEADLINE_MS",
-    "USVC_COMPONENTS_DIR",
-    "USVC_COMPONENT_KV_BYTES_PER_CUSTOMER",
-    "USVC_COMPONENT_KV_KEYS_PER_CUSTOMER",
-    "USVC_COMPONENT_KV_WRITES_PER_CALL",
-    "USVC_COMPONENT_LOG_LINES_PER_CALL",
-    "USVC_COMPONENT_MAX_BYTES",
-    "USVC_COMPONENT_MEMORY_MIB",
-    "USVC_COMPONENT_SIGNERS",
-    "USVC_DATABASE_MAX_CONNECTIONS",
-    "USVC_DOCUMENT_DOWNLOAD_TTL_SECS",
-    "USVC_DOCUMENT_MAX_BYTES",
-    "USVC_DOCUMENT_UPLOAD_TTL_SECS",
-    "USVC_FORWARDED_FOR_HOPS",
-    "USVC_GRPC_ADDR",
-    "USVC_GRPC_CALLERS",
-    "USVC_GRPC_GRANTS",
-    "USVC_HTTP_ADDR",
-    "USVC_JWT_AUDIENCE",
-    "USVC_JWT_ISSUER",
-    "USVC_JWT_SIGNING_KEY",
-    "USVC_KYC_EXCHANGE",
-    "USVC_KYC_GRPC_URL",
-    "USVC_KYC_MAX_ATTEMPTS",
-    "USVC_KYC_PREFETCH",
-    "USVC_KYC_RESULTS_QUEUE",
-    "USVC_KYC_RESULT_KEYS",
-    "USVC_KYC_RETRY_DELAY_MS",
-    "USVC_KYC_ROUTING_KEY",
-    "USVC_LIMIT_CODE_CHECKS_PER_ACCOUNT",
-    "USVC_LIMIT_CODE_CHECKS_PER_IP",
-    "USVC_LIMIT_CODE_SENDS_PER_ACCOUNT",
-    "USVC_LIMIT_IPV6_PREFIX",
-    "USVC_LIMIT_LOGIN_PER_ACCOUNT",
-    "USVC_LIMIT_LOGIN_PER_IP",
-    "USVC_LIMIT_REAUTH_PER_SESSION",
-    "USVC_LIMIT_REGISTER_PER_IP",
-    "USVC_LIMIT_RESET_PER_ACCOUNT",
-    "USVC_LIMIT_RESET_PER_IP",
-    "USVC_LOCKOUT_AFTER_FAILURES",
-    "USVC_LOCKOUT_SECS",
-    "USVC_LOGIN_DELAY_AFTER_FAILURES",
-    "USVC_LOGIN_DELAY_MS",
-    "USVC_LOGIN_MAX_DELAY_MS",
-    "USVC_MAX_BODY_BYTES",
-    "USVC_MAX_CONCURRENT_CALLS",
-    "USVC_MAX_CONCURRENT_HASHES",
-    "USVC_METRICS_ADDR",
-    "USVC_MODE",
-    "USVC_NOTIFICATION_GRPC_URL",
-    "USVC_OBJECTS_DIR",
-    "USVC_PUBLIC_URL",
-    "USVC_REDIS_PREFIX",
-    "USVC_REFRESH_TOKEN_TTL_SECS",
-    "USVC_S3_ACCESS_KEY_ID",
-    "USVC_S3_BUCKET",
-    "USVC_S3_ENDPOINT",
-    "USVC_S3_REGION",
-    "USVC_S3_SECRET_ACCESS_KEY",
-    "USVC_SECRETS_KEY",
-    "USVC_TRUST_FORWARDED_FOR",
-    "USVC_UNSAFE_SANDBOX_KYC",
-];
+/// `vars`, named without `prefix`, into a `T`; a value that does not parse is refused naming its
+/// variable. They are held as a JSON object of strings, which serde reads as it reads any map
+/// (an `Option` field given is `Some`).
+fn deserialize<T: DeserializeOwned>(prefix: &str, vars: Map<String, Value>) -> anyhow::Result<T> {
+    serde_path_to_error::deserialize(Value::Object(vars))
+        .map_err(|error| anyhow!("invalid {prefix}{}: {}", error.path(), error.inner()))
+}
+
+/// The prefix of a kind's own limits, `USVC_MFA_` for `USVC_MFA_INSTANCES`.
+fn kind_prefix(kind: ComponentKind) -> String {
+    format!("USVC_{}_", kind.name().to_ascii_uppercase())
+}
+
+/// A kind's own limit, `USVC_<KIND>_<FIELD>` with a field of [`KindEnvironment`]: the kind and
+/// the field's name.
+fn kind_limit(key: &str) -> Option<(ComponentKind, &str)> {
+    ComponentKind::ALL.into_iter().find_map(|kind| {
+        let limit = key.strip_prefix(&kind_prefix(kind))?;
+        serde_introspect::<KindEnvironment>()
+            .contains(&limit)
+            .then_some((kind, limit))
+    })
+}
+
+/// Every variable read by its exact name: the fields of [`Environment`], and each kind's
+/// [`KindEnvironment`].
+fn settings() -> impl Iterator<Item = String> {
+    let per_kind = ComponentKind::ALL.into_iter().flat_map(|kind| {
+        let prefix = kind_prefix(kind);
+        serde_introspect::<KindEnvironment>()
+            .iter()
+            .map(move |limit| format!("{prefix}{limit}"))
+    });
+    serde_introspect::<Environment>()
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(per_kind)
+}
 
 /// The known setting closest to a misspelt `key`, when one is close enough to be meant.
 fn closest_setting(key: &str) -> Option<String> {
-    let kind_limits = ComponentKind::ALL.into_iter().flat_map(|kind| {
-        let kind = kind.name().to_ascii_uppercase();
-        ["DEADLINE_MS", "MEMORY_MIB", "INSTANCES"].map(|limit| format!("USVC_{kind}_{limit}"))
-    });
-    SETTINGS
-        .iter()
-        .map(|name| (*name).to_owned())
-        .chain(kind_limits)
+    settings()
         .map(|name| (strsim::levenshtein(key, &name), name))
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
+}
+
+/// A value in a syntax of its own, parsed by the layer that owns its type.
+trait ParseText: Sized {
+    fn parse_text(text: &str) -> anyhow::Result<Self>;
+}
+
+/// A [`ParseText`] value (`#[serde(deserialize_with = "parsed")]`).
+fn parsed<'de, D: Deserializer<'de>, T: ParseText>(deserializer: D) -> Result<Option<T>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    T::parse_text(&text)
+        .map(Some)
+        .map_err(|error| D::Error::custom(format!("{error:#}")))
+}
+
+impl ParseText for Mode {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        match text {
+            "development" | "dev" => Ok(Mode::Development),
+            "production" | "prod" => Ok(Mode::Production),
+            _ => bail!("expected `development` or `production`"),
+        }
+    }
+}
+
+/// `USVC_GRPC_CALLERS`.
+impl ParseText for BTreeMap<String, [u8; 32]> {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        parse_callers(text)
+    }
+}
+
+/// `USVC_GRPC_GRANTS`.
+impl ParseText for BTreeMap<String, Grants> {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        parse_grants(text)
+    }
+}
+
+impl ParseText for Signers {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        Signers::parse(text)
+    }
+}
+
+impl ParseText for ProviderKeys {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        ProviderKeys::parse(text)
+    }
+}
+
+/// Standard base64; a decoding error is not shown, as it would quote the key.
+impl ParseText for SecretBox<SealingKey> {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        let key = STANDARD.decode(text).map_err(|_| {
+            anyhow!("expected 32 bytes in standard base64 (`openssl rand -base64 32`)")
+        })?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow!("expected 32 bytes (`openssl rand -base64 32`)"))?;
+        Ok(SecretBox::new(Box::new(SealingKey(key))))
+    }
+}
+
+/// An endpoint (gRPC, S3, this host's public address): an absolute `http://` or `https://` URL
+/// with a host. Empty means unset.
+fn endpoint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(deserializer)?;
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let uri: tonic::transport::Uri = value
+        .parse()
+        .map_err(|error| D::Error::custom(format!("not a URL: {error}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(D::Error::custom(
+            "expected an http:// or https:// URL with a host, e.g. http://kyc.bank.internal:50051",
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// `USVC_*` variables the service does not read but the command line, the build or the test
@@ -572,30 +703,6 @@ const READ_ELSEWHERE: &[&str] = &[
     "USVC_TEST_AMQP_URL",
     "USVC_TEST_RABBITMQCTL",
 ];
-
-impl Config {
-    /// `USVC_<KIND>_DEADLINE_MS`, `USVC_<KIND>_MEMORY_MIB` or `USVC_<KIND>_INSTANCES`; false
-    /// for any other variable.
-    fn apply_kind_limit(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
-        let Some(rest) = key.strip_prefix("USVC_") else {
-            return Ok(false);
-        };
-        let Some((kind, limit)) = ComponentKind::ALL.into_iter().find_map(|kind| {
-            let prefix = format!("{}_", kind.name().to_ascii_uppercase());
-            rest.strip_prefix(&prefix).map(|limit| (kind, limit))
-        }) else {
-            return Ok(false);
-        };
-        let limits = self.runtime.per_kind.entry(kind).or_default();
-        match limit {
-            "DEADLINE_MS" => limits.deadline = Some(Duration::from_millis(value.parse()?)),
-            "MEMORY_MIB" => limits.memory_bytes = Some(value.parse::<usize>()? << 20),
-            "INSTANCES" => limits.instances = Some(value.parse()?),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
 
 /// Where `usvc components deploy|list|rollback` send their requests: the service's base URL
 /// (`USVC_URL`, default `http://127.0.0.1:8080`) and an administrator's access token
@@ -661,32 +768,48 @@ mod tests {
 
     #[test]
     fn the_suggestions_know_every_setting_read() {
-        let source = include_str!("config.rs");
-        let apply = &source[source.find("fn apply(&mut self").expect("apply")..];
-        let apply = &apply[..apply.find("\n    }\n}\n").expect("the end of apply")];
-        // The names in the patterns of its arms: lines that start with a quoted name in capitals.
-        let is_name = |name: &str| {
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        };
-        let mut read: Vec<&str> = apply
-            .lines()
-            .map(|line| line.trim().trim_start_matches("| "))
-            .filter_map(|line| line.strip_prefix('"')?.split('"').next())
-            .filter(|name| is_name(name))
-            .collect();
-        read.sort_unstable();
-        read.dedup();
-        let mut listed = SETTINGS.to_vec();
-        listed.sort_unstable();
-        assert_eq!(read, listed, "SETTINGS must list every name apply reads");
-        for name in SETTINGS {
+        // The settings are the fields of `Environment` and, for each kind, of `KindEnvironment`.
+        let read: Vec<String> = settings().collect();
+        for name in ["DATABASE_URL", "USVC_HTTP_ADDR", "USVC_MFA_INSTANCES"] {
+            assert!(read.iter().any(|read| read == name), "{name}");
+        }
+        for name in &read {
+            assert_eq!(closest_setting(name).as_ref(), Some(name));
             if let Err(error) = Config::from_vars(vars(&[(name, "")])) {
-                assert!(!format!("{error:#}").contains("unknown setting"), "{name}");
+                let error = format!("{error:#}");
+                assert!(!error.contains("unknown setting"), "{name}: {error}");
+                // Each field is read from text, whatever its type.
+                assert!(!error.contains("invalid type"), "{name}: {error}");
             }
         }
+    }
+
+    #[test]
+    fn every_documented_setting_is_read() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let docs = std::fs::read_dir(root.join("docs")).unwrap();
+        let docs = docs.map(|entry| entry.unwrap().path());
+        let mut documented = 0;
+        for path in docs.chain([root.join("README.md")]) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("USVC_") {
+                let name = &text[at..];
+                let end = name
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(name.len());
+                let name = &name[..end];
+                // A family (`USVC_S3_*`), or the README's example of a misspelt name.
+                if name.ends_with('_') || name == "USVC_GRPC_GRANT" {
+                    continue;
+                }
+                documented += 1;
+                if let Err(error) = Config::from_vars(vars(&[(name, "")])) {
+                    let error = format!("{error:#}");
+                    assert!(!error.contains("unknown setting"), "{path:?}: {error}");
+                }
+            }
+        }
+        assert!(documented > 70, "{documented}");
     }
 
     #[test]
@@ -819,6 +942,44 @@ mod tests {
     fn a_malformed_value_names_its_variable() {
         let err = Config::from_vars(vars(&[("USVC_HTTP_ADDR", "nonsense")])).unwrap_err();
         assert!(err.to_string().contains("USVC_HTTP_ADDR"));
+    }
+
+    #[test]
+    fn an_unparsable_value_names_its_variable_and_why() {
+        let error = |key: &str, value: &str| {
+            let error = Config::from_vars(vars(&[(key, value)])).unwrap_err();
+            format!("{error:#}")
+        };
+        assert_eq!(
+            error("USVC_HTTP_ADDR", "nonsense"),
+            "invalid USVC_HTTP_ADDR: invalid socket address syntax"
+        );
+        for (key, value, why) in [
+            ("USVC_MAX_BODY_BYTES", "lots", "invalid digit"),
+            ("USVC_LOCKOUT_SECS", "-1", "negative"),
+            ("USVC_TRUST_FORWARDED_FOR", "yes", "`true` or `false`"),
+            ("USVC_LIMIT_RESET_PER_IP", "5", "attempts/seconds"),
+            ("USVC_MODE", "staging", "`development` or `production`"),
+            ("USVC_MFA_DEADLINE_MS", "soon", "invalid digit"),
+            ("USVC_GRPC_GRANTS", "ledger", "caller=<grant>"),
+            ("USVC_PUBLIC_URL", "usvc.bank", "http:// or https://"),
+        ] {
+            let error = error(key, value);
+            assert!(error.starts_with(&format!("invalid {key}: ")), "{error}");
+            assert!(error.contains(why), "{error}");
+        }
+        // A secret that does not parse is not quoted.
+        let error = error("USVC_SECRETS_KEY", "s3cr3t-k3y!");
+        assert!(!error.contains("s3cr3t"), "{error}");
+        // Values are trimmed; an empty address or URL is unset.
+        let config = Config::from_vars(vars(&[
+            ("USVC_MAX_BODY_BYTES", " 1024\n"),
+            ("USVC_METRICS_ADDR", " "),
+            ("REDIS_URL", ""),
+        ]))
+        .unwrap();
+        assert_eq!(config.max_body_bytes, 1024);
+        assert_eq!((config.metrics_addr, config.redis_url), (None, None));
     }
 
     #[test]
