@@ -31,6 +31,7 @@ use crate::{
     kyc::KycResults,
     lifecycle::Lifecycle,
     notify::{DevMailbox, Fanout, LogNotifier, Notifier},
+    profile::Profiles,
     runtime::{ComponentKind, Runtime},
     state::AppState,
     store,
@@ -252,12 +253,15 @@ impl Application {
                 (files.clone() as Arc<dyn ObjectStore>, Some(files))
             }
         };
-        let documents = Arc::new(documents::Storage {
+        let documents = Arc::new(documents::Documents {
+            runtime: runtime.clone(),
+            caps: caps.clone(),
             objects,
             upload_ttl: config.documents.upload_ttl,
             download_ttl: config.documents.download_ttl,
             max_bytes: config.documents.max_bytes,
         });
+        let profiles = Profiles::new(runtime.clone(), caps.clone());
         let auth = Authenticator {
             after_answer: AfterAnswer::default(),
             runtime,
@@ -274,6 +278,7 @@ impl Application {
             mailbox,
             kyc,
             verifier,
+            profiles,
             trust_forwarded_for: config.trust_forwarded_for,
             forwarded_for_hops: config.forwarded_for_hops,
             metrics: crate::telemetry::metrics(),

@@ -8,6 +8,7 @@ use crate::{
     documents::{self, files::FilesystemObjects},
     lifecycle::Lifecycle,
     notify::DevMailbox,
+    profile::Profiles,
     verification::Verifier,
     verification::provider::KycProvider,
 };
@@ -23,12 +24,14 @@ pub struct AppState {
     pub kyc: Arc<dyn KycProvider>,
     /// The verification flow around the verification policy component.
     pub verifier: Verifier,
+    /// The profile, preferences and contact-change flows.
+    pub profiles: Profiles,
     pub trust_forwarded_for: bool,
     /// Trusted proxies appending to `X-Forwarded-For`.
     pub forwarded_for_hops: usize,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// KYC documents and avatars: the object store and the limits of its URLs.
-    pub documents: Arc<documents::Storage>,
+    pub documents: Arc<documents::Documents>,
     /// The embedded object store, whose presigned URLs this host serves (`/v1/objects/…`);
     /// `None` when objects live in S3.
     pub object_files: Option<Arc<FilesystemObjects>>,

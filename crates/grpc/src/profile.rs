@@ -28,9 +28,7 @@ impl ProfileService for ProfileApi {
     ) -> Result<Response<pb::Profile>, Status> {
         caller(&request)?;
         let user = required_user(&self.0, &request).await?;
-        let profile = profile::get(&self.0.caps, &user.sub)
-            .await
-            .map_err(status::of)?;
+        let profile = self.0.profiles.get(&user.sub).await.map_err(status::of)?;
         Ok(Response::new(profile_to_pb(profile)))
     }
 
@@ -62,7 +60,10 @@ impl ProfileService for ProfileApi {
                 .await
                 .map_err(status::of)?;
         }
-        let profile = profile::update(&self.0.runtime, &self.0.caps, &user.sub, change, expected)
+        let profile = self
+            .0
+            .profiles
+            .update(&user.sub, change, expected)
             .await
             .map_err(status::of)?;
         if identity {
@@ -77,7 +78,10 @@ impl ProfileService for ProfileApi {
     ) -> Result<Response<pb::Preferences>, Status> {
         caller(&request)?;
         let user = required_user(&self.0, &request).await?;
-        let preferences = profile::preferences(&self.0.caps, &user.sub)
+        let preferences = self
+            .0
+            .profiles
+            .preferences(&user.sub)
             .await
             .map_err(status::of)?;
         Ok(Response::new(preferences_to_pb(preferences)))
@@ -122,7 +126,10 @@ impl ProfileService for ProfileApi {
                 source: Some(marketing.source).filter(|s| !s.is_empty()),
             },
         };
-        let preferences = profile::replace_preferences(&self.0.caps, &user.sub, document, expected)
+        let preferences = self
+            .0
+            .profiles
+            .replace_preferences(&user.sub, document, expected)
             .await
             .map_err(status::of)?;
         Ok(Response::new(preferences_to_pb(preferences)))

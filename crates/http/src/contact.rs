@@ -11,10 +11,7 @@ use super::{
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{
-    auth::second_factor,
-    clock::rfc3339,
-    profile::contact::{self, CodeSent},
-    runtime::mfa::SensitiveAction,
+    auth::second_factor, clock::rfc3339, profile::contact::CodeSent, runtime::mfa::SensitiveAction,
 };
 
 pub fn router() -> Router<AppState> {
@@ -77,7 +74,9 @@ async fn request_phone(
     ApiJson(body): ApiJson<NewPhone>,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::ChangePhone).await?;
-    let sent = contact::request_phone_change(&state.runtime, &state.caps, &claims.sub, &body.phone)
+    let sent = state
+        .profiles
+        .request_phone_change(&claims.sub, &body.phone)
         .await?;
     Ok(pending(sent))
 }
@@ -87,7 +86,10 @@ async fn confirm_phone(
     AuthUser(claims): AuthUser,
     ApiJson(body): ApiJson<Code>,
 ) -> Result<Json<PhoneView>, ApiError> {
-    let phone = contact::confirm_phone_change(&state.caps, &claims.sub, &body.code).await?;
+    let phone = state
+        .profiles
+        .confirm_phone_change(&claims.sub, &body.code)
+        .await?;
     Ok(Json(PhoneView {
         phone,
         phone_verified: true,
@@ -100,7 +102,9 @@ async fn request_email(
     ApiJson(body): ApiJson<NewEmail>,
 ) -> Result<(StatusCode, Json<Pending>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeEmail).await?;
-    let sent = contact::request_email_change(&state.runtime, &state.caps, &claims.sub, &body.email)
+    let sent = state
+        .profiles
+        .request_email_change(&claims.sub, &body.email)
         .await?;
     Ok(pending(sent))
 }
@@ -110,6 +114,9 @@ async fn confirm_email(
     AuthUser(claims): AuthUser,
     ApiJson(body): ApiJson<Code>,
 ) -> Result<Json<EmailView>, ApiError> {
-    let email = contact::confirm_email_change(&state.caps, &claims.sub, &body.code).await?;
+    let email = state
+        .profiles
+        .confirm_email_change(&claims.sub, &body.code)
+        .await?;
     Ok(Json(EmailView { email }))
 }

@@ -21,7 +21,7 @@ use super::{
 use usvc_core::{
     clock::rfc3339,
     documents::{
-        self, Declaration, Document,
+        Declaration, Document,
         avatar::{self, AvatarError},
         declaration::mask,
         objects::PresignedRequest,
@@ -138,14 +138,7 @@ async fn declare_document(
         number: body.number,
         issuing_country: body.issuing_country,
     };
-    let (document, upload) = documents::declare(
-        &state.runtime,
-        &state.caps,
-        &state.documents,
-        &claims.sub,
-        declaration,
-    )
-    .await?;
+    let (document, upload) = state.documents.declare(&claims.sub, declaration).await?;
     Ok((
         StatusCode::CREATED,
         Json(Declared {
@@ -164,12 +157,15 @@ async fn list_documents(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<DocumentList>, ApiError> {
-    let documents = documents::list(&state.caps, &claims.sub)
-        .await
-        .map_err(|e| match e.downcast::<sqlx::Error>() {
-            Ok(e) => ApiError::from(e),
-            Err(e) => ApiError::from(e),
-        })?;
+    let documents =
+        state
+            .documents
+            .list(&claims.sub)
+            .await
+            .map_err(|e| match e.downcast::<sqlx::Error>() {
+                Ok(e) => ApiError::from(e),
+                Err(e) => ApiError::from(e),
+            })?;
     Ok(Json(DocumentList {
         documents: documents.into_iter().map(DocumentView::from).collect(),
     }))
@@ -180,7 +176,7 @@ async fn get_document(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    let document = documents::find(&state.caps, &claims.sub, &id).await?;
+    let document = state.documents.find(&claims.sub, &id).await?;
     Ok(Json(document.into()))
 }
 
@@ -189,7 +185,7 @@ async fn confirm_document(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    let document = documents::confirm(&state.caps, &state.documents, &claims.sub, &id).await?;
+    let document = state.documents.confirm(&claims.sub, &id).await?;
     Ok(Json(document.into()))
 }
 
@@ -198,7 +194,7 @@ async fn download_document(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let url = documents::download(&state.caps, &state.documents, &claims, &id).await?;
+    let url = state.documents.download(&claims, &id).await?;
     Ok(Json(url.into()))
 }
 

@@ -57,7 +57,7 @@ async fn upload(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let (files, grant) = checked(&state, "PUT", &key, &grant)?;
-    if !usvc_core::documents::accepts_upload(&state.caps, &key).await? {
+    if !state.documents.accepts_upload(&key).await? {
         return Err(Failure::conflict(
             Reason::DocumentSettled,
             "The document is settled: its upload URL no longer works. Declare a new document.",

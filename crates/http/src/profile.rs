@@ -21,8 +21,8 @@ use usvc_core::{
     auth::second_factor,
     clock::rfc3339,
     profile::{
-        self, Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument,
-        Profile, ProfileChange,
+        Address, ConsentChoice, NotificationSetting, Preferences, PreferencesDocument, Profile,
+        ProfileChange,
     },
     runtime::mfa::SensitiveAction,
 };
@@ -75,7 +75,7 @@ async fn get_profile(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> Result<Tagged<ProfileView>, ApiError> {
-    Ok(profile_view(profile::get(&state.caps, &claims.sub).await?))
+    Ok(profile_view(state.profiles.get(&claims.sub).await?))
 }
 
 /// A field sent as `null` is refused rather than read as "absent": nothing here can be erased.
@@ -140,8 +140,7 @@ async fn update_profile(
     if identity {
         second_factor::require_fresh(&state, &claims, SensitiveAction::ChangeIdentity).await?;
     }
-    let profile =
-        profile::update(&state.runtime, &state.caps, &claims.sub, change, version).await?;
+    let profile = state.profiles.update(&claims.sub, change, version).await?;
     if identity {
         state.verifier.identity_changed(&claims.sub).await;
     }
@@ -193,7 +192,7 @@ async fn get_preferences(
     AuthUser(claims): AuthUser,
 ) -> Result<Tagged<PreferencesView>, ApiError> {
     Ok(preferences_view(
-        profile::preferences(&state.caps, &claims.sub).await?,
+        state.profiles.preferences(&claims.sub).await?,
     ))
 }
 
@@ -236,7 +235,9 @@ async fn replace_preferences(
             source: body.marketing.source,
         },
     };
-    let preferences =
-        profile::replace_preferences(&state.caps, &claims.sub, document, version).await?;
+    let preferences = state
+        .profiles
+        .replace_preferences(&claims.sub, document, version)
+        .await?;
     Ok(preferences_view(preferences))
 }

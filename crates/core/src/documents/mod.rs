@@ -32,8 +32,12 @@ use crate::{
 /// The role that may read any customer's documents.
 pub const COMPLIANCE: &str = "compliance";
 
-/// Where documents are kept and the limits of their URLs.
-pub struct Storage {
+/// The document flows, over what they need: the runtime (the onboarding policy decides what a
+/// declaration may carry), the capabilities (database, keys, clock), where documents are kept
+/// and the limits of their URLs. Built once by the composition root.
+pub struct Documents {
+    pub runtime: Arc<Runtime>,
+    pub caps: Arc<Capabilities>,
     pub objects: Arc<dyn ObjectStore>,
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
@@ -144,68 +148,6 @@ fn open(caps: &Capabilities, row: DocumentRow) -> anyhow::Result<Document> {
     })
 }
 
-/// A new document for `user_id`: checked, recorded as pending, with the URL the client uploads
-/// it to.
-pub async fn declare(
-    runtime: &Runtime,
-    caps: &Arc<Capabilities>,
-    storage: &Storage,
-    user_id: &str,
-    declaration: Declaration,
-) -> Result<(Document, PresignedRequest), DocumentError> {
-    let facts = declaration::file_facts(&declaration, storage.max_bytes);
-    let verdict = runtime
-        .check_document(caps, user_id, declaration.for_policy())
-        .await?;
-    let declared = match (verdict, facts) {
-        (Ok(accepted), Ok(facts)) => declaration::declared(accepted, facts),
-        (verdict, facts) => Err([verdict.err(), facts.err()]
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect()),
-    }
-    .map_err(DocumentError::Invalid)?;
-    let now = caps.clock.unix();
-    let id = uuid::Uuid::now_v7().to_string();
-    let object_key = format!("documents/{user_id}/{id}");
-    let upload = storage
-        .objects
-        .presign_put(
-            &object_key,
-            declared.content_type,
-            declared.size_bytes,
-            &declared.sha256,
-            now,
-            storage.upload_ttl,
-        )
-        .await
-        .map_err(DocumentError::Storage)?;
-    let row = DocumentRow {
-        number_sealed: declared
-            .number
-            .as_ref()
-            .map(|n| caps.secrets.seal(n.as_bytes(), &number_context(&id))),
-        id,
-        user_id: user_id.to_owned(),
-        kind: declared.kind.as_str().to_owned(),
-        issuing_country: declared.issuing_country,
-        object_key,
-        content_type: declared.content_type.to_owned(),
-        size_bytes: declared.size_bytes as i64,
-        sha256: declared.sha256,
-        status: "pending".to_owned(),
-        rejection: None,
-        created_at: now,
-        upload_expires_at: upload.expires_at,
-        confirmed_at: None,
-    };
-    let mut conn = caps.db.acquire().await?;
-    rows::insert(&mut conn, &row).await?;
-    tracing::info!(document_id = %row.id, kind = %row.kind, "document declared");
-    Ok((open(caps, row).map_err(DocumentError::Internal)?, upload))
-}
-
 /// The row of a document `user_id` owns; `NotFound` for anyone else's.
 async fn owned_row(
     caps: &Capabilities,
@@ -222,12 +164,6 @@ async fn owned_row(
     }
 }
 
-/// One of the customer's documents.
-pub async fn find(caps: &Capabilities, user_id: &str, id: &str) -> Result<Document, DocumentError> {
-    let row = owned_row(caps, user_id, id).await?;
-    open(caps, row).map_err(DocumentError::Internal)
-}
-
 /// Why an uploaded object does not match its declaration, as a stable code; `None` when it does.
 pub fn verdict(row: &DocumentRow, object: &Inspection) -> Option<&'static str> {
     if object.size != row.size_bytes as u64 {
@@ -241,134 +177,206 @@ pub fn verdict(row: &DocumentRow, object: &Inspection) -> Option<&'static str> {
     }
 }
 
-/// Confirms the customer's document: reads the uploaded object and settles the document as
-/// `confirmed`, or `rejected` with the code of the first check it failed. A settled document is
-/// answered as it is. Nothing uploaded while the URL is still valid is `NotUploaded`; after it
-/// expired, the document is rejected (`upload.expired`).
-pub async fn confirm(
-    caps: &Capabilities,
-    storage: &Storage,
-    user_id: &str,
-    id: &str,
-) -> Result<Document, DocumentError> {
-    let row = owned_row(caps, user_id, id).await?;
-    if row.status != "pending" {
-        return open(caps, row).map_err(DocumentError::Internal);
-    }
-    let object = storage
-        .objects
-        .inspect(&row.object_key, row.size_bytes as u64)
-        .await
-        .map_err(DocumentError::Storage)?;
-    let now = caps.clock.unix();
-    let rejection = match &object {
-        None if now > row.upload_expires_at => Some("upload.expired"),
-        None => return Err(DocumentError::NotUploaded),
-        Some(object) => verdict(&row, object),
-    };
-    let status = if rejection.is_some() {
-        "rejected"
-    } else {
-        "confirmed"
-    };
-    let mut tx = store::begin(&caps.db).await?;
-    if rows::settle(&mut tx, id, status, rejection, now).await? {
-        let mut data = json!({ "user_id": user_id, "document_id": id, "kind": row.kind });
-        if let Some(code) = rejection {
-            data["reason"] = json!(code);
+impl Documents {
+    /// A new document for `user_id`: checked, recorded as pending, with the URL the client uploads
+    /// it to.
+    pub async fn declare(
+        &self,
+        user_id: &str,
+        declaration: Declaration,
+    ) -> Result<(Document, PresignedRequest), DocumentError> {
+        let (runtime, caps, storage) = (&self.runtime, &self.caps, self);
+        let facts = declaration::file_facts(&declaration, storage.max_bytes);
+        let verdict = runtime
+            .check_document(caps, user_id, declaration.for_policy())
+            .await?;
+        let declared = match (verdict, facts) {
+            (Ok(accepted), Ok(facts)) => declaration::declared(accepted, facts),
+            (verdict, facts) => Err([verdict.err(), facts.err()]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect()),
         }
-        trail::record(&mut tx, &format!("document.{status}"), user_id, data, now).await?;
-        trail::commit(tx, caps).await?;
-        tracing::info!(document_id = %id, status, reason = rejection.unwrap_or("-"), "document settled");
-    } else {
-        // A concurrent confirmation settled it first: answer its verdict.
-        tx.rollback().await?;
+        .map_err(DocumentError::Invalid)?;
+        let now = caps.clock.unix();
+        let id = uuid::Uuid::now_v7().to_string();
+        let object_key = format!("documents/{user_id}/{id}");
+        let upload = storage
+            .objects
+            .presign_put(
+                &object_key,
+                declared.content_type,
+                declared.size_bytes,
+                &declared.sha256,
+                now,
+                storage.upload_ttl,
+            )
+            .await
+            .map_err(DocumentError::Storage)?;
+        let row = DocumentRow {
+            number_sealed: declared
+                .number
+                .as_ref()
+                .map(|n| caps.secrets.seal(n.as_bytes(), &number_context(&id))),
+            id,
+            user_id: user_id.to_owned(),
+            kind: declared.kind.as_str().to_owned(),
+            issuing_country: declared.issuing_country,
+            object_key,
+            content_type: declared.content_type.to_owned(),
+            size_bytes: declared.size_bytes as i64,
+            sha256: declared.sha256,
+            status: "pending".to_owned(),
+            rejection: None,
+            created_at: now,
+            upload_expires_at: upload.expires_at,
+            confirmed_at: None,
+        };
+        let mut conn = caps.db.acquire().await?;
+        rows::insert(&mut conn, &row).await?;
+        tracing::info!(document_id = %row.id, kind = %row.kind, "document declared");
+        Ok((open(caps, row).map_err(DocumentError::Internal)?, upload))
     }
-    find(caps, user_id, id).await
-}
 
-/// A download URL for a document, for its owner or for compliance staff; anyone else is told
-/// there is no such document. A staff download is audited.
-pub async fn download(
-    caps: &Capabilities,
-    storage: &Storage,
-    caller: &Claims,
-    id: &str,
-) -> Result<PresignedRequest, DocumentError> {
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(DocumentError::NotFound);
+    /// One of the customer's documents.
+    pub async fn find(&self, user_id: &str, id: &str) -> Result<Document, DocumentError> {
+        let caps = &self.caps;
+        let row = owned_row(caps, user_id, id).await?;
+        open(caps, row).map_err(DocumentError::Internal)
     }
-    let mut conn = caps.db.acquire().await?;
-    let row = rows::get(&mut conn, id)
-        .await?
-        .ok_or(DocumentError::NotFound)?;
-    drop(conn);
-    let owner = row.user_id == caller.sub;
-    let staff = crate::admin::acts_as(caller, COMPLIANCE);
-    if !owner && !staff {
-        return Err(DocumentError::NotFound);
-    }
-    if row.status == "pending" {
-        return Err(DocumentError::NotSettled);
-    }
-    if !owner && row.status == "confirmed" {
-        // Staff act on what they read: the bytes must still be the ones confirmed.
+
+    /// Confirms the customer's document: reads the uploaded object and settles the document as
+    /// `confirmed`, or `rejected` with the code of the first check it failed. A settled document is
+    /// answered as it is. Nothing uploaded while the URL is still valid is `NotUploaded`; after it
+    /// expired, the document is rejected (`upload.expired`).
+    pub async fn confirm(&self, user_id: &str, id: &str) -> Result<Document, DocumentError> {
+        let (caps, storage) = (&*self.caps, self);
+        let row = owned_row(caps, user_id, id).await?;
+        if row.status != "pending" {
+            return open(caps, row).map_err(DocumentError::Internal);
+        }
         let object = storage
             .objects
             .inspect(&row.object_key, row.size_bytes as u64)
             .await
             .map_err(DocumentError::Storage)?;
-        if object.and_then(|o| o.sha256) != Some(row.sha256.clone()) {
-            tracing::error!(document_id = %row.id, "a confirmed document's object was altered; download refused");
-            metrics::counter!("usvc_documents_altered_total").increment(1);
-            return Err(DocumentError::Altered);
-        }
-    }
-    let now = caps.clock.unix();
-    let url = storage
-        .objects
-        .presign_get(
-            &row.object_key,
-            &row.content_type,
-            now,
-            storage.download_ttl,
-        )
-        .await
-        .map_err(DocumentError::Storage)?;
-    if !owner {
-        let mut conn = caps.db.acquire().await?;
-        let event = audit::AuditEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            event_type: "document.downloaded_by_staff".to_owned(),
-            user_id: row.user_id.clone(),
-            data: json!({
-                "user_id": row.user_id,
-                "document_id": row.id,
-                "kind": row.kind,
-                "by": caller.sub,
-                "role": COMPLIANCE,
-            }),
-            occurred_at: now,
+        let now = caps.clock.unix();
+        let rejection = match &object {
+            None if now > row.upload_expires_at => Some("upload.expired"),
+            None => return Err(DocumentError::NotUploaded),
+            Some(object) => verdict(&row, object),
         };
-        audit::insert(&mut conn, &event).await?;
-        tracing::info!(document_id = %row.id, by = %caller.sub, "document downloaded by staff");
+        let status = if rejection.is_some() {
+            "rejected"
+        } else {
+            "confirmed"
+        };
+        let mut tx = store::begin(&caps.db).await?;
+        if rows::settle(&mut tx, id, status, rejection, now).await? {
+            let mut data = json!({ "user_id": user_id, "document_id": id, "kind": row.kind });
+            if let Some(code) = rejection {
+                data["reason"] = json!(code);
+            }
+            trail::record(&mut tx, &format!("document.{status}"), user_id, data, now).await?;
+            trail::commit(tx, caps).await?;
+            tracing::info!(document_id = %id, status, reason = rejection.unwrap_or("-"), "document settled");
+        } else {
+            // A concurrent confirmation settled it first: answer its verdict.
+            tx.rollback().await?;
+        }
+        self.find(user_id, id).await
     }
-    Ok(url)
-}
 
-/// Whether a presigned upload to `key` may still land: only while its document is pending. A
-/// settled document's object is immutable, whatever its URL's expiry says.
-pub async fn accepts_upload(caps: &Capabilities, key: &str) -> Result<bool, DocumentError> {
-    let Some(id) = key
-        .rsplit('/')
-        .next()
-        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-    else {
-        return Ok(false);
-    };
-    let mut conn = caps.db.acquire().await?;
-    let row = rows::get(&mut conn, id).await?;
-    Ok(row.is_some_and(|row| row.object_key == key && row.status == "pending"))
+    /// A download URL for a document, for its owner or for compliance staff; anyone else is told
+    /// there is no such document. A staff download is audited.
+    pub async fn download(
+        &self,
+        caller: &Claims,
+        id: &str,
+    ) -> Result<PresignedRequest, DocumentError> {
+        let (caps, storage) = (&*self.caps, self);
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(DocumentError::NotFound);
+        }
+        let mut conn = caps.db.acquire().await?;
+        let row = rows::get(&mut conn, id)
+            .await?
+            .ok_or(DocumentError::NotFound)?;
+        drop(conn);
+        let owner = row.user_id == caller.sub;
+        let staff = crate::admin::acts_as(caller, COMPLIANCE);
+        if !owner && !staff {
+            return Err(DocumentError::NotFound);
+        }
+        if row.status == "pending" {
+            return Err(DocumentError::NotSettled);
+        }
+        if !owner && row.status == "confirmed" {
+            // Staff act on what they read: the bytes must still be the ones confirmed.
+            let object = storage
+                .objects
+                .inspect(&row.object_key, row.size_bytes as u64)
+                .await
+                .map_err(DocumentError::Storage)?;
+            if object.and_then(|o| o.sha256) != Some(row.sha256.clone()) {
+                tracing::error!(document_id = %row.id, "a confirmed document's object was altered; download refused");
+                metrics::counter!("usvc_documents_altered_total").increment(1);
+                return Err(DocumentError::Altered);
+            }
+        }
+        let now = caps.clock.unix();
+        let url = storage
+            .objects
+            .presign_get(
+                &row.object_key,
+                &row.content_type,
+                now,
+                storage.download_ttl,
+            )
+            .await
+            .map_err(DocumentError::Storage)?;
+        if !owner {
+            let mut conn = caps.db.acquire().await?;
+            let event = audit::AuditEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                event_type: "document.downloaded_by_staff".to_owned(),
+                user_id: row.user_id.clone(),
+                data: json!({
+                    "user_id": row.user_id,
+                    "document_id": row.id,
+                    "kind": row.kind,
+                    "by": caller.sub,
+                    "role": COMPLIANCE,
+                }),
+                occurred_at: now,
+            };
+            audit::insert(&mut conn, &event).await?;
+            tracing::info!(document_id = %row.id, by = %caller.sub, "document downloaded by staff");
+        }
+        Ok(url)
+    }
+
+    /// Whether a presigned upload to `key` may still land: only while its document is pending. A
+    /// settled document's object is immutable, whatever its URL's expiry says.
+    pub async fn accepts_upload(&self, key: &str) -> Result<bool, DocumentError> {
+        let caps = &self.caps;
+        let Some(id) = key
+            .rsplit('/')
+            .next()
+            .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        else {
+            return Ok(false);
+        };
+        let mut conn = caps.db.acquire().await?;
+        let row = rows::get(&mut conn, id).await?;
+        Ok(row.is_some_and(|row| row.object_key == key && row.status == "pending"))
+    }
+
+    /// The customer's documents, oldest first.
+    pub async fn list(&self, user_id: &str) -> anyhow::Result<Vec<Document>> {
+        list(&self.caps, user_id).await
+    }
 }
 
 /// The customer's documents, oldest first.

@@ -13,18 +13,18 @@
 //! statement. Must not: put a number, address or code in an event, audit row or log line.
 
 use crate::failure::{Failure, Reason};
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use rand::Rng;
 use serde_json::json;
 
+use super::Profiles;
 use crate::{
-    capabilities::Capabilities,
     notify::{Notice, Notification, Notifier},
-    runtime::{CallError, Runtime, onboarding::Violation},
+    runtime::{CallError, onboarding::Violation},
     secrets::{code_digest, constant_time_eq},
     store::{
-        self, Connection,
+        self, Connection, Transaction,
         contact_changes::{self, ContactChannel, PendingChange},
         users,
     },
@@ -86,190 +86,6 @@ impl From<ContactError> for Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeSent {
     pub expires_at: i64,
-}
-
-/// Records a change of phone number to `raw` (E.164) and texts a code to it.
-pub async fn request_phone_change(
-    runtime: &Runtime,
-    caps: &Arc<Capabilities>,
-    user_id: &str,
-    raw: &str,
-) -> Result<CodeSent, ContactError> {
-    let phone = runtime
-        .check_phone(caps, user_id, raw.to_owned())
-        .await?
-        .map_err(ContactError::Invalid)?;
-    let now = caps.clock.unix();
-    let mut tx = store::begin(&caps.db).await?;
-    let user = users::get(&mut tx, user_id)
-        .await?
-        .ok_or(ContactError::NotFound)?;
-    if user.phone.as_deref() == Some(phone.as_str())
-        && users::phone_verified(&mut tx, user_id).await?
-    {
-        return Err(unchanged(
-            "phone",
-            "This is already your verified phone number.",
-        ));
-    }
-    throttle(&mut tx, user_id, ContactChannel::Phone, now).await?;
-    let code = new_code();
-    let expires_at = now + PHONE_CODE_TTL_SECS;
-    let hash = code_digest(&caps.secrets, &code);
-    contact_changes::put(
-        &mut tx,
-        user_id,
-        ContactChannel::Phone,
-        &phone,
-        &hash,
-        now,
-        expires_at,
-    )
-    .await?;
-    trail::commit(tx, caps).await?;
-    let notice = Notification::render(user_id, &phone, Notice::PhoneVerification, Some(code));
-    deliver(&*caps.notifier, &notice).await;
-    Ok(CodeSent { expires_at })
-}
-
-/// Sets the phone number waiting for `code`, as verified; `user.phone_changed` and its audit row
-/// commit with it.
-pub async fn confirm_phone_change(
-    caps: &Capabilities,
-    user_id: &str,
-    code: &str,
-) -> Result<String, ContactError> {
-    let now = caps.clock.unix();
-    let mut tx = store::begin(&caps.db).await?;
-    let pending = match check_code(
-        &mut tx,
-        &caps.secrets,
-        user_id,
-        ContactChannel::Phone,
-        code,
-        now,
-    )
-    .await?
-    {
-        Ok(pending) => pending,
-        Err(refusal) => {
-            // A wrong guess is counted (and may end the change) even though the request fails.
-            trail::commit(tx, caps).await?;
-            return Err(refusal);
-        }
-    };
-    if !users::set_verified_phone(&mut tx, user_id, &pending.new_value, now).await? {
-        return Err(ContactError::NotFound);
-    }
-    contact_changes::delete(&mut tx, user_id, ContactChannel::Phone).await?;
-    let data = json!({ "user_id": user_id, "verified": true });
-    trail::record(&mut tx, "user.phone_changed", user_id, data, now).await?;
-    trail::commit(tx, caps).await?;
-    tracing::info!(user_id, "phone number changed");
-    Ok(pending.new_value)
-}
-
-/// Records a change of email address to `raw` and emails a code to it, unless another customer
-/// has that address: then the same change is recorded, with a code nobody receives.
-pub async fn request_email_change(
-    runtime: &Runtime,
-    caps: &Arc<Capabilities>,
-    user_id: &str,
-    raw: &str,
-) -> Result<CodeSent, ContactError> {
-    let email = runtime
-        .check_email(caps, user_id, raw.to_owned())
-        .await?
-        .map_err(ContactError::Invalid)?;
-    let now = caps.clock.unix();
-    let mut tx = store::begin(&caps.db).await?;
-    let user = users::get(&mut tx, user_id)
-        .await?
-        .ok_or(ContactError::NotFound)?;
-    if user.email == email {
-        return Err(unchanged("email", "This is already your email address."));
-    }
-    throttle(&mut tx, user_id, ContactChannel::Email, now).await?;
-    let taken = users::email_taken(&mut tx, &email).await?;
-    let code = new_code();
-    let expires_at = now + EMAIL_CODE_TTL_SECS;
-    let hash = code_digest(&caps.secrets, &code);
-    contact_changes::put(
-        &mut tx,
-        user_id,
-        ContactChannel::Email,
-        &email,
-        &hash,
-        now,
-        expires_at,
-    )
-    .await?;
-    trail::commit(tx, caps).await?;
-    if !taken {
-        // After the answer, so that its timing does not tell a sent code from an unsent one.
-        let notice =
-            Notification::render(user_id, &email, Notice::EmailChangeVerification, Some(code));
-        let notifier = caps.notifier.clone();
-        tokio::spawn(async move { deliver(&*notifier, &notice).await });
-    }
-    Ok(CodeSent { expires_at })
-}
-
-/// Switches to the address waiting for `code`, records `user.email_changed` with its audit row,
-/// and tells the old address.
-pub async fn confirm_email_change(
-    caps: &Capabilities,
-    user_id: &str,
-    code: &str,
-) -> Result<String, ContactError> {
-    let now = caps.clock.unix();
-    let mut tx = store::begin(&caps.db).await?;
-    let pending = match check_code(
-        &mut tx,
-        &caps.secrets,
-        user_id,
-        ContactChannel::Email,
-        code,
-        now,
-    )
-    .await?
-    {
-        Ok(pending) => pending,
-        Err(refusal) => {
-            trail::commit(tx, caps).await?;
-            return Err(refusal);
-        }
-    };
-    let user = users::get(&mut tx, user_id)
-        .await?
-        .ok_or(ContactError::NotFound)?;
-    contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
-    let switched = match users::set_email(&mut tx, user_id, &pending.new_value, now).await {
-        Ok(switched) => switched,
-        // A registration took the address between the check and the write (PostgreSQL): the
-        // transaction is spoilt, so the change ends in one of its own.
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            let mut tx = store::begin(&caps.db).await?;
-            contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
-            trail::commit(tx, caps).await?;
-            return Err(ContactError::InvalidCode);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !switched {
-        // Someone has the address (it was taken all along, or since): the change ends as if the
-        // code were wrong.
-        trail::commit(tx, caps).await?;
-        return Err(ContactError::InvalidCode);
-    }
-    let data = json!({ "user_id": user_id });
-    trail::record(&mut tx, "user.email_changed", user_id, data, now).await?;
-    trail::commit(tx, caps).await?;
-    tracing::info!(user_id, "email address changed");
-    let notice = Notification::render(user_id, &user.email, Notice::EmailChanged, None);
-    deliver(&*caps.notifier, &notice).await;
-    Ok(pending.new_value)
 }
 
 /// The waiting change when `code` is its code and still valid; otherwise the refusal, with the
@@ -343,5 +159,183 @@ fn new_code() -> String {
 async fn deliver(notifier: &dyn Notifier, notice: &Notification) {
     if let Err(e) = notifier.deliver(notice).await {
         tracing::warn!(user_id = %notice.user_id, notice = notice.notice.name(), error = %e, "notification not delivered");
+    }
+}
+
+impl Profiles {
+    /// Records a change of phone number to `raw` (E.164) and texts a code to it.
+    pub async fn request_phone_change(
+        &self,
+        user_id: &str,
+        raw: &str,
+    ) -> Result<CodeSent, ContactError> {
+        let (runtime, caps) = (&self.runtime, &self.caps);
+        let phone = runtime
+            .check_phone(caps, user_id, raw.to_owned())
+            .await?
+            .map_err(ContactError::Invalid)?;
+        let now = caps.clock.unix();
+        let mut tx = store::begin(&caps.db).await?;
+        let user = users::get(&mut tx, user_id)
+            .await?
+            .ok_or(ContactError::NotFound)?;
+        if user.phone.as_deref() == Some(phone.as_str())
+            && users::phone_verified(&mut tx, user_id).await?
+        {
+            return Err(unchanged(
+                "phone",
+                "This is already your verified phone number.",
+            ));
+        }
+        throttle(&mut tx, user_id, ContactChannel::Phone, now).await?;
+        let code = new_code();
+        let expires_at = now + PHONE_CODE_TTL_SECS;
+        let hash = code_digest(&caps.secrets, &code);
+        contact_changes::put(
+            &mut tx,
+            user_id,
+            ContactChannel::Phone,
+            &phone,
+            &hash,
+            now,
+            expires_at,
+        )
+        .await?;
+        trail::commit(tx, caps).await?;
+        let notice = Notification::render(user_id, &phone, Notice::PhoneVerification, Some(code));
+        deliver(&*caps.notifier, &notice).await;
+        Ok(CodeSent { expires_at })
+    }
+
+    /// Sets the phone number waiting for `code`, as verified; `user.phone_changed` and its audit row
+    /// commit with it.
+    pub async fn confirm_phone_change(
+        &self,
+        user_id: &str,
+        code: &str,
+    ) -> Result<String, ContactError> {
+        let caps = &self.caps;
+        let now = caps.clock.unix();
+        let (mut tx, pending) = self
+            .spend_code(user_id, ContactChannel::Phone, code, now)
+            .await?;
+        if !users::set_verified_phone(&mut tx, user_id, &pending.new_value, now).await? {
+            return Err(ContactError::NotFound);
+        }
+        contact_changes::delete(&mut tx, user_id, ContactChannel::Phone).await?;
+        let data = json!({ "user_id": user_id, "verified": true });
+        trail::record(&mut tx, "user.phone_changed", user_id, data, now).await?;
+        trail::commit(tx, caps).await?;
+        tracing::info!(user_id, "phone number changed");
+        Ok(pending.new_value)
+    }
+
+    /// Records a change of email address to `raw` and emails a code to it, unless another customer
+    /// has that address: then the same change is recorded, with a code nobody receives.
+    pub async fn request_email_change(
+        &self,
+        user_id: &str,
+        raw: &str,
+    ) -> Result<CodeSent, ContactError> {
+        let (runtime, caps) = (&self.runtime, &self.caps);
+        let email = runtime
+            .check_email(caps, user_id, raw.to_owned())
+            .await?
+            .map_err(ContactError::Invalid)?;
+        let now = caps.clock.unix();
+        let mut tx = store::begin(&caps.db).await?;
+        let user = users::get(&mut tx, user_id)
+            .await?
+            .ok_or(ContactError::NotFound)?;
+        if user.email == email {
+            return Err(unchanged("email", "This is already your email address."));
+        }
+        throttle(&mut tx, user_id, ContactChannel::Email, now).await?;
+        let taken = users::email_taken(&mut tx, &email).await?;
+        let code = new_code();
+        let expires_at = now + EMAIL_CODE_TTL_SECS;
+        let hash = code_digest(&caps.secrets, &code);
+        contact_changes::put(
+            &mut tx,
+            user_id,
+            ContactChannel::Email,
+            &email,
+            &hash,
+            now,
+            expires_at,
+        )
+        .await?;
+        trail::commit(tx, caps).await?;
+        if !taken {
+            // After the answer, so that its timing does not tell a sent code from an unsent one.
+            let notice =
+                Notification::render(user_id, &email, Notice::EmailChangeVerification, Some(code));
+            let notifier = caps.notifier.clone();
+            tokio::spawn(async move { deliver(&*notifier, &notice).await });
+        }
+        Ok(CodeSent { expires_at })
+    }
+
+    /// Switches to the address waiting for `code`, records `user.email_changed` with its audit row,
+    /// and tells the old address.
+    pub async fn confirm_email_change(
+        &self,
+        user_id: &str,
+        code: &str,
+    ) -> Result<String, ContactError> {
+        let caps = &self.caps;
+        let now = caps.clock.unix();
+        let (mut tx, pending) = self
+            .spend_code(user_id, ContactChannel::Email, code, now)
+            .await?;
+        let user = users::get(&mut tx, user_id)
+            .await?
+            .ok_or(ContactError::NotFound)?;
+        contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
+        let switched = match users::set_email(&mut tx, user_id, &pending.new_value, now).await {
+            Ok(switched) => switched,
+            // A registration took the address between the check and the write (PostgreSQL): the
+            // transaction is spoilt, so the change ends in one of its own.
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let mut tx = store::begin(&caps.db).await?;
+                contact_changes::delete(&mut tx, user_id, ContactChannel::Email).await?;
+                trail::commit(tx, caps).await?;
+                return Err(ContactError::InvalidCode);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !switched {
+            // Someone has the address (it was taken all along, or since): the change ends as if the
+            // code were wrong.
+            trail::commit(tx, caps).await?;
+            return Err(ContactError::InvalidCode);
+        }
+        let data = json!({ "user_id": user_id });
+        trail::record(&mut tx, "user.email_changed", user_id, data, now).await?;
+        trail::commit(tx, caps).await?;
+        tracing::info!(user_id, "email address changed");
+        let notice = Notification::render(user_id, &user.email, Notice::EmailChanged, None);
+        deliver(&*caps.notifier, &notice).await;
+        Ok(pending.new_value)
+    }
+
+    /// A transaction holding the change waiting on `channel`, when `code` is its code. A wrong
+    /// guess is counted (and may end the change) and committed, though the request fails.
+    async fn spend_code(
+        &self,
+        user_id: &str,
+        channel: ContactChannel,
+        code: &str,
+        now: i64,
+    ) -> Result<(Transaction, PendingChange), ContactError> {
+        let mut tx = store::begin(&self.caps.db).await?;
+        match check_code(&mut tx, &self.caps.secrets, user_id, channel, code, now).await? {
+            Ok(pending) => Ok((tx, pending)),
+            Err(refusal) => {
+                trail::commit(tx, &self.caps).await?;
+                Err(refusal)
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! A customer's profile and preferences: how a change is applied, the version that guards against
 //! lost updates, and the events and audit rows of every change, committed with it. HTTP
 //! (`/v1/users/me/profile`, `/v1/users/me/preferences`) and gRPC (`ProfileService`) both call
-//! these functions and only translate. The date of birth, postal address and national id
+//! [`Profiles`] and only translate. The date of birth, postal address and national id
 //! number are sealed at rest (`store::profiles`); phone and email changes wait for a code sent to
 //! the new number or address ([`contact`]). What a profile or contact change may carry is the
 //! onboarding policy's to decide (the `changes` interface of its world).
@@ -15,9 +15,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-pub use self::preferences::{
-    ConsentChoice, PreferencesDocument, default_preferences, preferences, replace_preferences,
-};
+pub use self::preferences::{ConsentChoice, PreferencesDocument, default_preferences};
 pub use crate::store::{
     preferences::{MarketingConsent, NotificationSetting, Preferences},
     profiles::{Address, Profile},
@@ -148,94 +146,110 @@ pub fn parse_version(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-/// The customer's profile, its sealed fields opened; version 0 while it never changed.
-pub async fn get(caps: &Capabilities, user_id: &str) -> Result<Profile, ProfileError> {
-    let mut conn = caps.db.acquire().await?;
-    profiles::get(&mut conn, &caps.secrets, user_id)
-        .await?
-        .ok_or(ProfileError::NotFound)
+/// The profile flows, over what they need: the runtime (the onboarding policy decides what a
+/// change may carry) and the capabilities (database, keys, clock, messages). Built once by the
+/// composition root; both front doors call it.
+#[derive(Clone)]
+pub struct Profiles {
+    runtime: Arc<Runtime>,
+    caps: Arc<Capabilities>,
 }
 
-/// Applies `change` when the profile is still at `expected_version`. The change, its
-/// `user.profile_updated` event (the names of the fields that changed, never their values) and
-/// the audit row commit together. A change that changes nothing writes and records nothing.
-///
-/// What the change may carry is the onboarding policy's to decide (`changes.check-profile-change`),
-/// by the rules registration keeps for the same facts; the host stores its normalised answer.
-pub async fn update(
-    runtime: &Runtime,
-    caps: &Arc<Capabilities>,
-    user_id: &str,
-    change: ProfileChange,
-    expected_version: i64,
-) -> Result<Profile, ProfileError> {
-    let change = runtime
-        .check_profile_change(caps, user_id, change.into())
-        .await?
-        .map_err(ProfileError::Invalid)?;
-    let change = ProfileChange::from(change);
-    let now = caps.clock.unix();
-    let mut tx = store::begin(&caps.db).await?;
-    let current = profiles::get(&mut tx, &caps.secrets, user_id)
-        .await?
-        .ok_or(ProfileError::NotFound)?;
-    if current.version != expected_version {
-        return Err(ProfileError::Stale);
-    }
-    let mut next = current.clone();
-    let mut fields = Vec::new();
-    if let Some(name) = change.legal_name.filter(|n| *n != current.legal_name) {
-        next.legal_name = name;
-        fields.push("legal_name");
-    }
-    if let Some(date) = change.date_of_birth.filter(|d| *d != current.date_of_birth) {
-        next.date_of_birth = date;
-        fields.push("date_of_birth");
-    }
-    if let Some(code) = change
-        .nationality
-        .filter(|c| Some(c) != current.nationality.as_ref())
-    {
-        next.nationality = Some(code);
-        fields.push("nationality");
-    }
-    if let Some(address) = change
-        .address
-        .filter(|a| Some(a) != current.address.as_ref())
-    {
-        next.address = Some(address);
-        fields.push("address");
-    }
-    if let Some(id) = change
-        .national_id
-        .filter(|n| Some(n) != current.national_id.as_ref())
-    {
-        next.national_id = Some(id);
-        fields.push("national_id");
-    }
-    if fields.is_empty() {
-        return Ok(current);
+impl Profiles {
+    pub fn new(runtime: Arc<Runtime>, caps: Arc<Capabilities>) -> Self {
+        Self { runtime, caps }
     }
 
-    let row = ProfileFields {
-        nationality: next.nationality.as_deref(),
-        address: next.address.as_ref(),
-        national_id: next.national_id.as_deref(),
-    };
-    // The conditional write is what makes the version check hold against a concurrent change.
-    next.version = profiles::save(&mut tx, &caps.secrets, user_id, &row, expected_version, now)
-        .await?
-        .ok_or(ProfileError::Stale)?;
-    next.updated_at = now;
-    if fields.contains(&"legal_name") || fields.contains(&"date_of_birth") {
-        let (name, date) = (&next.legal_name, &next.date_of_birth);
-        users::set_identity(&mut tx, &caps.secrets, user_id, name, date, now).await?;
+    /// The customer's profile, its sealed fields opened; version 0 while it never changed.
+    pub async fn get(&self, user_id: &str) -> Result<Profile, ProfileError> {
+        let caps = &self.caps;
+        let mut conn = caps.db.acquire().await?;
+        profiles::get(&mut conn, &caps.secrets, user_id)
+            .await?
+            .ok_or(ProfileError::NotFound)
     }
-    let data = json!({ "user_id": user_id, "fields": fields, "version": next.version });
-    trail::record(&mut tx, "user.profile_updated", user_id, data, now).await?;
-    trail::commit(tx, caps).await?;
-    tracing::info!(user_id, ?fields, version = next.version, "profile updated");
-    Ok(next)
+
+    /// Applies `change` when the profile is still at `expected_version`. The change, its
+    /// `user.profile_updated` event (the names of the fields that changed, never their values) and
+    /// the audit row commit together. A change that changes nothing writes and records nothing.
+    ///
+    /// What the change may carry is the onboarding policy's to decide (`changes.check-profile-change`),
+    /// by the rules registration keeps for the same facts; the host stores its normalised answer.
+    pub async fn update(
+        &self,
+        user_id: &str,
+        change: ProfileChange,
+        expected_version: i64,
+    ) -> Result<Profile, ProfileError> {
+        let (runtime, caps) = (&self.runtime, &self.caps);
+        let change = runtime
+            .check_profile_change(caps, user_id, change.into())
+            .await?
+            .map_err(ProfileError::Invalid)?;
+        let change = ProfileChange::from(change);
+        let now = caps.clock.unix();
+        let mut tx = store::begin(&caps.db).await?;
+        let current = profiles::get(&mut tx, &caps.secrets, user_id)
+            .await?
+            .ok_or(ProfileError::NotFound)?;
+        if current.version != expected_version {
+            return Err(ProfileError::Stale);
+        }
+        let mut next = current.clone();
+        let mut fields = Vec::new();
+        if let Some(name) = change.legal_name.filter(|n| *n != current.legal_name) {
+            next.legal_name = name;
+            fields.push("legal_name");
+        }
+        if let Some(date) = change.date_of_birth.filter(|d| *d != current.date_of_birth) {
+            next.date_of_birth = date;
+            fields.push("date_of_birth");
+        }
+        if let Some(code) = change
+            .nationality
+            .filter(|c| Some(c) != current.nationality.as_ref())
+        {
+            next.nationality = Some(code);
+            fields.push("nationality");
+        }
+        if let Some(address) = change
+            .address
+            .filter(|a| Some(a) != current.address.as_ref())
+        {
+            next.address = Some(address);
+            fields.push("address");
+        }
+        if let Some(id) = change
+            .national_id
+            .filter(|n| Some(n) != current.national_id.as_ref())
+        {
+            next.national_id = Some(id);
+            fields.push("national_id");
+        }
+        if fields.is_empty() {
+            return Ok(current);
+        }
+
+        let row = ProfileFields {
+            nationality: next.nationality.as_deref(),
+            address: next.address.as_ref(),
+            national_id: next.national_id.as_deref(),
+        };
+        // The conditional write is what makes the version check hold against a concurrent change.
+        next.version = profiles::save(&mut tx, &caps.secrets, user_id, &row, expected_version, now)
+            .await?
+            .ok_or(ProfileError::Stale)?;
+        next.updated_at = now;
+        if fields.contains(&"legal_name") || fields.contains(&"date_of_birth") {
+            let (name, date) = (&next.legal_name, &next.date_of_birth);
+            users::set_identity(&mut tx, &caps.secrets, user_id, name, date, now).await?;
+        }
+        let data = json!({ "user_id": user_id, "fields": fields, "version": next.version });
+        trail::record(&mut tx, "user.profile_updated", user_id, data, now).await?;
+        trail::commit(tx, caps).await?;
+        tracing::info!(user_id, ?fields, version = next.version, "profile updated");
+        Ok(next)
+    }
 }
 
 #[cfg(test)]
