@@ -1,13 +1,7 @@
-//! Rust bindings generated from `wit/`: host traits for every capability (world `capabilities`)
-//! and typed exports for each component kind's world, sharing the capability types.
+//! Rust bindings generated from `wit/`: typed exports for each component kind's world, over the
+//! capability interfaces `usvc-capabilities` generates (world `capabilities`).
 
-wasmtime::component::bindgen!({
-    path: "../../wit",
-    world: "usvc:host/capabilities",
-    imports: { default: async | trappable },
-    // Recorded decisions keep their (replayable) input as JSON.
-    additional_derives: [serde::Serialize, serde::Deserialize],
-});
+pub use usvc_capabilities::bindings::{usvc, wasi};
 
 pub mod onboarding {
     wasmtime::component::bindgen!({
@@ -16,14 +10,14 @@ pub mod onboarding {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "usvc:host/types": super::usvc::host::types,
-            "usvc:host/users": super::usvc::host::users,
-            "usvc:host/credentials": super::usvc::host::credentials,
-            "usvc:host/events": super::usvc::host::events,
-            "usvc:host/notify": super::usvc::host::notify,
-            "usvc:host/clock": super::usvc::host::clock,
-            "wasi:config/store": super::wasi::config::store,
-            "wasi:logging/logging": super::wasi::logging::logging,
+            "usvc:host/types": usvc_capabilities::bindings::usvc::host::types,
+            "usvc:host/users": usvc_capabilities::bindings::usvc::host::users,
+            "usvc:host/credentials": usvc_capabilities::bindings::usvc::host::credentials,
+            "usvc:host/events": usvc_capabilities::bindings::usvc::host::events,
+            "usvc:host/notify": usvc_capabilities::bindings::usvc::host::notify,
+            "usvc:host/clock": usvc_capabilities::bindings::usvc::host::clock,
+            "wasi:config/store": usvc_capabilities::bindings::wasi::config::store,
+            "wasi:logging/logging": usvc_capabilities::bindings::wasi::logging::logging,
         },
     });
 }
@@ -35,16 +29,16 @@ pub mod mfa {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "usvc:host/types": super::usvc::host::types,
-            "usvc:host/users": super::usvc::host::users,
-            "usvc:host/factors": super::usvc::host::factors,
-            "usvc:host/notify": super::usvc::host::notify,
-            "usvc:host/kv": super::usvc::host::kv,
-            "usvc:host/events": super::usvc::host::events,
-            "usvc:host/audit": super::usvc::host::audit,
-            "usvc:host/clock": super::usvc::host::clock,
-            "wasi:config/store": super::wasi::config::store,
-            "wasi:logging/logging": super::wasi::logging::logging,
+            "usvc:host/types": usvc_capabilities::bindings::usvc::host::types,
+            "usvc:host/users": usvc_capabilities::bindings::usvc::host::users,
+            "usvc:host/factors": usvc_capabilities::bindings::usvc::host::factors,
+            "usvc:host/notify": usvc_capabilities::bindings::usvc::host::notify,
+            "usvc:host/kv": usvc_capabilities::bindings::usvc::host::kv,
+            "usvc:host/events": usvc_capabilities::bindings::usvc::host::events,
+            "usvc:host/audit": usvc_capabilities::bindings::usvc::host::audit,
+            "usvc:host/clock": usvc_capabilities::bindings::usvc::host::clock,
+            "wasi:config/store": usvc_capabilities::bindings::wasi::config::store,
+            "wasi:logging/logging": usvc_capabilities::bindings::wasi::logging::logging,
         },
     });
 }
@@ -57,11 +51,11 @@ pub mod verification {
         exports: { default: async },
         additional_derives: [serde::Serialize, serde::Deserialize],
         with: {
-            "usvc:host/types": super::usvc::host::types,
-            "usvc:host/kyc": super::usvc::host::kyc,
-            "usvc:host/clock": super::usvc::host::clock,
-            "wasi:config/store": super::wasi::config::store,
-            "wasi:logging/logging": super::wasi::logging::logging,
+            "usvc:host/types": usvc_capabilities::bindings::usvc::host::types,
+            "usvc:host/kyc": usvc_capabilities::bindings::usvc::host::kyc,
+            "usvc:host/clock": usvc_capabilities::bindings::usvc::host::clock,
+            "wasi:config/store": usvc_capabilities::bindings::wasi::config::store,
+            "wasi:logging/logging": usvc_capabilities::bindings::wasi::logging::logging,
         },
     });
 }

@@ -10,13 +10,16 @@ use wasmtime_wasi_config::WasiConfigVariables;
 use super::ComponentKind;
 use crate::{
     capabilities::{
-        Capabilities, KvState, Tx, audit::Trail, clock::Time, credentials::Passwords,
-        events::Outbox, factors::Factors, kv::Kv, kyc::Checks, logging::Log, notify::Messages,
-        users::Directory,
+        Capabilities, Tx,
+        interfaces::{
+            KvState, audit::Trail, clock::Time, credentials::Passwords, events::Outbox,
+            factors::Factors, kv::Kv, kyc::Checks, logging::Log, notify::Messages,
+            users::Directory,
+        },
+        work::UnitOfWork,
     },
     clock::WasiWallClock,
     limits::SandboxBounds,
-    work::UnitOfWork,
 };
 
 /// The memory ceiling of one instance. Growing past it traps with [`MemoryCapExceeded`].

@@ -1,26 +1,22 @@
 //! The Wasm runtime: one wasmtime engine with the pooling allocator, the registry of loaded
 //! components, and the call protocol — a fresh store and instance per call, a deadline, a memory
-//! cap, and one unit of work that commits only when the component says `ok` — and the
-//! capabilities a component's world grants, with the ports (`kv`'s shared store, the notifier)
-//! the host fills. Nothing here speaks HTTP, gRPC, AMQP, Redis or S3.
+//! cap, and one unit of work that commits only when the component says `ok` — linking each kind
+//! to exactly the capabilities (`usvc-capabilities`) its world imports. Nothing here speaks
+//! HTTP, gRPC, AMQP, Redis or S3.
 
 pub mod artifact;
 pub mod bindings;
 mod call;
-pub mod capabilities;
-pub mod clock;
-pub mod codes;
 pub mod decision;
 pub mod keys;
-pub mod kv;
 pub mod limits;
 pub mod mfa;
-pub mod notify;
 pub mod onboarding;
-pub mod password;
 mod registry;
 pub mod verification;
-mod work;
+
+// The capabilities and the services behind them, under the names the runtime has always used.
+pub use usvc_capabilities::{self as capabilities, clock, codes, exceeded, kv, notify, password};
 
 use std::{
     collections::BTreeMap,
@@ -444,13 +440,6 @@ impl Runtime {
             }
         }
     }
-}
-
-/// `usvc_component_limit_exceeded_total`, by kind and limit (`deadline`, `memory`,
-/// `instances`): a call stopped, and rolled back, by its kind's limits.
-pub(crate) fn exceeded(kind: ComponentKind, limit: &'static str) {
-    metrics::counter!("usvc_component_limit_exceeded_total", "kind" => kind.name(), "limit" => limit)
-        .increment(1);
 }
 
 /// `usvc_component_calls_total` and `usvc_component_call_duration_seconds`, by kind and outcome.

@@ -32,16 +32,6 @@ pub struct Application {
 /// A broken rule, as a component or a format check reported it.
 pub use usvc_types::Violation;
 
-impl From<wit::Violation> for Violation {
-    fn from(v: wit::Violation) -> Self {
-        Self {
-            code: v.code,
-            field: v.field,
-            message: v.message,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confirmation {

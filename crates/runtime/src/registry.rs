@@ -1,7 +1,7 @@
 //! The component registry: for each kind, the active compiled component, pre-instantiated
 //! against a linker that grants exactly the interfaces of that kind's world.
 
-use std::{collections::HashMap, fmt, path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use anyhow::Context;
 use arc_swap::ArcSwapOption;
@@ -11,44 +11,13 @@ use wasmtime::{
     component::{Component, ComponentExportIndex, InstancePre, Linker},
 };
 
+pub use usvc_capabilities::ComponentKind;
+
 use super::{
     bindings,
     call::CallState,
     decision::{Trial, TrialMode},
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ComponentKind {
-    Onboarding,
-    Mfa,
-    Verification,
-}
-
-impl ComponentKind {
-    pub const ALL: [ComponentKind; 3] = [
-        ComponentKind::Onboarding,
-        ComponentKind::Mfa,
-        ComponentKind::Verification,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Onboarding => "onboarding",
-            Self::Mfa => "mfa",
-            Self::Verification => "verification",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
-impl fmt::Display for ComponentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A compiled component, type-checked against its world and ready to instantiate.
 pub struct LoadedComponent {
@@ -226,7 +195,7 @@ fn explain(error: wasmtime::Error, why: String) -> anyhow::Error {
 /// The linker of one kind: WASI (with nothing granted beyond a clock and stderr) plus exactly
 /// the capabilities the kind's world imports. A component asking for more fails to link.
 fn linker_for(engine: &Engine, kind: ComponentKind) -> anyhow::Result<Linker<CallState>> {
-    use crate::capabilities::{
+    use crate::capabilities::interfaces::{
         audit::Trail, clock::Time, credentials::Passwords, events::Outbox, factors::Factors,
         kv::Kv, kyc::Checks, logging::Log, notify::Messages, users::Directory,
     };

@@ -21,19 +21,19 @@ const MAX_TTL_SECS: u32 = 30 * 86_400;
 /// What a call has done with the store: its writes so far, whose budget they spend, and, for a
 /// shadow, the writes kept in the call instead of the shared store (`None` = deleted).
 #[derive(Default)]
-pub(crate) struct KvState {
-    pub(crate) overlay: Option<HashMap<String, Option<String>>>,
-    pub(crate) writes: u32,
+pub struct KvState {
+    pub overlay: Option<HashMap<String, Option<String>>>,
+    pub writes: u32,
     /// Whom the call is about (a customer, or an applicant's key).
-    pub(crate) subject: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// The `kv` capability of one call: the shared store, seen through the call's own state.
-pub(crate) struct Kv<'a> {
-    pub(crate) kind: ComponentKind,
-    pub(crate) shared: &'a Shared,
-    pub(crate) state: &'a mut KvState,
-    pub(crate) bounds: &'a SandboxBounds,
+pub struct Kv<'a> {
+    pub kind: ComponentKind,
+    pub shared: &'a Shared,
+    pub state: &'a mut KvState,
+    pub bounds: &'a SandboxBounds,
 }
 
 impl HasData for Kv<'static> {
@@ -84,14 +84,14 @@ impl Kv<'_> {
     }
 
     /// Reads `key` from the shared store, through this call's own writes when it is a shadow.
-    pub(crate) async fn read(&mut self, key: &str) -> Option<String> {
+    pub async fn read(&mut self, key: &str) -> Option<String> {
         if let Some(written) = self.state.overlay.as_ref().and_then(|o| o.get(key)) {
             return written.clone();
         }
         self.shared.get(key).await.map(|(value, _)| value)
     }
 
-    pub(crate) async fn write(&mut self, key: &str, value: &str, ttl: Duration) {
+    pub async fn write(&mut self, key: &str, value: &str, ttl: Duration) {
         match &mut self.state.overlay {
             Some(overlay) => {
                 overlay.insert(key.to_owned(), Some(value.to_owned()));
@@ -100,7 +100,7 @@ impl Kv<'_> {
         }
     }
 
-    pub(crate) async fn remove(&mut self, key: &str) {
+    pub async fn remove(&mut self, key: &str) {
         match &mut self.state.overlay {
             Some(overlay) => {
                 overlay.insert(key.to_owned(), None);
@@ -128,7 +128,7 @@ impl Kv<'_> {
     }
 
     /// Deletes `key` only when it holds `expected`; whether this call deleted it.
-    pub(crate) async fn remove_if(&mut self, key: &str, expected: &str) -> bool {
+    pub async fn remove_if(&mut self, key: &str, expected: &str) -> bool {
         if self.state.overlay.is_some() {
             if self.read(key).await.as_deref() != Some(expected) {
                 return false;

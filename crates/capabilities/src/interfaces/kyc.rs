@@ -14,9 +14,9 @@ use crate::{
 use super::{CapabilityFailure, Tx, failed};
 
 /// The `kyc` capability: the call's unit of work and the key profiles are sealed with.
-pub(crate) struct Checks<'a> {
-    pub(crate) secrets: &'a SecretBox,
-    pub(crate) tx: Tx<'a>,
+pub struct Checks<'a> {
+    pub secrets: &'a SecretBox,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Checks<'static> {

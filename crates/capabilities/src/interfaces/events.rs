@@ -8,9 +8,9 @@ use crate::{bindings::usvc::host::events::Host, clock::Clock};
 use super::{Tx, failed};
 
 /// The `events` capability: the outbox in the call's unit of work, and the clock.
-pub(crate) struct Outbox<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) tx: Tx<'a>,
+pub struct Outbox<'a> {
+    pub clock: &'a dyn Clock,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Outbox<'static> {

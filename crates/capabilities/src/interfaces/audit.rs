@@ -8,9 +8,9 @@ use crate::{bindings::usvc::host::audit::Host, clock::Clock};
 use super::{Tx, events::is_event_type, failed};
 
 /// The `audit` capability: the trail in the call's unit of work, and the clock.
-pub(crate) struct Trail<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) tx: Tx<'a>,
+pub struct Trail<'a> {
+    pub clock: &'a dyn Clock,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Trail<'static> {

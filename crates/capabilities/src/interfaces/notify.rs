@@ -16,10 +16,10 @@ use super::{Tx, failed};
 
 /// The `notify` capability: the call's unit of work (whose messages leave after its commit),
 /// the clock and the key the codes it issues are digested with.
-pub(crate) struct Messages<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) secrets: &'a SecretBox,
-    pub(crate) tx: Tx<'a>,
+pub struct Messages<'a> {
+    pub clock: &'a dyn Clock,
+    pub secrets: &'a SecretBox,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Messages<'static> {

@@ -11,26 +11,26 @@ use crate::{
 pub struct UnitOfWork {
     tx: Option<Transaction>,
     /// Messages to send once the transaction has committed.
-    pub(crate) notifications: Vec<Notification>,
+    pub notifications: Vec<Notification>,
 }
 
 impl UnitOfWork {
     /// The call's transaction, begun on first use.
-    pub(crate) async fn conn(&mut self, db: &Database) -> sqlx::Result<&mut Connection> {
+    pub async fn conn(&mut self, db: &Database) -> sqlx::Result<&mut Connection> {
         if self.tx.is_none() {
             self.tx = Some(crate::store::begin(db).await?);
         }
         Ok(self.tx.as_mut().expect("just begun"))
     }
 
-    pub(crate) async fn commit(self) -> sqlx::Result<Vec<Notification>> {
+    pub async fn commit(self) -> sqlx::Result<Vec<Notification>> {
         if let Some(tx) = self.tx {
             tx.commit().await?;
         }
         Ok(self.notifications)
     }
 
-    pub(crate) async fn rollback(self) {
+    pub async fn rollback(self) {
         if let Some(tx) = self.tx {
             // Dropping the transaction rolls it back too; asking explicitly returns the
             // connection to the pool sooner.

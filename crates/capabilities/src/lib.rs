@@ -1,36 +1,40 @@
-//! The host side of the WIT capabilities: one module per interface, each implementing the
-//! generated `Host` trait on a context of its own that holds only what that interface needs
-//! (the call's unit of work, the clock, the sealing key, ...), projected from the call's
-//! the call's state when the linker calls it (`CallState::directory`, ...), the way
+//! The host side of the WIT capabilities, and the services behind them. `interfaces` has one
+//! module per interface, each implementing the generated `Host` trait on a context of its own
+//! that holds only what that interface needs (the call's unit of work, the clock, the sealing
+//! key, ...), which the runtime projects from its call state when the linker calls it, the way
 //! wasmtime-wasi's interfaces do. Capabilities are domain-level (find a customer, set a
-//! password), never raw SQL; every write joins the call's unit of work. An infrastructure
-//! failure traps the call with [`CapabilityFailure`].
+//! password), never raw SQL; every write joins the call's unit of work ([`work`]). An
+//! infrastructure failure traps the call with [`CapabilityFailure`]. The services they share
+//! ([`Capabilities`]) have ports the host fills: [`kv::Remote`] and [`notify::Notifier`].
+//! Nothing here knows the engine, the registry or the call protocol (`usvc-runtime`).
 
-pub(crate) mod audit;
-pub(crate) mod clock;
-pub(crate) mod credentials;
-pub(crate) mod events;
-pub mod factors;
-pub(crate) mod kv;
-pub(crate) mod kyc;
-pub(crate) mod logging;
-pub(crate) mod notify;
-pub(crate) mod users;
+pub mod bindings;
+pub mod clock;
+pub mod codes;
+pub mod interfaces;
+mod kind;
+pub mod kv;
+pub mod limits;
+pub mod notify;
+pub mod password;
+pub mod work;
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use wasmtime_wasi_config::WasiConfigVariables;
 
-pub(crate) use self::kv::KvState;
-use crate::{
-    ComponentKind,
+pub use self::kind::ComponentKind;
+use self::{
     clock::Clock,
     kv::Shared,
     notify::{Notification, Notifier},
     password::PasswordHasher,
-    secrets::{DEVELOPMENT_KEY, SecretBox},
-    store::{Connection, Database},
     work::UnitOfWork,
+};
+pub use usvc_store::{self as store, secrets};
+use usvc_store::{
+    Connection, Database,
+    secrets::{DEVELOPMENT_KEY, SecretBox},
 };
 
 /// The shared services behind the capabilities of every call.
@@ -91,7 +95,7 @@ impl Capabilities {
     }
 
     /// The `wasi:config` settings a `kind` component sees.
-    pub(crate) fn settings_for(&self, kind: ComponentKind) -> Arc<WasiConfigVariables> {
+    pub fn settings_for(&self, kind: ComponentKind) -> Arc<WasiConfigVariables> {
         self.settings.get(&kind).cloned().unwrap_or_default()
     }
 }
@@ -106,7 +110,7 @@ pub struct CapabilityFailure {
     pub source: anyhow::Error,
 }
 
-pub(crate) fn failed(capability: &'static str) -> impl FnOnce(sqlx::Error) -> wasmtime::Error {
+pub fn failed(capability: &'static str) -> impl FnOnce(sqlx::Error) -> wasmtime::Error {
     move |e| {
         CapabilityFailure {
             capability,
@@ -118,18 +122,25 @@ pub(crate) fn failed(capability: &'static str) -> impl FnOnce(sqlx::Error) -> wa
 
 /// The call's unit of work as a capability reaches it: its transaction, begun on first use, and
 /// the messages that leave once it commits.
-pub(crate) struct Tx<'a> {
-    pub(crate) work: &'a mut UnitOfWork,
-    pub(crate) db: &'a Database,
+pub struct Tx<'a> {
+    pub work: &'a mut UnitOfWork,
+    pub db: &'a Database,
 }
 
 impl Tx<'_> {
-    pub(crate) async fn conn(&mut self) -> sqlx::Result<&mut Connection> {
+    pub async fn conn(&mut self) -> sqlx::Result<&mut Connection> {
         self.work.conn(self.db).await
     }
 
     /// Sends `message` after the call commits (never after a rollback).
-    pub(crate) fn queue(&mut self, message: Notification) {
+    pub fn queue(&mut self, message: Notification) {
         self.work.notifications.push(message);
     }
+}
+
+/// `usvc_component_limit_exceeded_total`, by kind and limit (`deadline`, `memory`,
+/// `instances`, a sandbox bound): a call stopped, and rolled back, by its kind's limits.
+pub fn exceeded(kind: ComponentKind, limit: &'static str) {
+    metrics::counter!("usvc_component_limit_exceeded_total", "kind" => kind.name(), "limit" => limit)
+        .increment(1);
 }

@@ -8,8 +8,8 @@ use crate::{
 };
 
 /// The `clock` (and `types`) capability: the host's clock, nothing else.
-pub(crate) struct Time<'a> {
-    pub(crate) clock: &'a dyn Clock,
+pub struct Time<'a> {
+    pub clock: &'a dyn Clock,
 }
 
 impl HasData for Time<'static> {

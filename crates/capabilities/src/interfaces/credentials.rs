@@ -16,12 +16,12 @@ use super::{CapabilityFailure, Tx, failed};
 
 /// The `credentials` capability: the password hasher (and a count of the hashes this call
 /// made), the clock, the key email codes are digested with, and the call's unit of work.
-pub(crate) struct Passwords<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) secrets: &'a SecretBox,
-    pub(crate) hasher: &'a PasswordHasher,
-    pub(crate) hashed: &'a mut u32,
-    pub(crate) tx: Tx<'a>,
+pub struct Passwords<'a> {
+    pub clock: &'a dyn Clock,
+    pub secrets: &'a SecretBox,
+    pub hasher: &'a PasswordHasher,
+    pub hashed: &'a mut u32,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Passwords<'static> {

@@ -24,11 +24,11 @@ use super::{CapabilityFailure, Tx, failed, kv::Kv};
 /// The `factors` capability: the call's unit of work (whose messages leave after its commit),
 /// the clock, the key secrets are sealed and codes digested with, and the shared store the
 /// short-lived one-time codes live in.
-pub(crate) struct Factors<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) secrets: &'a SecretBox,
-    pub(crate) tx: Tx<'a>,
-    pub(crate) kv: Kv<'a>,
+pub struct Factors<'a> {
+    pub clock: &'a dyn Clock,
+    pub secrets: &'a SecretBox,
+    pub tx: Tx<'a>,
+    pub kv: Kv<'a>,
 }
 
 impl HasData for Factors<'static> {

@@ -14,10 +14,10 @@ use super::{Tx, failed};
 
 /// The `users` capability: the call's unit of work, the clock and the key dates of birth are
 /// sealed with.
-pub(crate) struct Directory<'a> {
-    pub(crate) clock: &'a dyn Clock,
-    pub(crate) secrets: &'a SecretBox,
-    pub(crate) tx: Tx<'a>,
+pub struct Directory<'a> {
+    pub clock: &'a dyn Clock,
+    pub secrets: &'a SecretBox,
+    pub tx: Tx<'a>,
 }
 
 impl HasData for Directory<'static> {

@@ -11,10 +11,10 @@ use crate::{
 };
 
 /// The `wasi:logging` capability: the call's kind, and its count of lines against their bound.
-pub(crate) struct Log<'a> {
-    pub(crate) kind: ComponentKind,
-    pub(crate) lines: &'a mut u32,
-    pub(crate) bound: u32,
+pub struct Log<'a> {
+    pub kind: ComponentKind,
+    pub lines: &'a mut u32,
+    pub bound: u32,
 }
 
 impl HasData for Log<'static> {

@@ -59,7 +59,7 @@ impl Clock for FixedClock {
 
 /// Lets WASI's wall clock (what `std::time::SystemTime` reads inside a component) agree with the
 /// host's clock, so a fixed clock in a test is fixed for the component too.
-pub(crate) struct WasiWallClock(pub Arc<dyn Clock>);
+pub struct WasiWallClock(pub Arc<dyn Clock>);
 
 impl wasmtime_wasi::HostWallClock for WasiWallClock {
     fn resolution(&self) -> Duration {
