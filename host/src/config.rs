@@ -812,6 +812,45 @@ mod tests {
         assert!(documented > 70, "{documented}");
     }
 
+    /// `.env.example` names every variable the service reads, and no other; its values parse.
+    #[test]
+    fn the_example_environment_is_the_configuration() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text = std::fs::read_to_string(root.join(".env.example")).unwrap();
+        let example: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|line| line.trim_start_matches('#').trim().split_once('='))
+            .filter(|(name, _)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .map(|(name, value)| {
+                let value = value.split(" #").next().unwrap_or_default().trim();
+                (name.to_owned(), value.to_owned())
+            })
+            .collect();
+        let named: std::collections::BTreeSet<&str> =
+            example.iter().map(|(name, _)| name.as_str()).collect();
+        for setting in serde_introspect::<Environment>() {
+            assert!(
+                named.contains(setting),
+                "{setting} is missing from .env.example"
+            );
+        }
+        for name in &named {
+            let known = serde_introspect::<Environment>().contains(name)
+                || READ_ELSEWHERE.contains(name)
+                || name.starts_with("USVC_COMPONENT_") && name.contains("__");
+            assert!(known, ".env.example names {name}, which nothing reads");
+        }
+        let given = example.into_iter().filter(|(_, value)| !value.is_empty());
+        let config = Config::from_vars(given.collect::<Vec<_>>()).unwrap();
+        assert_eq!(config.mode, Mode::Development);
+        assert_eq!(config.limits.lockout, Duration::from_secs(900));
+    }
+
     #[test]
     fn component_settings_come_from_prefixed_variables() {
         let config = Config::from_vars(vars(&[(
