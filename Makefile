@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check
+.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check monitoring-check
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -31,11 +31,16 @@ clippy: components
 scaffold-check: components
 	scripts/scaffold-check.sh
 
+## The Prometheus rules: valid, their unit tests passing, every metric they name exported.
+monitoring-check:
+	scripts/monitoring-check.sh
+
 ## Format, lint and test: what CI runs.
 check: components
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	python3 scripts/module-cycles.py crates/*/src host/src
+	scripts/monitoring-check.sh
 	$(CARGO) test --workspace --no-fail-fast
 	scripts/scaffold-check.sh
 
