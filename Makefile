@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check monitoring-check
+.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check monitoring-check deploy-check
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -35,12 +35,18 @@ scaffold-check: components
 monitoring-check:
 	scripts/monitoring-check.sh
 
+## The deployment files: manifests and workflows parse, and name only real variables, routes and
+## commands.
+deploy-check:
+	python3 scripts/deploy-check.py
+
 ## Format, lint and test: what CI runs.
 check: components
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	python3 scripts/module-cycles.py crates/*/src host/src
 	scripts/monitoring-check.sh
+	python3 scripts/deploy-check.py
 	$(CARGO) test --workspace --no-fail-fast
 	scripts/scaffold-check.sh
 

@@ -13,6 +13,7 @@ use usvc::{
 
 const USAGE: &str =
     "usage: usvc [serve]          run the service (configuration from the environment)
+       usvc migrate         apply the database migrations and exit (a deployment's init step)
        usvc keys generate   print a new Ed25519 signing key (PKCS#8 PEM) for USVC_JWT_SIGNING_KEY
        usvc keys list       list the token signing keys known to the database
        usvc users grant EMAIL ROLE           grant a staff role (admin, compliance, support)
@@ -54,6 +55,7 @@ async fn run() -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         [] | ["serve"] => serve().await,
+        ["migrate"] => migrate().await,
         ["keys", "generate"] => {
             print!("{}", usvc::auth::tokens::generate_pem()?);
             Ok(())
@@ -185,6 +187,15 @@ async fn serve() -> anyhow::Result<()> {
     telemetry::init(config.mode);
     let app = Application::build(config).await?;
     app.serve(shutdown_signal()).await
+}
+
+/// Applies every migration the database lacks, then exits; a replica starting later finds
+/// nothing left to apply. Safe to run again, and beside serving replicas.
+async fn migrate() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    usvc::store::connect(&config.database_url, 1).await?;
+    println!("migrations applied");
+    Ok(())
 }
 
 /// One line per key: id, state, created and retired (unix seconds). Never a private key.

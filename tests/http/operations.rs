@@ -101,6 +101,44 @@ async fn serve_once_in_production(extra: &[(&str, &str)]) -> Option<String> {
     panic!("usvc serve neither stopped nor became ready");
 }
 
+/// `usvc migrate`, a deployment's init step: applies every migration to a fresh database and exits
+/// without serving; run again, it finds nothing to do.
+#[tokio::test]
+async fn the_migrate_command_prepares_a_fresh_database_and_exits() {
+    let dir = std::env::temp_dir().join(format!("usvc-migrate-{}", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}", dir.join("usvc.db").display());
+    for _ in 0..2 {
+        let output = std::process::Command::new(usvc_tests::usvc_binary())
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(stdout.trim(), "migrations applied");
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("usvc.db"));
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let migrations =
+        std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations"))
+            .unwrap()
+            .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+            .count();
+    assert_eq!(applied as usize, migrations);
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+    pool.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn production_refuses_to_start_on_the_sandbox_kyc_or_unsigned_kyc_results() {
     // No KYC service: the sandbox would approve everyone.
