@@ -787,10 +787,21 @@ mod tests {
     #[test]
     fn every_documented_setting_is_read() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let docs = std::fs::read_dir(root.join("docs")).unwrap();
-        let docs = docs.map(|entry| entry.unwrap().path());
+        // Every Markdown file under docs/ (its folders too), and the README.
+        let mut docs = vec![root.join("README.md")];
+        let mut folders = vec![root.join("docs")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "md") {
+                    docs.push(path);
+                }
+            }
+        }
         let mut documented = 0;
-        for path in docs.chain([root.join("README.md")]) {
+        for path in docs {
             let text = std::fs::read_to_string(&path).unwrap();
             for (at, _) in text.match_indices("USVC_") {
                 let name = &text[at..];
