@@ -65,6 +65,9 @@ impl Application {
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // First: every part registers its metrics as it is built, and a metric registered before
+        // the recorder is installed is lost.
+        let metrics = crate::telemetry::metrics();
         if config.mode == Mode::Development {
             tracing::warn!(
                 "development mode: a generated signing key (kept in the database) and /dev/mailbox are enabled"
@@ -281,7 +284,7 @@ impl Application {
             profiles,
             trust_forwarded_for: config.trust_forwarded_for,
             forwarded_for_hops: config.forwarded_for_hops,
-            metrics: crate::telemetry::metrics(),
+            metrics,
         };
         let router = http::router(
             state.clone(),

@@ -2,7 +2,7 @@
 //! development, `RUST_LOG` filters) and the Prometheus recorder behind `GET /metrics`. Nothing
 //! here records personal data by itself; metric labels are routes, kinds and outcomes only.
 
-use std::sync::OnceLock;
+use std::{io::IsTerminal, sync::OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -18,7 +18,14 @@ pub fn init(mode: Mode) {
         Mode::Production => registry
             .with(fmt::layer().json().flatten_event(true))
             .try_init(),
-        Mode::Development => registry.with(fmt::layer().compact()).try_init(),
+        // Colours only for a terminal: a file or a pipe gets plain `key=value` text.
+        Mode::Development => registry
+            .with(
+                fmt::layer()
+                    .compact()
+                    .with_ansi(std::io::stdout().is_terminal()),
+            )
+            .try_init(),
     };
     // A second initialisation (tests start several apps in one process) keeps the first.
     let _ = result;

@@ -4,6 +4,7 @@
 //! outage test stops the broker, so it runs alone: it takes [`BROKER`] exclusively, every other
 //! test here shares it.
 
+mod dashboard;
 mod fixture;
 mod forged;
 mod kyc_results;

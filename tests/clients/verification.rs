@@ -14,6 +14,7 @@ use crate::quick_policy;
 backends!(the_check_goes_to_the_kyc_service_once_even_after_it_was_away);
 
 const PASSWORD: &str = "analytical engine 1843";
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 async fn the_check_goes_to_the_kyc_service_once_even_after_it_was_away(backend: Backend) {
     let server = BankServer::start().await;
@@ -41,11 +42,19 @@ async fn the_check_goes_to_the_kyc_service_once_even_after_it_was_away(backend: 
     assert!(server.check_request(&check_id).is_none());
 
     // Once the client's breaker lets calls through again, the next request submits the same
-    // check.
+    // check. The gateway sends its trace this time, and the call continues it.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let second = post().await;
-    assert_eq!(second.status, 202, "{:?}", second.body);
-    assert_eq!(second.body["status"], "pending");
+    let second = app
+        .http
+        .post(app.url(VERIFICATION))
+        .bearer_auth(&access)
+        .header("traceparent", TRACEPARENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 202);
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(second["status"], "pending");
     let submitted = server.check_request(&check_id).expect("the check arrived");
     assert_eq!(submitted.user_id, user);
     let person = submitted.person.expect("a person");
@@ -65,6 +74,22 @@ async fn the_check_goes_to_the_kyc_service_once_even_after_it_was_away(backend: 
     let calls = server.received_of("SubmitCheck");
     assert_eq!(calls.len(), 4, "{calls:?}");
     assert!(calls.iter().all(|c| c.key == check_id));
+    let trace_of = |i: usize| {
+        let traceparent = calls[i].traceparent.clone().expect("a traceparent");
+        traceparent.split('-').nth(1).unwrap().to_owned()
+    };
+    assert_eq!(trace_of(3), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(
+        !calls[3]
+            .traceparent
+            .as_ref()
+            .unwrap()
+            .contains("00f067aa0ba902b7")
+    );
+    // One request's retries share its trace; the second request continued the gateway's.
+    assert_eq!(trace_of(0), trace_of(1));
+    assert_eq!(trace_of(0), trace_of(2));
+    assert_ne!(trace_of(0), trace_of(3));
     // A real service reports results over RabbitMQ; nothing was recorded from the answer.
     let recorded = app
         .events()

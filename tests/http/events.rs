@@ -24,6 +24,8 @@ backends!(
 );
 
 const PASSWORD: &str = "grace hopper 1906";
+const GATEWAY_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const GATEWAY_TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// A queue bound to every routing key of a fresh exchange, deleted with it.
 struct Listener {
@@ -112,6 +114,12 @@ impl Listener {
                 persistent: props.delivery_mode() == &Some(2),
                 content_type: props.content_type().as_ref().map(|s| s.to_string()),
                 message_id: props.message_id().as_ref().map(|s| s.to_string()),
+                traceparent: props
+                    .headers()
+                    .as_ref()
+                    .and_then(|h| h.inner().get("traceparent"))
+                    .and_then(|v| v.as_long_string())
+                    .map(|v| v.to_string()),
                 envelope,
             });
         }
@@ -137,6 +145,7 @@ struct Received {
     persistent: bool,
     content_type: Option<String>,
     message_id: Option<String>,
+    traceparent: Option<String>,
     envelope: Value,
 }
 
@@ -153,9 +162,11 @@ async fn every_event_arrives_on_the_broker_in_its_envelope(backend: Backend) {
     let app = app_on(backend, amqp_url(), &listener.exchange).await;
     let access = app.onboarded_customer("events@example.com", PASSWORD).await;
     app.wrong_password("events@example.com", "wrong").await;
+    // The gateway's trace continues into the event the request causes.
     let logout = app
         .http
         .post(app.url("/v1/auth/logout"))
+        .header("traceparent", GATEWAY_TRACE)
         .bearer_auth(&access);
     assert_eq!(logout.send().await.unwrap().status(), 204);
 
@@ -189,6 +200,23 @@ async fn every_event_arrives_on_the_broker_in_its_envelope(backend: Backend) {
         assert_eq!(envelope["subject"], json!(user.id));
         assert_eq!(envelope["data"], event.data);
         assert_eq!(envelope["schema_version"], json!(1));
+        assert!(
+            envelope.get("traceparent").is_none(),
+            "a header, not the body"
+        );
+        let trace = message
+            .traceparent
+            .as_deref()
+            .expect("a traceparent header");
+        let parts: Vec<&str> = trace.split('-').collect();
+        assert_eq!(parts.len(), 4, "{trace}");
+        assert_eq!((parts[1].len(), parts[2].len()), (32, 16), "{trace}");
+        if event.event_type == "auth.session_revoked" {
+            assert_eq!(parts[1], GATEWAY_TRACE_ID, "the gateway's trace");
+            assert_ne!(parts[2], "00f067aa0ba902b7", "usvc's span is the parent");
+        } else {
+            assert_ne!(parts[1], GATEWAY_TRACE_ID, "a request of its own");
+        }
         let occurred_at = envelope["occurred_at"].as_str().unwrap();
         time::OffsetDateTime::parse(occurred_at, &time::format_description::well_known::Rfc3339)
             .expect("RFC 3339");

@@ -345,3 +345,133 @@ async fn production_starts_only_on_the_baseline_components_it_was_built_with() {
     assert_eq!(started, None, "the baseline starts");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One log line per request, on HTTP and on gRPC: its request id, its trace (the caller's, when
+/// it sent a valid `traceparent`), the route template, the status, the latency and, once a token
+/// named one, the customer. Nothing else a customer sent: no address, no token.
+#[tokio::test]
+async fn every_request_is_logged_once_with_its_id_trace_route_status_latency_and_customer() {
+    use usvc_proto::usvc::v1::{GetProfileRequest, profile_service_client::ProfileServiceClient};
+    use usvc_tests::{
+        GATEWAY, GATEWAY_SEED, caller_public_key, caller_token, process::HostProcess,
+    };
+
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let callers = format!("{GATEWAY}={}", caller_public_key(GATEWAY_SEED));
+    let grants = format!("{GATEWAY}=ProfileService/*,personal-data");
+    let process = HostProcess::start(&[
+        (
+            "RUST_LOG",
+            "warn,usvc_http::observe=info,usvc_grpc::observe=info",
+        ),
+        ("USVC_GRPC_CALLERS", &callers),
+        ("USVC_GRPC_GRANTS", &grants),
+    ])
+    .await;
+
+    let email = "logged@example.com";
+    let password = "log lines tell 1911";
+    let reply = process
+        .post(
+            "/v1/auth/register",
+            usvc_tests::application(email, password),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let mailbox = process.get(&format!("/dev/mailbox?to={email}")).await;
+    let code = mailbox.body[0]["code"].as_str().expect("a code").to_owned();
+    let verify = serde_json::json!({"email": email, "code": code});
+    assert_eq!(
+        process.post("/v1/auth/verify-email", verify).await.status,
+        200
+    );
+    let login = serde_json::json!({"email": email, "password": password});
+    let tokens = process.post("/v1/auth/login", login).await;
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let user_id = usvc_tests::claims_of(&access)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let me = process
+        .http
+        .get(process.url("/v1/users/me?debug=1"))
+        .bearer_auth(&access)
+        .header("x-request-id", "req-from-the-gateway")
+        .header("traceparent", TRACEPARENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.headers()["x-request-id"], "req-from-the-gateway");
+    let missing = process.get("/v1/no/such/route").await;
+    assert_eq!(missing.status, 404);
+
+    let channel = tonic::transport::Endpoint::from_shared(process.grpc.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(GetProfileRequest {});
+    let metadata = request.metadata_mut();
+    let caller = format!("Bearer {}", caller_token(GATEWAY, GATEWAY_SEED, 60));
+    metadata.insert("authorization", caller.parse().unwrap());
+    metadata.insert("x-user-token", access.parse().unwrap());
+    metadata.insert("x-request-id", "grpc-req-1".parse().unwrap());
+    metadata.insert("traceparent", TRACEPARENT.parse().unwrap());
+    ProfileServiceClient::new(channel)
+        .get_profile(request)
+        .await
+        .expect("the profile");
+
+    // The line is written as the answer leaves; give the writer a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = process.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let one = |needle: &str| -> &str {
+        let found: Vec<&&str> = lines.iter().filter(|l| l.contains(needle)).collect();
+        assert_eq!(found.len(), 1, "one line with {needle} in:\n{log}");
+        found[0]
+    };
+
+    let http = one("request_id=req-from-the-gateway");
+    for field in [
+        &format!("trace_id={TRACE_ID}"),
+        "method=GET",
+        "route=/v1/users/me",
+        "status=200",
+        "latency_ms=",
+        &format!("user_id={user_id}"),
+    ] {
+        assert!(http.contains(field), "{field} in {http}");
+    }
+    assert!(!http.contains("debug=1"), "no query string: {http}");
+
+    let register = one("route=/v1/auth/register");
+    assert!(
+        register.contains("status=202") && register.contains("user_id=-"),
+        "{register}"
+    );
+    assert!(
+        !register.contains(TRACE_ID),
+        "a trace of its own: {register}"
+    );
+    let fallback = one("route=unmatched");
+    assert!(fallback.contains("status=404"), "{fallback}");
+
+    let grpc = one("request_id=grpc-req-1");
+    for field in [
+        &format!("trace_id={TRACE_ID}"),
+        "method=/usvc.v1.ProfileService/GetProfile",
+        "code=Ok",
+        "latency_ms=",
+        &format!("user_id={user_id}"),
+    ] {
+        assert!(grpc.contains(field), "{field} in {grpc}");
+    }
+
+    for secret in [email, password, access.as_str()] {
+        assert!(!log.contains(secret), "the log holds what a customer sent");
+    }
+}

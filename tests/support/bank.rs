@@ -37,6 +37,8 @@ pub struct Received {
     pub key: String,
     /// The `grpc-timeout` the caller sent, if any.
     pub timeout: Option<String>,
+    /// The W3C `traceparent` the caller sent, if any.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Default)]
@@ -74,15 +76,18 @@ impl State {
         key: &str,
         request: &Request<T>,
     ) -> Result<(), Status> {
-        let timeout = request
-            .metadata()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         lock(&self.received).push(Received {
             rpc,
             key: key.to_owned(),
-            timeout,
+            timeout: header("grpc-timeout"),
+            traceparent: header("traceparent"),
         });
         let (delay, failure) = {
             let mut faults = lock(&self.faults);

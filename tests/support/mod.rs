@@ -387,6 +387,14 @@ fn caller_key(seed: u8) -> ed25519_dalek::SigningKey {
     ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
 }
 
+/// The public key of the caller whose key is made of `seed` bytes, as `USVC_GRPC_CALLERS` takes it.
+pub fn caller_public_key(seed: u8) -> String {
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        caller_key(seed).verifying_key().to_bytes(),
+    )
+}
+
 /// A caller token for the gRPC API: a JWT signed with the key made of `seed` bytes, naming
 /// `name`, valid for `ttl_secs` from now.
 pub fn caller_token(name: &str, seed: u8, ttl_secs: i64) -> String {

@@ -15,6 +15,8 @@ use crate::{Reply, components_dir, free_port, metric_in, usvc_binary};
 pub struct HostProcess {
     child: Child,
     pub base: String,
+    /// The gRPC API's address, `http://127.0.0.1:port`.
+    pub grpc: String,
     pub http: reqwest::Client,
     dir: PathBuf,
 }
@@ -29,14 +31,15 @@ impl Drop for HostProcess {
 
 impl HostProcess {
     /// Starts `usvc serve` in development mode on embedded defaults (a SQLite file and an
-    /// object folder of its own, cheap hashing), with `vars` set over them, and waits until it
-    /// is ready.
+    /// object folder of its own, cheap hashing, warnings logged), with `vars` set over them, and
+    /// waits until it is ready.
     pub async fn start(vars: &[(&str, &str)]) -> Self {
         let dir = std::env::temp_dir()
             .join("usvc-tests")
             .join(format!("process-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("the process's folder");
         let http_port = free_port();
+        let grpc_port = free_port();
         let mut command = Command::new(usvc_binary());
         command
             .arg("serve")
@@ -49,13 +52,13 @@ impl HostProcess {
             )
             .env("USVC_OBJECTS_DIR", dir.join("objects"))
             .env("USVC_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
-            .env("USVC_GRPC_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("USVC_GRPC_ADDR", format!("127.0.0.1:{grpc_port}"))
             .env("USVC_COMPONENTS_DIR", components_dir())
             // Cheap hashing, as the in-process test hosts use.
             .env("USVC_ARGON2_MEMORY_KIB", "64")
             .env("USVC_ARGON2_ITERATIONS", "1")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("stdout.log")).expect("the process's log"))
             .stderr(Stdio::null());
         for (key, value) in vars {
             command.env(key, value);
@@ -63,6 +66,7 @@ impl HostProcess {
         let process = Self {
             child: command.spawn().expect("starting the usvc binary"),
             base: format!("http://127.0.0.1:{http_port}"),
+            grpc: format!("http://127.0.0.1:{grpc_port}"),
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(0)
                 .build()
@@ -85,6 +89,11 @@ impl HostProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// What the process has logged so far (its standard output).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -17,6 +17,7 @@ pub mod kv;
 pub mod limits;
 pub mod notify;
 pub mod password;
+pub mod trace;
 pub mod work;
 
 use std::{collections::BTreeMap, sync::Arc};

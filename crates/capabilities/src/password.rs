@@ -20,6 +20,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(config: &PasswordHashing) -> anyhow::Result<Self> {
+        metrics::gauge!("usvc_password_hashes_running").increment(0.0);
         let params = Params::new(
             config.memory_kib,
             config.iterations,

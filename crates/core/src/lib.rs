@@ -21,5 +21,5 @@ pub mod trail;
 pub mod verification;
 
 // The layers below, under the names the core has always used for them.
-pub use usvc_runtime::{self as runtime, capabilities, clock};
+pub use usvc_runtime::{self as runtime, capabilities, capabilities::trace, clock};
 pub use usvc_store::{self as store, secrets};

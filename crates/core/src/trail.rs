@@ -7,7 +7,10 @@ use std::{sync::Arc, time::Duration};
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    capabilities::Capabilities,
+    capabilities::{
+        Capabilities,
+        trace::{self, Trace},
+    },
     store::{self, Connection, Transaction, audit, outbox},
 };
 
@@ -20,7 +23,8 @@ pub async fn record(
     data: serde_json::Value,
     now: i64,
 ) -> sqlx::Result<()> {
-    let id = outbox::append(conn, event_type, user_id, &data, now).await?;
+    let trace = Trace::current().map(|t| t.traceparent());
+    let id = outbox::append(conn, event_type, user_id, &data, now, trace.as_deref()).await?;
     let event = audit::AuditEvent {
         id,
         event_type: event_type.to_owned(),
@@ -73,7 +77,7 @@ impl AfterAnswer {
         now: i64,
     ) {
         let (caps, user_id) = (caps.clone(), user_id.to_owned());
-        self.0.spawn(async move {
+        self.0.spawn(trace::carried(async move {
             // Let the answer go out first: the write must not compete with it for the cores.
             tokio::time::sleep(Duration::from_millis(1)).await;
             let written = async {
@@ -86,7 +90,7 @@ impl AfterAnswer {
                     .increment(1);
                 tracing::error!(%user_id, event_type, %error, "a record due after an answer was lost");
             }
-        });
+        }));
     }
 
     /// Waits, up to `within`, for the records still being written.

@@ -4,7 +4,7 @@
 
 mod auth;
 pub mod callers;
-mod metrics;
+mod observe;
 mod profile;
 mod status;
 mod users;
@@ -68,7 +68,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "usvc gRPC listening");
     tonic::transport::Server::builder()
-        .layer(metrics::CallMetricsLayer)
+        .layer(observe::ObserveLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await?;
@@ -92,10 +92,13 @@ async fn acting_user<T>(state: &AppState, request: &Request<T>) -> Result<Option
         .to_str()
         .map_err(|_| Status::unauthenticated("x-user-token is not a token"))?;
     let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
-    access::authenticate(state, token)
+    let claims = access::authenticate(state, token)
         .await
-        .map(Some)
-        .map_err(status::of)
+        .map_err(status::of)?;
+    if let Some(user) = request.extensions().get::<observe::CallUser>() {
+        user.set(&claims.sub);
+    }
+    Ok(Some(claims))
 }
 
 /// The customer the call must act for.

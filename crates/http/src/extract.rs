@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderName, HeaderValue, header, request::Parts},
 };
 
-use super::{AppState, error::ApiError};
+use super::{AppState, error::ApiError, observe::RequestUser};
 use usvc_core::auth::{
     access::{self},
     tokens::Claims,
@@ -47,6 +47,9 @@ impl FromRequestParts<AppState> for AuthUser {
                 "the Authorization header must be `Bearer <token>`",
             ))?;
         let claims = access::authenticate(state, token.trim()).await?;
+        if let Some(user) = parts.extensions.get::<RequestUser>() {
+            user.set(&claims.sub);
+        }
         Ok(Self(claims))
     }
 }

@@ -16,6 +16,7 @@ mod keys;
 mod metrics;
 mod mfa;
 mod objects;
+pub mod observe;
 mod password;
 pub mod problems;
 mod profile;
@@ -38,7 +39,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
-    trace::{DefaultOnResponse, TraceLayer},
+    trace::TraceLayer,
 };
 
 use error::{ApiError, Problem, problem_response};
@@ -99,7 +100,6 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(
             ServiceBuilder::new()
@@ -109,11 +109,14 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
                 .layer(TimeoutLayer::new(REQUEST_TIMEOUT)),
         )
         .layer(CatchPanicLayer::custom(|_| panic_problem()))
+        // Outside the panic and timeout layers, so their answers are logged and counted too.
+        .layer(axum::middleware::from_fn(observe::request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // The span only: `observe` writes the one line per request.
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

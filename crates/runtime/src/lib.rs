@@ -99,6 +99,15 @@ enum Effects<'a> {
 
 impl Runtime {
     pub fn new(limits: RuntimeLimits) -> anyhow::Result<Self> {
+        // Exported from the start, at zero, so alerts and panels see a series before any limit
+        // is hit (increments of zero leave another runtime's counts in this process alone).
+        for kind in ComponentKind::ALL {
+            for limit in ["deadline", "memory", "instances"] {
+                metrics::counter!("usvc_component_limit_exceeded_total", "kind" => kind.name(), "limit" => limit)
+                    .increment(0);
+            }
+        }
+        metrics::counter!("usvc_decision_log_failures_total").increment(0);
         let engine = new_engine(&limits)?;
         spawn_epoch_ticker(&engine);
         Ok(Self {

@@ -733,7 +733,8 @@ async fn audit_and_outbox(conn: &mut Connection, user: &User) {
         .unwrap();
 
     let data = json!({ "user_id": user.id, "tier": 1 });
-    let id = outbox::append(conn, "user.verified", &user.id, &data, NOW)
+    let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let id = outbox::append(conn, "user.verified", &user.id, &data, NOW, Some(trace))
         .await
         .unwrap();
     let expected = outbox::Event {
@@ -742,9 +743,12 @@ async fn audit_and_outbox(conn: &mut Connection, user: &User) {
         subject: user.id.clone(),
         data,
         occurred_at: NOW,
+        traceparent: Some(trace.to_owned()),
     };
     assert_eq!(outbox::all(conn).await.unwrap(), slice::from_ref(&expected));
     assert_eq!(outbox::pending(conn, 10).await.unwrap(), [expected]);
+    assert_eq!(outbox::backlog(conn).await.unwrap(), (1, Some(NOW)));
     outbox::mark_published(conn, &id, NOW).await.unwrap();
     assert!(outbox::pending(conn, 10).await.unwrap().is_empty());
+    assert_eq!(outbox::backlog(conn).await.unwrap(), (0, None));
 }

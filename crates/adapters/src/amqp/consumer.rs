@@ -28,11 +28,22 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString},
 };
 use rand::Rng;
-use usvc_core::events::inbound::{Disposition, Handler, Message};
+use usvc_core::{
+    events::inbound::{Disposition, Handler, Message},
+    trace::{TRACEPARENT, Trace},
+};
 
 /// The header that counts how often a message has been retried.
 pub const RETRIES_HEADER: &str = "x-retries";
 
+/// What became of a delivery.
+enum Settled {
+    Done,
+    DeadLettered,
+}
+
+/// How often the dead-letter queue's depth is measured.
+const DEAD_LETTER_MEASURE: Duration = Duration::from_secs(15);
 /// The longest a retry waits, however many came before it.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5 * 60);
 /// Reconnection backoff: doubling from the first to the last, plus up to a quarter of jitter.
@@ -238,21 +249,54 @@ impl<H: Handler> AmqpConsumer<H> {
     }
 
     /// Handles deliveries one at a time, in order, until the connection fails; returns why.
+    /// Between deliveries it measures the dead-letter queue's depth now and then.
     async fn consume(&self, channel: &Channel, mut deliveries: lapin::Consumer) -> anyhow::Error {
+        let mut measure = tokio::time::interval(DEAD_LETTER_MEASURE);
         loop {
-            let delivery = match deliveries.next().await {
+            let delivery = tokio::select! {
+                delivery = deliveries.next() => delivery,
+                _ = measure.tick() => {
+                    if let Err(error) = self.measure_dead_letters(channel).await {
+                        return error;
+                    }
+                    continue;
+                }
+            };
+            let delivery = match delivery {
                 Some(Ok(delivery)) => delivery,
                 Some(Err(error)) => return anyhow::Error::new(error).context("consuming"),
                 None => return anyhow::anyhow!("the broker cancelled the consumer"),
             };
-            if let Err(error) = self.settle(channel, delivery).await {
-                return error;
+            match self.settle(channel, delivery).await {
+                Ok(Settled::DeadLettered) => measure.reset_immediately(),
+                Ok(Settled::Done) => {}
+                Err(error) => return error,
             }
         }
     }
 
+    /// `usvc_dead_letter_messages`: how many messages wait in our dead-letter queue for someone
+    /// to look at them (a passive declare reads the count without changing anything).
+    async fn measure_dead_letters(&self, channel: &Channel) -> anyhow::Result<()> {
+        let dlq = self.subscription.dead_letter_queue();
+        let queue = channel
+            .queue_declare(
+                dlq.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("measuring the queue {dlq}"))?;
+        metrics::gauge!("usvc_dead_letter_messages", "consumer" => self.handler.name())
+            .set(f64::from(queue.message_count()));
+        Ok(())
+    }
+
     /// Hands one message to the handler, then acknowledges, retries or dead-letters it.
-    async fn settle(&self, channel: &Channel, delivery: Delivery) -> anyhow::Result<()> {
+    async fn settle(&self, channel: &Channel, delivery: Delivery) -> anyhow::Result<Settled> {
         let name = self.handler.name();
         let retries = retries_of(&delivery.properties);
         let message_id = loggable_id(&delivery.properties);
@@ -264,7 +308,14 @@ impl<H: Handler> AmqpConsumer<H> {
             body: &delivery.data,
             headers: text_headers(&delivery.properties),
         };
-        match self.handler.handle(&message).await {
+        // The handler continues the publisher's trace: what it records carries it on.
+        let traceparent = message
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(TRACEPARENT))
+            .map(|(_, value)| value.as_str());
+        let trace = Trace::continue_from_header(traceparent);
+        match trace.scope(self.handler.handle(&message)).await {
             Disposition::Processed => {
                 delivery.ack(BasicAckOptions::default()).await?;
                 count("processed");
@@ -282,6 +333,7 @@ impl<H: Handler> AmqpConsumer<H> {
                 tracing::warn!(consumer = name, message_id, reason = %reason, "message refused; dead-lettered");
                 reject(&delivery).await?;
                 count("dead_lettered");
+                return Ok(Settled::DeadLettered);
             }
             Disposition::Transient(error) => {
                 let attempt = retries.saturating_add(1);
@@ -289,6 +341,7 @@ impl<H: Handler> AmqpConsumer<H> {
                     tracing::warn!(consumer = name, message_id, attempt, error = %format!("{error:#}"), "message failed on its last attempt; dead-lettered");
                     reject(&delivery).await?;
                     count("dead_lettered");
+                    return Ok(Settled::DeadLettered);
                 } else {
                     let delay = self.subscription.retry_delay_after(retries);
                     self.retry_later(channel, &delivery, attempt, delay).await?;
@@ -298,7 +351,7 @@ impl<H: Handler> AmqpConsumer<H> {
                 }
             }
         }
-        Ok(())
+        Ok(Settled::Done)
     }
 
     /// Publishes a copy of the message to the retry queue with `x-retries` set to `retries`,

@@ -1,6 +1,7 @@
 //! Publishing to RabbitMQ (lapin): one durable topic exchange, the event type as routing key,
 //! persistent messages, and a publisher confirm awaited for every message before the outbox row
-//! is marked published. The connection is opened lazily and rebuilt after any failure.
+//! is marked published; the event's trace travels in the `traceparent` header. The connection is
+//! opened lazily and rebuilt after any failure.
 
 use std::time::Duration;
 
@@ -8,11 +9,14 @@ use anyhow::{Context, bail};
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
     options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
-    types::FieldTable,
+    types::{AMQPValue, FieldTable, LongString},
 };
 use tokio::sync::Mutex;
 
-use usvc_core::events::{Broker, Envelope};
+use usvc_core::{
+    events::{Broker, Envelope},
+    trace::TRACEPARENT,
+};
 
 /// How long the broker has to confirm one message.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,12 +63,20 @@ impl AmqpPublisher {
             bail!("no channel to the broker");
         };
         let payload = serde_json::to_vec(envelope)?;
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_delivery_mode(2)
             .with_message_id(envelope.id.into())
             .with_type(envelope.event_type.into())
             .with_app_id("usvc".into());
+        if let Some(traceparent) = envelope.traceparent {
+            let mut headers = FieldTable::default();
+            headers.insert(
+                TRACEPARENT.into(),
+                AMQPValue::LongString(LongString::from(traceparent)),
+            );
+            properties = properties.with_headers(headers);
+        }
         let confirmation = channel
             .basic_publish(
                 self.exchange.as_str().into(),

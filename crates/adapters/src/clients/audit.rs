@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tonic::{Request, transport::Channel};
+use tonic::Request;
 use usvc_proto::bank::audit::v1::{RecordRequest, audit_service_client::AuditServiceClient};
 
 use super::{ClientError, ClientPolicy, resilience::Resilience};
@@ -19,7 +19,7 @@ use usvc_core::{
 };
 
 pub struct AuditClient {
-    grpc: AuditServiceClient<Channel>,
+    grpc: AuditServiceClient<super::Traced>,
     resilience: Resilience,
 }
 
@@ -73,6 +73,9 @@ const BATCH: i64 = 100;
 
 impl AuditForwarder {
     pub fn new(db: Database, client: AuditClient, clock: Arc<dyn Clock>) -> Self {
+        // Exported from the start, at zero, for the alerts and the dashboard.
+        metrics::counter!("usvc_audit_forwarded_total").increment(0);
+        metrics::counter!("usvc_audit_forward_failures_total").increment(0);
         Self { db, client, clock }
     }
 

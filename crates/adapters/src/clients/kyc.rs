@@ -1,7 +1,7 @@
 //! The bank's KYC service over gRPC as a [`KycProvider`]. Checks carry personal data: nothing
 //! here logs or prints a request.
 
-use tonic::{Code, Request, transport::Channel};
+use tonic::{Code, Request};
 use usvc_core::verification::provider::{
     Check, CheckRequest, CheckStatus, DocumentType, KycProvider,
 };
@@ -11,7 +11,7 @@ use super::{ClientError, ClientPolicy, resilience::Resilience};
 
 /// The bank's KYC service over gRPC.
 pub struct GrpcKyc {
-    grpc: pb::kyc_service_client::KycServiceClient<Channel>,
+    grpc: pb::kyc_service_client::KycServiceClient<super::Traced>,
     resilience: Resilience,
 }
 

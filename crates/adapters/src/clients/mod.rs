@@ -3,7 +3,8 @@
 //! it failed transiently (all of them are idempotent by a key usvc chooses), and goes through the
 //! client's circuit breaker (`resilience`). Channels connect lazily, so start-up never waits for
 //! another service. A service left unconfigured is replaced by an embedded default: the sandbox
-//! KYC, the log notifier, the local audit table alone.
+//! KYC, the log notifier, the local audit table alone. Calls made for a request carry its W3C
+//! trace (`traceparent` metadata).
 
 pub mod audit;
 pub mod kyc;
@@ -13,9 +14,15 @@ pub mod resilience;
 use std::time::Duration;
 
 use tonic::{
-    Code,
+    Code, Request, Status,
+    metadata::MetadataValue,
+    service::interceptor::InterceptedService,
     transport::{Channel, ClientTlsConfig, Endpoint},
 };
+use usvc_core::trace::{TRACEPARENT, Trace};
+
+/// A channel whose calls carry the running request's trace.
+pub type Traced = InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, Status>>;
 
 /// Why a call to a bank service did not succeed. Carries no request content.
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +53,25 @@ impl ClientError {
 
 /// A channel to `url` that connects on first use (and reconnects after a failure); `https://`
 /// URLs use TLS with the system's trusted roots.
-pub fn channel(url: &str, policy: &ClientPolicy) -> anyhow::Result<Channel> {
+pub fn channel(url: &str, policy: &ClientPolicy) -> anyhow::Result<Traced> {
     let mut endpoint = Endpoint::from_shared(url.to_owned())?
         .connect_timeout(policy.deadline)
         .tcp_nodelay(true);
     if url.starts_with("https://") {
         endpoint = endpoint.tls_config(ClientTlsConfig::new().with_native_roots())?;
     }
-    Ok(endpoint.connect_lazy())
+    let carry: fn(Request<()>) -> Result<Request<()>, Status> = carry_trace;
+    Ok(InterceptedService::new(endpoint.connect_lazy(), carry))
+}
+
+/// Adds `traceparent` naming the running request's span, when a front door started a trace.
+fn carry_trace(mut request: Request<()>) -> Result<Request<()>, Status> {
+    if let Some(trace) = Trace::current()
+        && let Ok(value) = MetadataValue::try_from(trace.traceparent())
+    {
+        request.metadata_mut().insert(TRACEPARENT, value);
+    }
+    Ok(request)
 }
 
 /// Deadlines, retries and the circuit breaker of every client call. Only the deadline is read

@@ -2,7 +2,7 @@
 //! the bank's delivery service.
 //! The message body may carry a one-time code, so nothing here logs a request.
 
-use tonic::{Request, transport::Channel};
+use tonic::Request;
 use usvc_proto::bank::notification::v1::{
     Channel as DeliveryChannel, SendRequest, notification_service_client::NotificationServiceClient,
 };
@@ -11,7 +11,7 @@ use super::{ClientError, ClientPolicy, resilience::Resilience};
 use usvc_core::notify::{Channel as NoticeChannel, Notification, Notifier};
 
 pub struct NotificationClient {
-    grpc: NotificationServiceClient<Channel>,
+    grpc: NotificationServiceClient<super::Traced>,
     resilience: Resilience,
 }
 

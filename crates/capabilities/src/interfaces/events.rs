@@ -3,7 +3,7 @@
 use wasmtime::component::HasData;
 
 use crate::store::outbox;
-use crate::{bindings::usvc::host::events::Host, clock::Clock};
+use crate::{bindings::usvc::host::events::Host, clock::Clock, trace::Trace};
 
 use super::{Tx, failed};
 
@@ -47,7 +47,8 @@ impl Host for Outbox<'_> {
         }
         let now = self.clock.unix();
         let conn = self.tx.conn().await.map_err(failed("events.publish"))?;
-        outbox::append(conn, &event_type, &subject, &data, now)
+        let trace = Trace::current().map(|t| t.traceparent());
+        outbox::append(conn, &event_type, &subject, &data, now, trace.as_deref())
             .await
             .map_err(failed("events.publish"))?;
         Ok(())

@@ -21,6 +21,9 @@ pub struct Envelope<'a> {
     pub subject: &'a str,
     pub data: &'a serde_json::Value,
     pub schema_version: u32,
+    /// The W3C trace the event belongs to: a message header (`traceparent`), not in the body.
+    #[serde(skip)]
+    pub traceparent: Option<&'a str>,
 }
 
 impl<'a> Envelope<'a> {
@@ -32,6 +35,7 @@ impl<'a> Envelope<'a> {
             subject: &event.subject,
             data: &event.data,
             schema_version: SCHEMA_VERSION,
+            traceparent: event.traceparent.as_deref(),
         }
     }
 }
@@ -48,6 +52,7 @@ mod tests {
             subject: "u1".into(),
             data: serde_json::json!({"user_id": "u1"}),
             occurred_at: 1_790_000_000,
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         };
         let json = serde_json::to_value(Envelope::of(&event)).unwrap();
         assert_eq!(

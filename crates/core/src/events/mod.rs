@@ -14,7 +14,7 @@ pub use self::envelope::Envelope;
 use crate::{
     clock::Clock,
     store::{
-        Database,
+        Connection, Database,
         outbox::{self, Event},
     },
 };
@@ -65,6 +65,9 @@ impl OutboxRelay {
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
     ) -> Self {
+        // Exported from the start, at zero, for the alerts and the dashboard.
+        metrics::counter!("usvc_events_published_total").increment(0);
+        metrics::counter!("usvc_event_publish_failures_total").increment(0);
         Self {
             db,
             bus,
@@ -94,6 +97,8 @@ impl OutboxRelay {
     /// Publishes one batch; returns how many events it delivered.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
         let mut conn = self.db.acquire().await?;
+        // Measured before publishing, so a round the broker fails still shows the backlog.
+        self.measure_backlog(&mut conn).await?;
         let events = outbox::pending(&mut conn, BATCH).await?;
         for event in &events {
             if let Some(broker) = &self.broker
@@ -108,5 +113,15 @@ impl OutboxRelay {
             outbox::mark_published(&mut conn, &event.id, self.clock.unix()).await?;
         }
         Ok(events.len())
+    }
+
+    /// `usvc_outbox_pending_events` and `usvc_outbox_lag_seconds` (the age of the oldest event
+    /// not yet delivered; 0 when none waits): a broker outage shows here before anywhere else.
+    async fn measure_backlog(&self, conn: &mut Connection) -> anyhow::Result<()> {
+        let (pending, oldest) = outbox::backlog(conn).await?;
+        let lag = oldest.map_or(0, |at| self.clock.unix().saturating_sub(at).max(0));
+        metrics::gauge!("usvc_outbox_pending_events").set(pending as f64);
+        metrics::gauge!("usvc_outbox_lag_seconds").set(lag as f64);
+        Ok(())
     }
 }

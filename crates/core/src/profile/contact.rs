@@ -271,7 +271,9 @@ impl Profiles {
             let notice =
                 Notification::render(user_id, &email, Notice::EmailChangeVerification, Some(code));
             let notifier = caps.notifier.clone();
-            tokio::spawn(async move { deliver(&*notifier, &notice).await });
+            tokio::spawn(crate::trace::carried(async move {
+                deliver(&*notifier, &notice).await
+            }));
         }
         Ok(CodeSent { expires_at })
     }

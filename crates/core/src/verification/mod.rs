@@ -429,10 +429,10 @@ impl Verifier {
         }
         tracing::info!(user_id, check_id, "KYC check submitted");
         if self.deliver_sandbox_results && check.status != CheckStatus::Pending {
-            tokio::spawn(
+            tokio::spawn(crate::trace::carried(
                 self.clone()
                     .deliver_sandbox_result(user_id.to_owned(), check),
-            );
+            ));
         }
     }
 
