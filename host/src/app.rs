@@ -286,12 +286,15 @@ impl Application {
             forwarded_for_hops: config.forwarded_for_hops,
             metrics,
         };
-        let router = http::router(
+        let mut router = http::router(
             state.clone(),
             config.mode,
             config.max_body_bytes,
             config.metrics_addr.is_none(),
         );
+        if config.sentry.is_some() {
+            router = crate::tracking::http(router);
+        }
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -306,7 +309,10 @@ impl Application {
             );
         }
         let callers = Arc::new(CallerKeys::new(&config.grpc_callers, &config.grpc_grants));
-        let grpc_routes = grpc::routes(state.clone(), callers).await?;
+        let mut grpc_routes = grpc::routes(state.clone(), callers).await?;
+        if config.sentry.is_some() {
+            grpc_routes = crate::tracking::grpc(grpc_routes);
+        }
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;

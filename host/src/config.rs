@@ -96,6 +96,27 @@ pub struct Config {
     pub public_url: Option<String>,
     /// KYC documents and avatars: where their objects are kept and how long URLs live.
     pub documents: DocumentSettings,
+    /// Error tracking (`USVC_SENTRY_DSN`): panics, 5xx answers, gRPC internal errors and failed
+    /// component calls are reported to Sentry, scrubbed. Off when unset.
+    pub sentry: Option<SentrySettings>,
+}
+
+/// Where errors are reported (`USVC_SENTRY_DSN`) and under which environment
+/// (`USVC_SENTRY_ENVIRONMENT`, the mode's name by default). The DSN's key never prints.
+#[derive(Clone)]
+pub struct SentrySettings {
+    pub dsn: sentry::types::Dsn,
+    pub environment: String,
+}
+
+impl std::fmt::Debug for SentrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentrySettings")
+            .field("host", &self.dsn.host())
+            .field("project_id", &self.dsn.project_id().value())
+            .field("environment", &self.environment)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The AES-256 key sealing secrets at rest (`USVC_SECRETS_KEY`), held in a [`SecretBox`] so it
@@ -194,6 +215,7 @@ impl Config {
             clients: Clients::default(),
             public_url: None,
             documents: DocumentSettings::default(),
+            sentry: None,
         }
     }
 
@@ -330,6 +352,9 @@ struct Environment {
     usvc_lockout_after_failures: Option<u32>,
     #[serde_as(as = "Option<Secs>")]
     usvc_lockout_secs: Option<Duration>,
+    #[serde(deserialize_with = "parsed")]
+    usvc_sentry_dsn: Option<Option<sentry::types::Dsn>>,
+    usvc_sentry_environment: Option<String>,
     /// `USVC_<KIND>_<LIMIT>`: the limits a kind has of its own.
     #[serde(skip)]
     per_kind: BTreeMap<ComponentKind, KindEnvironment>,
@@ -478,6 +503,19 @@ impl Environment {
         c.clients.notification_url = self.usvc_notification_grpc_url;
         c.clients.audit_url = self.usvc_audit_grpc_url;
         c.public_url = self.usvc_public_url;
+        c.sentry = self.usvc_sentry_dsn.flatten().map(|dsn| SentrySettings {
+            dsn,
+            environment: self
+                .usvc_sentry_environment
+                .filter(|environment| !environment.is_empty())
+                .unwrap_or_else(|| {
+                    match c.mode {
+                        Mode::Development => "development",
+                        Mode::Production => "production",
+                    }
+                    .to_owned()
+                }),
+        });
         for (kind, own) in self.per_kind {
             let limits = c.runtime.per_kind.entry(kind).or_default();
             limits.deadline = own.deadline_ms.or(limits.deadline);
@@ -655,6 +693,20 @@ impl ParseText for Signers {
 impl ParseText for ProviderKeys {
     fn parse_text(text: &str) -> anyhow::Result<Self> {
         ProviderKeys::parse(text)
+    }
+}
+
+/// `USVC_SENTRY_DSN`: empty is unset. A DSN that does not parse is refused without quoting it (its
+/// key is not for the log).
+impl ParseText for Option<sentry::types::Dsn> {
+    fn parse_text(text: &str) -> anyhow::Result<Self> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let dsn: sentry::types::Dsn = text.parse().map_err(|error| {
+            anyhow!("not a Sentry DSN ({error}); expected https://<key>@<host>/<project id>")
+        })?;
+        Ok(Some(dsn))
     }
 }
 
@@ -936,6 +988,33 @@ mod tests {
         assert_eq!(config.secrets_key.unwrap().expose_secret().0[31], 31);
         let err = Config::from_vars(vars(&[("USVC_SECRETS_KEY", "c2hvcnQ=")])).unwrap_err();
         assert!(format!("{err:#}").contains("32 bytes"));
+    }
+
+    #[test]
+    fn sentry_is_off_unless_a_dsn_is_given_and_a_bad_one_stops_start_up() {
+        assert!(Config::from_vars(vars(&[])).unwrap().sentry.is_none());
+        let config = Config::from_vars(vars(&[("USVC_SENTRY_DSN", "")])).unwrap();
+        assert!(config.sentry.is_none());
+        let dsn = "https://0123456789abcdef@sentry.bank.internal/42";
+        let config = Config::from_vars(vars(&[("USVC_SENTRY_DSN", dsn)])).unwrap();
+        let sentry = config.sentry.as_ref().unwrap();
+        assert_eq!(sentry.dsn.project_id().value(), "42");
+        assert_eq!(sentry.environment, "development");
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+        let config = Config::from_vars(vars(&[
+            ("USVC_SENTRY_DSN", dsn),
+            ("USVC_SENTRY_ENVIRONMENT", "staging"),
+        ]))
+        .unwrap();
+        assert_eq!(config.sentry.unwrap().environment, "staging");
+        let error = Config::from_vars(vars(&[("USVC_SENTRY_DSN", "sentry.bank.internal/s3cr3t")]))
+            .unwrap_err();
+        let error = format!("{error:#}");
+        assert!(
+            error.starts_with("invalid USVC_SENTRY_DSN: not a Sentry DSN"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cr3t"), "{error}");
     }
 
     #[test]

@@ -184,7 +184,8 @@ async fn run() -> anyhow::Result<()> {
 
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    telemetry::init(config.mode);
+    // Kept until serving ends: dropping it flushes the errors still to be reported.
+    let _sentry = telemetry::init(config.mode, config.sentry.as_ref());
     let app = Application::build(config).await?;
     app.serve(shutdown_signal()).await
 }

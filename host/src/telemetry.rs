@@ -1,19 +1,30 @@
 //! Logging and metrics: structured `tracing` output (JSON in production, readable text in
 //! development, `RUST_LOG` filters) and the Prometheus recorder behind `GET /metrics`. Nothing
 //! here records personal data by itself; metric labels are routes, kinds and outcomes only.
+//! With `USVC_SENTRY_DSN`, errors also go to Sentry ([`crate::tracking`]).
 
 use std::{io::IsTerminal, sync::OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-use crate::config::Mode;
+use crate::config::{Mode, SentrySettings};
 
-pub fn init(mode: Mode) {
+/// Installs the log output and, with `sentry`, error tracking; the guard, kept until the process
+/// ends, flushes what is still to be sent.
+pub fn init(mode: Mode, sentry: Option<&SentrySettings>) -> Option<sentry::ClientInitGuard> {
+    let guard = sentry.map(crate::tracking::init);
+    init_logs(mode, guard.is_some());
+    guard
+}
+
+fn init_logs(mode: Mode, reporting: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new("info,usvc=info,tower_http=info,sqlx=warn,wasmtime=warn")
     });
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(reporting.then_some(crate::tracking::Reporter));
     let result = match mode {
         Mode::Production => registry
             .with(fmt::layer().json().flatten_event(true))

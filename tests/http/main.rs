@@ -6,6 +6,7 @@ mod components;
 mod contact;
 mod devices;
 mod documents;
+mod error_tracking;
 mod errors;
 mod events;
 mod fleet;
