@@ -16,6 +16,7 @@ mod keys;
 mod metrics;
 mod mfa;
 mod objects;
+pub mod openapi;
 mod password;
 pub mod problems;
 mod profile;
@@ -73,7 +74,8 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
         .merge(mfa::router())
         .merge(verification::router())
         .merge(documents::router())
-        .merge(objects::router());
+        .merge(objects::router())
+        .merge(openapi::router(mode));
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }
