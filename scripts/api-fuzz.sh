@@ -77,8 +77,9 @@ login() {
         -d "{\"email\": \"$email\", \"password\": \"$password\"}" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
-# Operations that can end the session a token belongs to run apart, each with a token of its own
-# and after the rest: a logout ends it, and wrong current passwords lock the account for a while.
+# Operations that can end the session a token belongs to run apart, each run with a token of its
+# own and after the rest: a logout ends it, so does ending its session or forgetting its device
+# (ids the stateful phase reads from the lists), and wrong current passwords lock the account.
 # Together the runs cover every operation.
 common=(
     --checks not_a_server_error,response_schema_conformance
@@ -86,23 +87,23 @@ common=(
     --request-timeout 20
     --generation-deterministic
     --suppress-health-check all
-    --generation-database none
     --no-color
 )
-SEPARATE='^/v1/(auth/logout|auth/reauthenticate|users/me/password)$'
+ENDING='^/v1/(auth/logout|sessions/\{id\}|devices/\{id\})$'
+PASSWORD='^/v1/(auth/reauthenticate|users/me/password)$'
 started=$SECONDS
 status=0
 echo "== schemathesis: every operation but those that end the session"
 st run "$BASE/openapi.json" "${common[@]}" --max-time "$((BUDGET - 60))" \
-    --exclude-path-regex "$SEPARATE" \
+    --exclude-path-regex "$ENDING|$PASSWORD" \
     -H "Authorization: Bearer $(login fuzz@example.com)" || status=$?
 echo "== schemathesis: password checks"
 st run "$BASE/openapi.json" "${common[@]}" --max-time 30 --phases examples,coverage,fuzzing \
-    --include-path-regex '^/v1/(auth/reauthenticate|users/me/password)$' \
+    --include-path-regex "$PASSWORD" \
     -H "Authorization: Bearer $(login fuzz-password@example.com)" || status=$?
-echo "== schemathesis: logout"
+echo "== schemathesis: logout, ending a session, forgetting a device"
 st run "$BASE/openapi.json" "${common[@]}" --max-time 30 --phases examples,coverage,fuzzing \
-    --include-path /v1/auth/logout \
+    --include-path-regex "$ENDING" \
     -H "Authorization: Bearer $(login fuzz-logout@example.com)" || status=$?
 echo "== schemathesis took $((SECONDS - started)) s"
 
