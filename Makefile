@@ -1,5 +1,5 @@
 # usvc — the two commands that matter: `make run` and `make test`.
-.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check monitoring-check deploy-check
+.PHONY: run test components build check fmt clippy bench load swap-load release clean scaffold-check monitoring-check deploy-check openapi api-fuzz
 
 CARGO ?= cargo
 COMPONENTS_DIR ?= target/components
@@ -39,6 +39,15 @@ monitoring-check:
 ## commands.
 deploy-check:
 	python3 scripts/deploy-check.py
+
+## Write docs/openapi.yaml from the code (a test fails while it is stale).
+openapi:
+	$(CARGO) run --quiet -p usvc-host --bin usvc -- openapi > docs/openapi.yaml.tmp
+	mv docs/openapi.yaml.tmp docs/openapi.yaml
+
+## Fuzz the running service's HTTP API with schemathesis against its own /openapi.json.
+api-fuzz: components
+	scripts/api-fuzz.sh
 
 ## Format, lint and test: what CI runs.
 check: components

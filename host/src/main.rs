@@ -14,6 +14,7 @@ use usvc::{
 const USAGE: &str =
     "usage: usvc [serve]          run the service (configuration from the environment)
        usvc migrate         apply the database migrations and exit (a deployment's init step)
+       usvc openapi         print the HTTP API's OpenAPI 3.1 document (YAML; docs/openapi.yaml)
        usvc keys generate   print a new Ed25519 signing key (PKCS#8 PEM) for USVC_JWT_SIGNING_KEY
        usvc keys list       list the token signing keys known to the database
        usvc users grant EMAIL ROLE           grant a staff role (admin, compliance, support)
@@ -56,6 +57,10 @@ async fn run() -> anyhow::Result<()> {
     match args.as_slice() {
         [] | ["serve"] => serve().await,
         ["migrate"] => migrate().await,
+        ["openapi"] => {
+            print!("{}", usvc::http::openapi::yaml());
+            Ok(())
+        }
         ["keys", "generate"] => {
             print!("{}", usvc::auth::tokens::generate_pem()?);
             Ok(())

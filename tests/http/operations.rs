@@ -8,6 +8,7 @@ backends!(
     health_and_readiness_report_the_database_and_components,
     readiness_fails_without_components,
     the_dev_mailbox_does_not_exist_in_production,
+    the_api_document_is_served_in_every_mode_and_its_page_only_in_development,
     metrics_count_requests_by_route_logins_calls_and_events,
     metrics_can_live_on_an_internal_address_only,
 );
@@ -214,6 +215,46 @@ async fn the_dev_mailbox_does_not_exist_in_production(backend: Backend) {
         .assert_problem(404, "/problems/not-found");
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 200);
+}
+
+async fn the_api_document_is_served_in_every_mode_and_its_page_only_in_development(
+    backend: Backend,
+) {
+    for mode in [Mode::Development, Mode::Production] {
+        let development = mode == Mode::Development;
+        let app = spawn_with(Spawn {
+            mode,
+            ..Spawn::new(backend)
+        })
+        .await;
+        let doc = app.get("/openapi.json", None).await;
+        assert_eq!(doc.status, 200, "{mode:?}");
+        assert!(doc.content_type.starts_with("application/json"));
+        assert_eq!(doc.body["openapi"], "3.1.0");
+        assert!(doc.body["paths"]["/v1/auth/login"]["post"].is_object());
+        assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+        // Only a development server documents its development routes.
+        assert_eq!(doc.body["paths"]["/dev/mailbox"].is_object(), development);
+        assert_eq!(doc.body["paths"]["/dev/api"].is_object(), development);
+
+        let page = reqwest::get(app.url("/dev/api")).await.unwrap();
+        if development {
+            assert_eq!(page.status(), 200);
+            let content_type = page.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(content_type.starts_with("text/html"), "{content_type}");
+            let html = page.text().await.unwrap();
+            assert!(
+                html.contains("fetch(\"/openapi.json\")"),
+                "the page reads the document"
+            );
+            // Served whole from the binary: nothing is loaded from elsewhere.
+            assert!(!html.contains("<script src"), "no external script");
+            assert!(!html.contains("https://"), "no CDN");
+        } else {
+            assert_eq!(page.status(), 404);
+            assert_eq!(page.headers()["content-type"], "application/problem+json");
+        }
+    }
 }
 
 async fn metrics_count_requests_by_route_logins_calls_and_events(backend: Backend) {

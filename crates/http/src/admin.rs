@@ -6,10 +6,11 @@ use axum::{
     routing::put,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/admin/users/{id}/status", put(set_status))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusChange {
     status: UserStatus,
@@ -30,7 +31,7 @@ struct StatusChange {
 }
 
 /// The account as an administrator sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AccountView {
     id: String,
     email: String,
@@ -56,6 +57,17 @@ fn account_view(state: &AppState, user: User) -> Result<AccountView, ApiError> {
 }
 
 /// Locks or unlocks an account; answers the account as it now is.
+#[utoipa::path(
+    put, path = "/v1/admin/users/{id}/status", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's id.")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, description = "The account.", body = AccountView),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such customer.", body = Problem),
+        (status = 409, description = "The status cannot change so (a closed account, say).", body = Problem),
+    ),
+)]
 async fn set_status(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

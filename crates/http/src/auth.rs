@@ -4,10 +4,11 @@ use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use usvc_core::failure::{Failure, Reason};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, ClientIp, UserAgent},
 };
 use usvc_core::{
@@ -26,13 +27,26 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/login", post(login))
 }
 
-#[derive(Serialize)]
-struct Accepted {
-    status: &'static str,
-    message: &'static str,
+#[derive(Serialize, ToSchema)]
+pub(super) struct Accepted {
+    pub(super) status: &'static str,
+    pub(super) message: &'static str,
 }
 
-/// 202 with the same body whether the address was new or already registered.
+/// Registers an applicant, by the onboarding policy's rules.
+///
+/// 202 with the same body whether the address was new or already registered (its owner is told
+/// instead); a six-digit code goes to the address.
+#[utoipa::path(
+    post, path = "/v1/auth/register", tag = "auth",
+    request_body = Application,
+    responses(
+        (status = 202, description = "Registered, or the address's owner was told.", body = Accepted),
+        (status = 422, description = "The application breaks the onboarding rules: `violations` lists every one.", body = Problem),
+        (status = 429, description = "Too many registrations from this address or for this email.", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -57,18 +71,30 @@ async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyEmail {
     email: String,
+    /// The six-digit code emailed at registration.
     code: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Verified {
     status: &'static str,
 }
 
+/// Confirms an address with the code it was sent (30 minutes, 5 attempts).
+#[utoipa::path(
+    post, path = "/v1/auth/verify-email", tag = "auth",
+    request_body = VerifyEmail,
+    responses(
+        (status = 200, description = "The address is confirmed.", body = Verified),
+        (status = 400, description = "The code is wrong, dead or expired (`/problems/invalid-code`, `/problems/expired-code`).", body = Problem),
+        (status = 429, description = "Too many code checks.", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn verify_email(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -101,7 +127,7 @@ async fn verify_email(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     email: String,
@@ -111,7 +137,7 @@ struct Login {
     device_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct Tokens {
     access_token: String,
     token_type: &'static str,
@@ -136,6 +162,19 @@ impl From<TokenPair> for Tokens {
 
 /// A password login, behind the guard: per-address and per-account rates, then the brake and
 /// lockout that failed logins build up.
+///
+/// Answers the tokens, or a second-factor challenge when the mfa policy asks for one.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Tokens, or `mfa_required` with a challenge.", body = LoginAnswer),
+        (status = 401, description = "Wrong address or password.", body = Problem),
+        (status = 403, description = "The address is not confirmed, the account is locked or closed, or a second factor must be enrolled first.", body = Problem),
+        (status = 429, description = "Too many attempts or failures (`/problems/login-delayed`, `/problems/login-locked`).", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -188,14 +227,14 @@ async fn login(
 }
 
 /// The answer to a right password: tokens, or a second-factor challenge.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub(super) enum LoginAnswer {
     Tokens(Tokens),
     SecondFactor(SecondFactorRequired),
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct SecondFactorRequired {
     mfa_required: bool,
     /// Send it with the code to `POST /v1/auth/mfa/verify`.

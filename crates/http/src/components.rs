@@ -10,11 +10,13 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use usvc_core::failure::{Failure, Reason};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
+    openapi::Binary,
 };
 use usvc_core::{
     admin::is_admin,
@@ -57,7 +59,8 @@ fn require_admin(claims: &Claims) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DeployQuery {
     /// The kind of a bare component (development mode); an artifact names its own.
@@ -68,7 +71,7 @@ struct DeployQuery {
 }
 
 /// A stored version as an administrator sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VersionView {
     kind: String,
     digest: String,
@@ -116,6 +119,20 @@ fn answer(deployed: Deployed) -> (StatusCode, Json<VersionView>) {
 
 /// Deploys an artifact (`application/json`), or in development mode a bare component
 /// (`application/wasm`, `?kind=`).
+#[utoipa::path(
+    post, path = "/v1/admin/components", tag = "admin", security(("bearer" = [])),
+    params(DeployQuery),
+    request_body(description = "A signed artifact (`application/json`), or in development mode a bare component (`application/wasm`).", content((Object = "application/json"), (Binary = "application/wasm"))),
+    responses(
+        (status = 201, description = "The version is now active.", body = VersionView),
+        (status = 200, description = "The version was active already.", body = VersionView),
+        (status = 400, description = "The query or the artifact is malformed.", body = Problem),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 409, description = "An older version than the active one, without `allow_downgrade`.", body = Problem),
+        (status = 422, description = "The artifact is refused (signature, kind, size, self-test, ...): `violations` says why.", body = Problem),
+        (status = 415, description = "Neither `application/json` nor `application/wasm`.", body = Problem),
+    ),
+)]
 async fn deploy(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -179,7 +196,7 @@ async fn read_artifact(
         })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct KindHistory {
     kind: &'static str,
     /// The digest of the active version, when one was deployed.
@@ -188,12 +205,19 @@ struct KindHistory {
     versions: Vec<VersionView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct History {
     components: Vec<KindHistory>,
 }
 
 /// Every deployed version of every kind, and which is active.
+#[utoipa::path(
+    get, path = "/v1/admin/components", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The history.", body = History),
+        (status = 403, description = "The admin role is required.", body = Problem),
+    ),
+)]
 async fn history(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -222,13 +246,23 @@ async fn history(
     Ok(Json(History { components }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollbackRequest {
     digest: String,
 }
 
 /// Makes an earlier stored version of `kind` active again.
+#[utoipa::path(
+    post, path = "/v1/admin/components/{kind}/rollback", tag = "admin", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "`onboarding`, `mfa` or `verification`.")),
+    request_body = RollbackRequest,
+    responses(
+        (status = 200, description = "The version now active.", body = VersionView),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such kind or stored version.", body = Problem),
+    ),
+)]
 async fn rollback(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -246,7 +280,8 @@ async fn rollback(
     Ok((StatusCode::OK, Json(deployed.version.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct TrialQuery {
     /// `shadow` or `canary`.
@@ -281,6 +316,20 @@ fn trial_mode(query: &TrialQuery) -> Result<TrialMode, ApiError> {
 }
 
 /// Puts an artifact of `kind` on trial: `?mode=shadow`, or `?mode=canary&percent=N`.
+#[utoipa::path(
+    put, path = "/v1/admin/components/{kind}/trial", tag = "admin", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "`onboarding`, `mfa` or `verification`."), TrialQuery),
+    request_body(description = "A signed artifact (`application/json`), or in development mode a bare component (`application/wasm`).", content((Object = "application/json"), (Binary = "application/wasm"))),
+    responses(
+        (status = 201, description = "The trial.", body = Object),
+        (status = 400, description = "The query or the artifact is malformed.", body = Problem),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such kind.", body = Problem),
+        (status = 409, description = "A trial of the kind is running already.", body = Problem),
+        (status = 422, description = "The artifact is refused (signature, kind, size, self-test, ...): `violations` says why.", body = Problem),
+        (status = 415, description = "Neither `application/json` nor `application/wasm`.", body = Problem),
+    ),
+)]
 async fn start_trial(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -303,6 +352,15 @@ async fn start_trial(
 }
 
 /// The trial of `kind`: its candidate, mode, shadow evaluations and disagreements.
+#[utoipa::path(
+    get, path = "/v1/admin/components/{kind}/trial", tag = "admin", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "`onboarding`, `mfa` or `verification`.")),
+    responses(
+        (status = 200, description = "The trial.", body = Object),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such kind, or no trial.", body = Problem),
+    ),
+)]
 async fn trial(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -315,6 +373,15 @@ async fn trial(
 }
 
 /// Ends the trial of `kind`; the answer is its final counts.
+#[utoipa::path(
+    delete, path = "/v1/admin/components/{kind}/trial", tag = "admin", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "`onboarding`, `mfa` or `verification`.")),
+    responses(
+        (status = 200, description = "The trial's final counts.", body = Object),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such kind, or no trial.", body = Problem),
+    ),
+)]
 async fn end_trial(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -327,7 +394,8 @@ async fn end_trial(
     Ok(Json(status))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReplayQuery {
     /// Unix seconds: decisions taken at or after.
@@ -341,6 +409,19 @@ struct ReplayQuery {
 
 /// Replays recorded decisions of `kind` against an uploaded candidate and reports where it
 /// answers otherwise. Nothing is written and nothing changes.
+#[utoipa::path(
+    post, path = "/v1/admin/components/{kind}/replay", tag = "admin", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "`onboarding`, `mfa` or `verification`."), ReplayQuery),
+    request_body(description = "A signed artifact (`application/json`), or in development mode a bare component (`application/wasm`).", content((Object = "application/json"), (Binary = "application/wasm"))),
+    responses(
+        (status = 200, description = "Where the candidate answers otherwise.", body = Object),
+        (status = 400, description = "The query or the artifact is malformed.", body = Problem),
+        (status = 403, description = "The admin role is required.", body = Problem),
+        (status = 404, description = "No such kind.", body = Problem),
+        (status = 422, description = "The artifact is refused (signature, kind, size, self-test, ...): `violations` says why.", body = Problem),
+        (status = 415, description = "Neither `application/json` nor `application/wasm`.", body = Problem),
+    ),
+)]
 async fn replay(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

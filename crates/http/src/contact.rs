@@ -4,10 +4,11 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{
@@ -22,26 +23,26 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/me/email/verify", post(confirm_email))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPhone {
     phone: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEmail {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Code {
     code: String,
 }
 
 /// The same body whether or not a code went out (an email address someone else has).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Pending {
     status: &'static str,
     code_expires_at: String,
@@ -57,17 +58,27 @@ fn pending(sent: CodeSent) -> (StatusCode, Json<Pending>) {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PhoneView {
     phone: String,
     phone_verified: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EmailView {
     email: String,
 }
 
+/// Texts a six-digit code to a new number (E.164).
+#[utoipa::path(
+    put, path = "/v1/users/me/phone", tag = "users", security(("bearer" = [])),
+    request_body = NewPhone,
+    responses(
+        (status = 202, description = "A code is on its way to the number.", body = Pending),
+        (status = 403, description = "Needs a fresh second factor or a recent password (`/problems/step-up-required`, `/problems/reauthentication-required`).", body = Problem),
+        (status = 429, description = "Another code must wait.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn request_phone(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -81,6 +92,16 @@ async fn request_phone(
     Ok(pending(sent))
 }
 
+/// Sets the new number, as verified, with the code it was sent.
+#[utoipa::path(
+    post, path = "/v1/users/me/phone/verify", tag = "users", security(("bearer" = [])),
+    request_body = Code,
+    responses(
+        (status = 200, description = "The number is the customer's.", body = PhoneView),
+        (status = 400, description = "The code is wrong or expired, or no change is pending.", body = Problem),
+        (status = 429, description = "Too many code checks.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn confirm_phone(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -96,6 +117,16 @@ async fn confirm_phone(
     }))
 }
 
+/// Emails a six-digit code to a new address (the same answer if another customer has it).
+#[utoipa::path(
+    put, path = "/v1/users/me/email", tag = "users", security(("bearer" = [])),
+    request_body = NewEmail,
+    responses(
+        (status = 202, description = "A code is on its way to the address.", body = Pending),
+        (status = 403, description = "Needs a fresh second factor or a recent password (`/problems/step-up-required`, `/problems/reauthentication-required`).", body = Problem),
+        (status = 429, description = "Another code must wait.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn request_email(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -109,6 +140,17 @@ async fn request_email(
     Ok(pending(sent))
 }
 
+/// Switches the address (and the login) with the code it was sent.
+#[utoipa::path(
+    post, path = "/v1/users/me/email/verify", tag = "users", security(("bearer" = [])),
+    request_body = Code,
+    responses(
+        (status = 200, description = "The address is the customer's.", body = EmailView),
+        (status = 400, description = "The code is wrong or expired, or no change is pending.", body = Problem),
+        (status = 409, description = "The address was taken meanwhile.", body = Problem),
+        (status = 429, description = "Too many code checks.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn confirm_email(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

@@ -9,7 +9,11 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use usvc_core::failure::{Failure, Reason};
 
-use super::{AppState, error::ApiError, extract::AuthUser};
+use super::{
+    AppState,
+    error::{ApiError, Problem},
+    extract::AuthUser,
+};
 use usvc_core::{
     admin::is_admin,
     documents::COMPLIANCE,
@@ -20,7 +24,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/admin/decisions", get(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DecisionQuery {
     user: Option<String>,
@@ -40,14 +45,25 @@ struct DecisionQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Page {
+    /// The logged decisions, newest first.
+    #[schema(value_type = Vec<Object>)]
     decisions: Vec<DecisionRecord>,
     /// Pass as `before` for the next (older) page; absent on the last one.
     next: Option<String>,
 }
 
-/// Newest first.
+/// The decision log, newest first; for administrators and compliance staff.
+#[utoipa::path(
+    get, path = "/v1/admin/decisions", tag = "admin", operation_id = "list_decisions", security(("bearer" = [])),
+    params(DecisionQuery),
+    responses(
+        (status = 200, description = "A page of decisions.", body = Page),
+        (status = 400, description = "The query is malformed.", body = Problem),
+        (status = 403, description = "The admin or compliance role is required.", body = Problem),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

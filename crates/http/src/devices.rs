@@ -8,10 +8,11 @@ use axum::{
     routing::{delete, get},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::{auth::devices, store::devices::Device};
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/devices/{id}", delete(forget).patch(rename))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DeviceView {
     #[serde(flatten)]
     device: Device,
@@ -30,6 +31,11 @@ struct DeviceView {
     current: bool,
 }
 
+/// The devices the caller logged in from; the current one flagged.
+#[utoipa::path(
+    get, path = "/v1/devices", tag = "sessions", operation_id = "list_devices", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's devices.", body = Vec<DeviceView>)),
+)]
 async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -42,12 +48,22 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rename {
     name: String,
 }
 
+/// Renames one of the caller's devices.
+#[utoipa::path(
+    patch, path = "/v1/devices/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The device's id.")),
+    request_body = Rename,
+    responses(
+        (status = 200, description = "The device.", body = Device),
+        (status = 404, description = "No such device of the caller's.", body = Problem),
+    ),
+)]
 async fn rename(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -59,6 +75,15 @@ async fn rename(
     ))
 }
 
+/// Forgets one of the caller's devices and ends its sessions.
+#[utoipa::path(
+    delete, path = "/v1/devices/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The device's id.")),
+    responses(
+        (status = 204, description = "Forgotten."),
+        (status = 404, description = "No such device of the caller's.", body = Problem),
+    ),
+)]
 async fn forget(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

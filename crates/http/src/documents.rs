@@ -12,11 +12,13 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use usvc_core::failure::Failure;
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
+    openapi::Binary,
 };
 use usvc_core::{
     clock::rfc3339,
@@ -46,7 +48,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DocumentView {
     id: String,
     kind: String,
@@ -81,7 +83,7 @@ impl From<Document> for DocumentView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RequestView {
     method: &'static str,
     url: String,
@@ -101,14 +103,14 @@ impl From<PresignedRequest> for RequestView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Declared {
     document: DocumentView,
     upload: RequestView,
 }
 
 /// Every field is optional here so that the rules can name each missing one.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeclarationBody {
     #[serde(default)]
@@ -125,6 +127,15 @@ struct DeclarationBody {
     issuing_country: Option<String>,
 }
 
+/// Declares a KYC document before uploading it; answers where to PUT the file.
+#[utoipa::path(
+    post, path = "/v1/users/me/documents", tag = "verification", security(("bearer" = [])),
+    request_body = DeclarationBody,
+    responses(
+        (status = 201, description = "The document (`pending`) and its upload.", body = Declared),
+        (status = 422, description = "The declaration breaks rules: `violations` names each.", body = Problem),
+    ),
+)]
 async fn declare_document(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -148,11 +159,16 @@ async fn declare_document(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DocumentList {
     documents: Vec<DocumentView>,
 }
 
+/// The caller's documents.
+#[utoipa::path(
+    get, path = "/v1/users/me/documents", tag = "verification", security(("bearer" = [])),
+    responses((status = 200, description = "The documents.", body = DocumentList)),
+)]
 async fn list_documents(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -171,6 +187,15 @@ async fn list_documents(
     }))
 }
 
+/// One of the caller's documents.
+#[utoipa::path(
+    get, path = "/v1/users/me/documents/{id}", tag = "verification", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document's id.")),
+    responses(
+        (status = 200, description = "The document.", body = DocumentView),
+        (status = 404, description = "No such document of the caller's.", body = Problem),
+    ),
+)]
 async fn get_document(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -180,6 +205,16 @@ async fn get_document(
     Ok(Json(document.into()))
 }
 
+/// Reads the upload back and settles the document: `confirmed`, or `rejected` with a code.
+#[utoipa::path(
+    post, path = "/v1/users/me/documents/{id}/confirm", tag = "verification", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document's id.")),
+    responses(
+        (status = 200, description = "The settled document.", body = DocumentView),
+        (status = 404, description = "No such document of the caller's.", body = Problem),
+        (status = 409, description = "Nothing was uploaded yet (`/problems/document-not-uploaded`).", body = Problem),
+    ),
+)]
 async fn confirm_document(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -189,6 +224,16 @@ async fn confirm_document(
     Ok(Json(document.into()))
 }
 
+/// A presigned GET for the document's owner or compliance staff.
+#[utoipa::path(
+    get, path = "/v1/documents/{id}/download", tag = "verification", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document's id.")),
+    responses(
+        (status = 200, description = "Where to GET the file.", body = RequestView),
+        (status = 404, description = "No such document, or not the caller's to read.", body = Problem),
+        (status = 409, description = "The document is not confirmed, or its bytes changed (`/problems/document-not-confirmed`, `/problems/document-altered`).", body = Problem),
+    ),
+)]
 async fn download_document(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -198,6 +243,16 @@ async fn download_document(
     Ok(Json(url.into()))
 }
 
+/// Replaces the caller's avatar with the PNG or JPEG sent as the body (at most 1 MiB).
+#[utoipa::path(
+    put, path = "/v1/users/me/avatar", tag = "users", security(("bearer" = [])),
+    request_body(description = "The image's bytes.", content((Binary = "image/png"), (Binary = "image/jpeg"))),
+    responses(
+        (status = 204, description = "Replaced."),
+        (status = 413, description = "Over 1 MiB.", body = Problem),
+        (status = 422, description = "Not a PNG or JPEG image (`avatar.not_an_image`).", body = Problem),
+    ),
+)]
 async fn replace_avatar(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -216,6 +271,14 @@ async fn replace_avatar(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The caller's avatar image.
+#[utoipa::path(
+    get, path = "/v1/users/me/avatar", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The image.", content((Binary = "image/png"), (Binary = "image/jpeg"))),
+        (status = 404, description = "No avatar.", body = Problem),
+    ),
+)]
 async fn get_avatar(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -237,6 +300,11 @@ async fn get_avatar(
         .into_response())
 }
 
+/// Removes the caller's avatar.
+#[utoipa::path(
+    delete, path = "/v1/users/me/avatar", tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Removed (or there was none).")),
+)]
 async fn remove_avatar(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

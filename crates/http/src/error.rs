@@ -28,16 +28,21 @@ use super::problems;
 
 /// A problem document. `type` is a stable URI reference per kind of problem; `violations`
 /// carries the business rules an input broke.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// The kind of problem: a stable URI reference such as `/problems/validation`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub title: &'static str,
+    /// The HTTP status.
     pub status: u16,
+    /// A sentence fit to show.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
     /// The stable reason of a domain failure, as gRPC's `ErrorInfo.reason` names it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,

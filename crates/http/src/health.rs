@@ -3,6 +3,7 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use usvc_core::runtime::{ComponentKind, TrialMode};
@@ -13,19 +14,28 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-/// The process is up and serving HTTP.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+#[derive(Serialize, ToSchema)]
+struct Liveness {
+    status: &'static str,
 }
 
-#[derive(Serialize)]
+/// The process is up and serving HTTP.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive.", body = Liveness)),
+)]
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
 struct Readiness {
     status: &'static str,
     database: bool,
     components: Vec<ComponentReadiness>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ComponentReadiness {
     kind: &'static str,
     loaded: bool,
@@ -36,7 +46,7 @@ struct ComponentReadiness {
     trial: Option<TrialReadiness>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TrialReadiness {
     digest: String,
     /// `shadow` or `canary`.
@@ -46,6 +56,13 @@ struct TrialReadiness {
 }
 
 /// Ready when the database answers and every component kind is loaded.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "Not ready: the database does not answer or a kind has no component.", body = Readiness),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = usvc_core::store::ping(&state.caps.db).await;
     let components: Vec<_> = ComponentKind::ALL

@@ -17,6 +17,7 @@ mod metrics;
 mod mfa;
 mod objects;
 pub mod observe;
+pub mod openapi;
 mod password;
 pub mod problems;
 mod profile;
@@ -74,7 +75,8 @@ pub fn router(state: AppState, mode: Mode, max_body_bytes: usize, with_metrics: 
         .merge(mfa::router())
         .merge(verification::router())
         .merge(documents::router())
-        .merge(objects::router());
+        .merge(objects::router())
+        .merge(openapi::router(mode));
     if mode == Mode::Development {
         router = router.merge(dev::router());
     }

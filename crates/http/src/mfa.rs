@@ -9,13 +9,13 @@ use axum::{
     routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use usvc_core::failure::Failure;
+use utoipa::ToSchema;
 
 use super::{
     AppState,
     auth::Tokens,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser, ClientIp},
 };
 use usvc_core::{
@@ -33,13 +33,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/mfa/factors", get(list))
         .route("/v1/mfa/factors/{id}", delete(remove))
         .route("/v1/mfa/totp", post(enrol_totp))
-        .route("/v1/mfa/totp/{id}/confirm", post(confirm))
+        .route("/v1/mfa/totp/{id}/confirm", post(confirm_totp))
         .route("/v1/mfa/otp", post(enrol_otp))
-        .route("/v1/mfa/otp/{id}/confirm", post(confirm))
+        .route("/v1/mfa/otp/{id}/confirm", post(confirm_otp))
         .route("/v1/mfa/recovery-codes", post(new_recovery_codes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Verify {
     challenge_token: String,
@@ -48,6 +48,17 @@ struct Verify {
 }
 
 /// The second step of a login: a code for the challenge the password step returned.
+#[utoipa::path(
+    post, path = "/v1/auth/mfa/verify", tag = "auth",
+    request_body = Verify,
+    responses(
+        (status = 200, description = "The login is complete.", body = Tokens),
+        (status = 400, description = "The code was refused, or the method is not allowed or not enrolled.", body = Problem),
+        (status = 401, description = "The challenge is unknown, expired or dead.", body = Problem),
+        (status = 403, description = "Second factors are locked for a while (`/problems/mfa-locked`), or the account is unavailable.", body = Problem),
+        (status = 429, description = "Too many code checks.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn verify(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -68,7 +79,7 @@ async fn verify(
     Ok(Json(Tokens::from(pair)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendLoginCode {
     challenge_token: String,
@@ -76,6 +87,17 @@ struct SendLoginCode {
 }
 
 /// Sends a one-time code (`email_code` or `sms_code`) for a login challenge.
+#[utoipa::path(
+    post, path = "/v1/auth/mfa/send", tag = "auth",
+    request_body = SendLoginCode,
+    responses(
+        (status = 202, description = "A code is on its way."),
+        (status = 400, description = "The method sends no codes, or no active factor sends them.", body = Problem),
+        (status = 401, description = "The challenge is unknown, expired or dead.", body = Problem),
+        (status = 403, description = "Second factors are locked for a while.", body = Problem),
+        (status = 429, description = "A code was sent too recently, or too many this hour.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn send_login_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -90,13 +112,23 @@ async fn send_login_code(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendCode {
     method: Method,
 }
 
 /// Sends a one-time code (`email_code` or `sms_code`) for this session's next step-up.
+#[utoipa::path(
+    post, path = "/v1/mfa/codes", tag = "mfa", security(("bearer" = [])),
+    request_body = SendCode,
+    responses(
+        (status = 202, description = "A code is on its way."),
+        (status = 400, description = "The method sends no codes, or no active factor sends them.", body = Problem),
+        (status = 403, description = "Second factors are locked for a while.", body = Problem),
+        (status = 429, description = "A code was sent too recently, or too many this hour.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn send_step_up_code(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -106,7 +138,7 @@ async fn send_step_up_code(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Code {
     method: Method,
@@ -114,6 +146,16 @@ struct Code {
 }
 
 /// A fresh second factor for this session, before a sensitive action.
+#[utoipa::path(
+    post, path = "/v1/auth/mfa/step-up", tag = "mfa", security(("bearer" = [])),
+    request_body = Code,
+    responses(
+        (status = 204, description = "The session has given a second factor now."),
+        (status = 400, description = "The code was refused, or the method is not allowed or not enrolled.", body = Problem),
+        (status = 403, description = "Second factors are locked for a while.", body = Problem),
+        (status = 429, description = "Too many code checks.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn step_up(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -123,7 +165,7 @@ async fn step_up(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FactorView {
     id: String,
     kind: String,
@@ -131,10 +173,21 @@ struct FactorView {
     created_at: i64,
 }
 
+#[derive(Serialize, ToSchema)]
+struct Factors {
+    factors: Vec<FactorView>,
+    recovery_codes_left: u32,
+}
+
+/// The caller's second factors and how many recovery codes are left.
+#[utoipa::path(
+    get, path = "/v1/mfa/factors", tag = "mfa", operation_id = "list_factors", security(("bearer" = [])),
+    responses((status = 200, description = "The factors.", body = Factors)),
+)]
 async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Factors>, ApiError> {
     let (factors, left) = second_factor::enrolled(&state, &claims.sub).await?;
     let factors: Vec<FactorView> = factors
         .into_iter()
@@ -145,17 +198,26 @@ async fn list(
             created_at: f.created_at,
         })
         .collect();
-    Ok(Json(
-        json!({ "factors": factors, "recovery_codes_left": left }),
-    ))
+    Ok(Json(Factors {
+        factors,
+        recovery_codes_left: left,
+    }))
 }
 
 /// Starts a TOTP enrolment: the secret, its `otpauth://` URI and the URI as a QR code (SVG).
 /// Needs the proof the policy asks for (a recent password, or a fresh second factor).
+#[utoipa::path(
+    post, path = "/v1/mfa/totp", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The enrolment, to confirm with a first code.", body = TotpEnrolment),
+        (status = 403, description = "Needs the proof the mfa policy asks for (`/problems/step-up-required`, `/problems/reauthentication-required`).", body = Problem),
+        (status = 422, description = "The policy refuses the enrolment.", body = Problem),
+    ),
+)]
 async fn enrol_totp(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::EnrolFactor).await?;
     let enrolment = state
         .runtime
@@ -169,19 +231,76 @@ async fn enrol_totp(
         .build();
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "factor_id": enrolment.factor_id,
-            "secret": enrolment.secret,
-            "otpauth_uri": enrolment.uri,
-            "qr_svg": qr,
-        })),
+        Json(TotpEnrolment {
+            factor_id: enrolment.factor_id,
+            secret: enrolment.secret,
+            otpauth_uri: enrolment.uri,
+            qr_svg: qr,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct TotpEnrolment {
+    factor_id: String,
+    /// Base32, for typing into an authenticator app.
+    secret: String,
+    otpauth_uri: String,
+    /// The URI as a QR code (SVG).
+    qr_svg: String,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Confirm {
     code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Confirmed {
+    active: bool,
+    /// Single-use recovery codes, shown once (the first factor only; else empty).
+    recovery_codes: Vec<String>,
+}
+
+/// Activates an authenticator app with its first code; the first factor also returns recovery
+/// codes.
+#[utoipa::path(
+    post, path = "/v1/mfa/totp/{id}/confirm", tag = "mfa", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The enrolment's `factor_id`.")),
+    request_body = Confirm,
+    responses(
+        (status = 200, description = "The factor is active.", body = Confirmed),
+        (status = 422, description = "The code or the enrolment is refused.", body = Problem),
+    ),
+)]
+async fn confirm_totp(
+    state: State<AppState>,
+    user: AuthUser,
+    id: Path<String>,
+    request: ApiJson<Confirm>,
+) -> Result<Json<Confirmed>, ApiError> {
+    confirm(state, user, id, request).await
+}
+
+/// Activates a factor that receives codes by email or SMS with its first code; the first factor
+/// also returns recovery codes.
+#[utoipa::path(
+    post, path = "/v1/mfa/otp/{id}/confirm", tag = "mfa", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The enrolment's `factor_id`.")),
+    request_body = Confirm,
+    responses(
+        (status = 200, description = "The factor is active.", body = Confirmed),
+        (status = 422, description = "The code or the enrolment is refused.", body = Problem),
+    ),
+)]
+async fn confirm_otp(
+    state: State<AppState>,
+    user: AuthUser,
+    id: Path<String>,
+    request: ApiJson<Confirm>,
+) -> Result<Json<Confirmed>, ApiError> {
+    confirm(state, user, id, request).await
 }
 
 /// Activates an enrolment (an authenticator app, or codes by email or SMS) with its first code;
@@ -191,28 +310,47 @@ async fn confirm(
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<Confirm>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Confirmed>, ApiError> {
     let codes = state
         .runtime
         .mfa_confirm_factor(&state.caps, claims.sub.clone(), id, request.code)
         .await?
         .map_err(|v| Failure::invalid(vec![v]))?;
-    Ok(Json(json!({ "active": true, "recovery_codes": codes })))
+    Ok(Json(Confirmed {
+        active: true,
+        recovery_codes: codes,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnrolOtp {
     channel: OtpChannel,
 }
 
+#[derive(Serialize, ToSchema)]
+struct OtpEnrolment {
+    factor_id: String,
+    channel: OtpChannel,
+    code_sent: bool,
+}
+
 /// Starts enrolling a factor that receives one-time codes by email or SMS; sends a first code.
 /// Needs the proof the policy asks for, as a TOTP enrolment does.
+#[utoipa::path(
+    post, path = "/v1/mfa/otp", tag = "mfa", security(("bearer" = [])),
+    request_body = EnrolOtp,
+    responses(
+        (status = 201, description = "The enrolment; a first code is on its way.", body = OtpEnrolment),
+        (status = 403, description = "Needs the proof the mfa policy asks for (`/problems/step-up-required`, `/problems/reauthentication-required`).", body = Problem),
+        (status = 422, description = "The policy refuses the enrolment (no phone for SMS, say).", body = Problem),
+    ),
+)]
 async fn enrol_otp(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     ApiJson(request): ApiJson<EnrolOtp>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<OtpEnrolment>), ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::EnrolFactor).await?;
     let factor_id = state
         .runtime
@@ -221,11 +359,24 @@ async fn enrol_otp(
         .map_err(|v| Failure::invalid(vec![v]))?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "factor_id": factor_id, "channel": request.channel, "code_sent": true })),
+        Json(OtpEnrolment {
+            factor_id,
+            channel: request.channel,
+            code_sent: true,
+        }),
     ))
 }
 
 /// Removes a factor; needs a fresh second factor when the policy says so.
+#[utoipa::path(
+    delete, path = "/v1/mfa/factors/{id}", tag = "mfa", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The factor's id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 403, description = "Needs a fresh second factor (`/problems/step-up-required`).", body = Problem),
+        (status = 404, description = "No such factor of the caller's.", body = Problem),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -243,16 +394,31 @@ async fn remove(
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
 /// A new set of recovery codes (the old set stops working); needs a fresh second factor.
+#[utoipa::path(
+    post, path = "/v1/mfa/recovery-codes", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new codes, shown once.", body = RecoveryCodes),
+        (status = 403, description = "Needs a fresh second factor (`/problems/step-up-required`).", body = Problem),
+        (status = 422, description = "The policy refuses (no active factor).", body = Problem),
+    ),
+)]
 async fn new_recovery_codes(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     second_factor::require_fresh(&state, &claims, SensitiveAction::NewRecoveryCodes).await?;
     let codes = state
         .runtime
         .mfa_new_recovery_codes(&state.caps, claims.sub.clone())
         .await?
         .map_err(|v| Failure::invalid(vec![v]))?;
-    Ok(Json(json!({ "recovery_codes": codes })))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }

@@ -13,7 +13,11 @@ use axum::{
 };
 use usvc_core::failure::{Failure, Reason};
 
-use super::{AppState, error::ApiError};
+use super::{
+    AppState,
+    error::{ApiError, Problem},
+    openapi::Binary,
+};
 use usvc_core::documents::{
     files::{FilesystemObjects, UploadError, UrlGrant},
     sniff,
@@ -49,6 +53,26 @@ fn checked<'a>(
     Ok((files, grant.clone()))
 }
 
+/// Receives a document's bytes at its presigned upload URL.
+#[utoipa::path(
+    put, path = "/v1/objects/{key}", tag = "objects",
+    params(
+        ("key" = String, Path, description = "The object's key."),
+        ("expires" = Option<i64>, Query, description = "Unix seconds the URL works until."),
+        ("size" = Option<u64>, Query, description = "PUT: the most bytes the upload may have."),
+        ("type" = Option<String>, Query, description = "The content type the URL was given with."),
+        ("signature" = Option<String>, Query, description = "The URL's HMAC signature."),
+    ),
+    request_body(content = Binary, description = "The file's bytes.", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Stored."),
+        (status = 400, description = "The body could not be read.", body = Problem),
+        (status = 403, description = "The URL was altered or has expired, or the `Content-Type` is not the one it was given with (`/problems/url-refused`).", body = Problem),
+        (status = 404, description = "Documents live in S3.", body = Problem),
+        (status = 409, description = "The document is settled (`/problems/document-settled`).", body = Problem),
+        (status = 413, description = "Longer than the URL grants.", body = Problem),
+    ),
+)]
 async fn upload(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -93,6 +117,22 @@ async fn upload(
     Ok(StatusCode::OK)
 }
 
+/// Serves an object at its presigned download URL.
+#[utoipa::path(
+    get, path = "/v1/objects/{key}", tag = "objects",
+    params(
+        ("key" = String, Path, description = "The object's key."),
+        ("expires" = Option<i64>, Query, description = "Unix seconds the URL works until."),
+        ("size" = Option<u64>, Query, description = "PUT: the most bytes the upload may have."),
+        ("type" = Option<String>, Query, description = "The content type the URL was given with."),
+        ("signature" = Option<String>, Query, description = "The URL's HMAC signature."),
+    ),
+    responses(
+        (status = 200, description = "The bytes.", content((Binary = "image/jpeg"), (Binary = "image/png"), (Binary = "application/pdf"), (Binary = "application/octet-stream"))),
+        (status = 403, description = "The URL was altered or has expired (`/problems/url-refused`).", body = Problem),
+        (status = 404, description = "No such object, or documents live in S3.", body = Problem),
+    ),
+)]
 async fn download(
     State(state): State<AppState>,
     Path(key): Path<String>,

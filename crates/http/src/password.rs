@@ -5,11 +5,12 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    auth::Accepted,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser, ClientIp},
 };
 use usvc_core::{
@@ -25,13 +26,23 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/password-reset/confirm", post(confirm_reset))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+/// Changes the password (the current one is required) and ends every other session.
+#[utoipa::path(
+    post, path = "/v1/users/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every other session is over."),
+        (status = 403, description = "The current password is wrong (`/problems/wrong-password`), or a second factor from the last 5 minutes is needed (`/problems/step-up-required`).", body = Problem),
+        (status = 429, description = "Too many password checks for this session or account.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn change(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -43,7 +54,7 @@ async fn change(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Reauthentication {
     password: String,
@@ -51,6 +62,15 @@ struct Reauthentication {
 
 /// The current password again: sensitive actions that ask for a recent password (the mfa
 /// policy's `password` proof) may follow in this session.
+#[utoipa::path(
+    post, path = "/v1/auth/reauthenticate", tag = "auth", security(("bearer" = [])),
+    request_body = Reauthentication,
+    responses(
+        (status = 204, description = "The session has given its password now."),
+        (status = 403, description = "The current password is wrong (`/problems/wrong-password`), or a second factor from the last 5 minutes is needed (`/problems/step-up-required`).", body = Problem),
+        (status = 429, description = "Too many password checks for this session or account.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn reauthenticate(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -61,7 +81,7 @@ async fn reauthenticate(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
     email: String,
@@ -69,11 +89,19 @@ struct ResetRequest {
 
 /// 202 with the same body, at once, whether or not a customer has the address: the lookup and
 /// the email happen after the answer, so neither the body nor the timing tells.
+#[utoipa::path(
+    post, path = "/v1/auth/password-reset", tag = "auth",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "Requested (the same answer whether or not a customer has the address).", body = Accepted),
+        (status = 429, description = "Too many reset requests.", body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 async fn request_reset(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<ResetRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let account = Guard::account_key(&request.email);
     state
         .guard
@@ -86,14 +114,14 @@ async fn request_reset(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "status": "reset_requested",
-            "message": "If an account uses this address, a password-reset token is on its way to it.",
-        })),
+        Json(Accepted {
+            status: "reset_requested",
+            message: "If an account uses this address, a password-reset token is on its way to it.",
+        }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetConfirmation {
     token: String,
@@ -101,6 +129,14 @@ struct ResetConfirmation {
 }
 
 /// Sets the new password with a reset token and ends every session.
+#[utoipa::path(
+    post, path = "/v1/auth/password-reset/confirm", tag = "auth",
+    request_body = ResetConfirmation,
+    responses(
+        (status = 204, description = "The password is set; every session is over."),
+        (status = 400, description = "The token is unknown, spent or expired (`/problems/invalid-reset-token`).", body = Problem),
+    ),
+)]
 async fn confirm_reset(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ResetConfirmation>,

@@ -11,10 +11,11 @@ use axum::{
     routing::get,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::IgnoredAny};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser, IfMatch, etag},
 };
 use usvc_core::{
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
 
 type Tagged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProfileView {
     user_id: String,
     legal_name: String,
@@ -71,6 +72,14 @@ fn profile_view(profile: Profile) -> Tagged<ProfileView> {
     )
 }
 
+/// The caller's profile; `ETag` names its version.
+#[utoipa::path(
+    get, path = "/v1/users/me/profile", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile.", body = ProfileView, headers(("ETag" = String, description = "The version: send it back in `If-Match` to change it."))),
+        (status = 404, description = "The customer is gone.", body = Problem),
+    ),
+)]
 async fn get_profile(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -79,23 +88,30 @@ async fn get_profile(
 }
 
 /// A field sent as `null` is refused rather than read as "absent": nothing here can be erased.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     legal_name: Option<String>,
+    /// `YYYY-MM-DD`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     date_of_birth: Option<String>,
+    /// ISO 3166-1 alpha-2.
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     nationality: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     address: Option<AddressBody>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     national_id: Option<String>,
 }
 
 /// Missing parts are empty, so the rules name each missing required one.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
     #[serde(default)]
@@ -116,6 +132,19 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
+/// Changes the fields present. Identity fields need the proof the mfa policy asks for.
+#[utoipa::path(
+    patch, path = "/v1/users/me/profile", tag = "users", security(("bearer" = [])),
+    params(("If-Match" = String, Header, description = "The `ETag` of the version read: `\"<version>\"`.")),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The profile as it now is.", body = ProfileView, headers(("ETag" = String, description = "The version: send it back in `If-Match` to change it."))),
+        (status = 403, description = "A change of identity needs a fresh second factor or a recent password (`/problems/step-up-required`, `/problems/reauthentication-required`).", body = Problem),
+        (status = 404, description = "The customer is gone.", body = Problem),
+        (status = 412, description = "`If-Match` does not name the current version.", body = Problem),
+        (status = 428, description = "`If-Match` is missing.", body = Problem),
+    ),
+)]
 async fn update_profile(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -147,16 +176,20 @@ async fn update_profile(
     Ok(profile_view(profile))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PreferencesView {
+    /// BCP 47.
     language: String,
+    /// IANA.
     time_zone: String,
+    /// Channels (`email`, `sms`, `push`) by category (`security`, `account`, `marketing`, `product`).
     #[serde(serialize_with = "by_category")]
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<String>>)]
     notifications: Vec<NotificationSetting>,
     marketing: MarketingView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MarketingView {
     granted: bool,
     source: Option<String>,
@@ -187,6 +220,13 @@ fn preferences_view(preferences: Preferences) -> Tagged<PreferencesView> {
     )
 }
 
+/// The caller's preferences (defaults until changed); `ETag` names their version.
+#[utoipa::path(
+    get, path = "/v1/users/me/preferences", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The preferences.", body = PreferencesView, headers(("ETag" = String, description = "The version: send it back in `If-Match` to change it."))),
+    ),
+)]
 async fn get_preferences(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -197,7 +237,7 @@ async fn get_preferences(
 }
 
 /// The whole document, as GET answers it (`marketing.updated_at` is set by usvc and ignored).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PreferencesBody {
     language: String,
@@ -206,16 +246,30 @@ struct PreferencesBody {
     marketing: MarketingBody,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MarketingBody {
     granted: bool,
+    /// Where a change of consent was given; required when it changes.
     #[serde(default)]
     source: Option<String>,
+    /// Set by usvc; ignored.
     #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>)]
     _updated_at: Option<IgnoredAny>,
 }
 
+/// Replaces the whole preferences document.
+#[utoipa::path(
+    put, path = "/v1/users/me/preferences", tag = "users", security(("bearer" = [])),
+    params(("If-Match" = String, Header, description = "The `ETag` of the version read: `\"<version>\"`.")),
+    request_body = PreferencesBody,
+    responses(
+        (status = 200, description = "The preferences as they now are.", body = PreferencesView, headers(("ETag" = String, description = "The version: send it back in `If-Match` to change it."))),
+        (status = 412, description = "`If-Match` does not name the current version.", body = Problem),
+        (status = 428, description = "`If-Match` is missing.", body = Problem),
+    ),
+)]
 async fn replace_preferences(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

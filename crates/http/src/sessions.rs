@@ -8,13 +8,13 @@ use axum::{
     routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use usvc_core::failure::Failure;
+use utoipa::ToSchema;
 
 use super::{
     AppState,
     auth::Tokens,
-    error::ApiError,
+    error::{ApiError, Problem},
     extract::{ApiJson, AuthUser},
 };
 use usvc_core::auth::{
@@ -31,13 +31,22 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/others", delete(end_others))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Refresh {
     refresh_token: String,
 }
 
 /// A new token pair for a refresh token, which is spent. Reusing a spent one ends the session.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = Refresh,
+    responses(
+        (status = 200, description = "A new pair; the refresh token sent is spent.", body = Tokens),
+        (status = 401, description = "The refresh token is unknown, expired or spent (a spent one ends its session).", body = Problem),
+        (status = 403, description = "The account is locked or closed.", body = Problem),
+    ),
+)]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<Refresh>,
@@ -55,6 +64,10 @@ async fn refresh(
 }
 
 /// Ends the session the access token belongs to.
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "The session is over.")),
+)]
 async fn logout(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -63,17 +76,27 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Serialize, ToSchema)]
+struct Ended {
+    /// How many sessions ended.
+    ended: usize,
+}
+
 /// Ends every session of the caller but the current one.
+#[utoipa::path(
+    delete, path = "/v1/sessions/others", tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "How many sessions ended.", body = Ended)),
+)]
 async fn end_others(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Ended>, ApiError> {
     let ended =
         sessions::end_all(&state, &claims.sub, Some(&claims.sid), "ended_by_customer").await?;
-    Ok(Json(json!({ "ended": ended.len() })))
+    Ok(Json(Ended { ended: ended.len() }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SessionView {
     id: String,
     created_at: i64,
@@ -84,6 +107,11 @@ struct SessionView {
     current: bool,
 }
 
+/// The caller's live sessions, with their device; the current one flagged.
+#[utoipa::path(
+    get, path = "/v1/sessions", tag = "sessions", operation_id = "list_sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Live sessions.", body = Vec<SessionView>)),
+)]
 async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -105,6 +133,14 @@ async fn list(
 
 /// Ends one of the caller's sessions. Someone else's session is "not found", never "forbidden":
 /// the answer must not confirm that it exists.
+#[utoipa::path(
+    delete, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id.")),
+    responses(
+        (status = 204, description = "The session is over."),
+        (status = 404, description = "No such session of the caller's.", body = Problem),
+    ),
+)]
 async fn end(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

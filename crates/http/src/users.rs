@@ -4,14 +4,18 @@ use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
 use usvc_core::failure::Failure;
 
-use super::{AppState, error::ApiError, extract::AuthUser};
+use super::{
+    AppState,
+    error::{ApiError, Problem},
+    extract::AuthUser,
+};
 use usvc_core::{clock::rfc3339, customers, store::users::UserStatus};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/users/me", get(me))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     id: String,
     email: String,
@@ -23,6 +27,14 @@ struct Me {
     created_at: String,
 }
 
+/// The caller's record.
+#[utoipa::path(
+    get, path = "/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's record.", body = Me),
+        (status = 404, description = "The customer is gone.", body = Problem),
+    ),
+)]
 async fn me(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

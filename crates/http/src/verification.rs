@@ -5,6 +5,7 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{AppState, error::ApiError, extract::AuthUser};
 use usvc_core::{
@@ -20,7 +21,7 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VerificationView {
     tier: u8,
     status: String,
@@ -33,7 +34,7 @@ struct VerificationView {
     history: Vec<DecisionView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DecisionView {
     tier: u8,
     status: String,
@@ -66,6 +67,12 @@ fn view(verification: Verification) -> VerificationView {
     }
 }
 
+/// The caller's tier, status, limits, requirements, reasons and history (a preview of what the
+/// policy would decide before anything is stored).
+#[utoipa::path(
+    get, path = "/v1/users/me/verification", tag = "verification", security(("bearer" = [])),
+    responses((status = 200, description = "The verification.", body = VerificationView)),
+)]
 async fn get_verification(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -73,6 +80,11 @@ async fn get_verification(
     Ok(Json(view(state.verifier.view(&claims.sub).await?)))
 }
 
+/// Asks to be verified: the policy decides now and may submit a KYC check.
+#[utoipa::path(
+    post, path = "/v1/users/me/verification", tag = "verification", security(("bearer" = [])),
+    responses((status = 202, description = "Decided; any KYC result follows later.", body = VerificationView)),
+)]
 async fn request_verification(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

@@ -18,6 +18,7 @@ pub use changes::{PostalAddress, ProfileChange as ProposedChange};
 
 /// What an applicant submits to register.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     pub email: String,

@@ -10,6 +10,7 @@ use crate::secrets::{SecretBox, field_context};
 
 /// A postal address; `line2` and `region` are optional.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub line1: String,
     pub line2: Option<String>,

@@ -5,6 +5,7 @@ use super::{Connection, columns::text_column};
 use crate::secrets::{SecretBox, field_context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     PendingVerification,

@@ -22,6 +22,7 @@ text_enum! {
 
 /// What a tier allows, in minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     pub currency: String,
     pub daily_transfer_limit: u64,
@@ -30,6 +31,7 @@ pub struct Limits {
 
 /// A reason for a decision: a stable code and a sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     pub code: String,
     pub message: String,

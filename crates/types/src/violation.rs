@@ -5,6 +5,7 @@
 /// `phone.invalid`), the input `field` it concerns, and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     pub code: String,
     pub field: String,
