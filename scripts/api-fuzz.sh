@@ -6,13 +6,13 @@
 # fuzzing and the stateful links), checking that no answer is a server error and that every
 # answer matches its documented schema. Fails on any finding, or if the service logged a panic.
 #
-# Bounded: USVC_FUZZ_SECONDS (default 240) for schemathesis in all, USVC_FUZZ_EXAMPLES (default
+# Bounded: API_FUZZ_SECONDS (default 240) for schemathesis in all, API_FUZZ_EXAMPLES (default
 # 20) examples per operation and phase. Needs `make components` first (make api-fuzz does it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET="${USVC_FUZZ_SECONDS:-240}"
-EXAMPLES="${USVC_FUZZ_EXAMPLES:-20}"
+BUDGET="${API_FUZZ_SECONDS:-240}"
+EXAMPLES="${API_FUZZ_EXAMPLES:-20}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 COMPONENTS="${USVC_COMPONENTS_DIR:-$TARGET_DIR/components}"
 
