@@ -8,9 +8,7 @@ use std::{collections::BTreeSet, time::Duration};
 use reqwest::Method;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use usvc::config::Rate;
-use usvc_tests::{
-    Backend, Spawn, bank::BankServer, metric_in, redis_url, verification::VERIFICATION,
-};
+use usvc_tests::{Backend, Spawn, bank::BankServer, redis_url, verification::VERIFICATION};
 
 use crate::{
     BROKER,
@@ -126,12 +124,9 @@ async fn every_metric_the_dashboard_and_the_rules_watch_is_exported() {
         let scraped = app.get("/metrics", None).await;
         let text = scraped.body.as_str().expect("text").to_owned();
         missing.retain(|name| !exported(&text, name));
+        // Presence only: the tests in this process share one recorder, and their consumers
+        // share the label `consumer="kyc_results"`, so a value here may be another app's.
         if missing.is_empty() {
-            // The dead letter is counted where the queue depth alert looks.
-            assert!(
-                metric_in(&text, "usvc_dead_letter_messages", &[]) >= 1.0,
-                "{text}"
-            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
